@@ -1,0 +1,51 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is optional.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKAGES := shared services/contacts services/feedback services/scoring services/notifications deploy/devstack
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+
+.PHONY: install run test test-unit bench token lint schemas lock clean
+
+install: $(STAMP)
+
+$(STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m pip install --quiet \
+		$(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
+	touch $(STAMP)
+
+## Start PostgreSQL, the broker, migrations, topics and all eight processes; Ctrl-C stops all.
+run: install
+	$(BIN)/python -m crm_devstack run
+
+## The whole suite: unit, integration (real PostgreSQL + broker) and end-to-end.
+test: install
+	$(BIN)/python -m pytest
+
+test-unit: install
+	$(BIN)/python -m pytest -m "not integration and not e2e"
+
+## Complaint -> task latency over the running pipeline (starts its own stack).
+bench: install
+	$(BIN)/python -m tests.bench.complaint_loop
+
+## Print a dev bearer token with every scope (last line of output).
+token: install
+	@$(BIN)/crmctl token
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Re-export the event contracts as JSON Schema (shared/src/crm_shared/contracts/schemas).
+schemas: install
+	$(BIN)/python -m crm_shared.contracts.export
+
+lock: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache

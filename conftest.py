@@ -1,0 +1,3 @@
+"""Fixtures for every test folder: the real PostgreSQL + broker stack (crm_devstack.testing)."""
+
+pytest_plugins = ["crm_devstack.testing"]

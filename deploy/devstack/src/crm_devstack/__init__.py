@@ -1,0 +1,1 @@
+"""The embedded dev stack: PostgreSQL and Tansu from wheels, and the tooling to run the services."""

@@ -1,0 +1,78 @@
+"""`python -m crm_devstack run`: the whole system on one machine, stopped by Ctrl-C.
+
+Starts PostgreSQL and Tansu (in their own sessions, so Ctrl-C reaches them only after the
+services have drained), prepares databases, migrations and topics, then runs the eight
+processes of deploy/Procfile under honcho. On Ctrl-C or SIGTERM: honcho stops the services,
+then the broker and PostgreSQL are stopped. Nothing is left running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import subprocess
+import sys
+
+from crm_devstack.stack import PROCFILE, ROOT, DevStack, StackConfig
+
+
+def _banner(stack: DevStack) -> str:
+    lines = ["", "CRM dev stack is up:"]
+    for service in stack.config.service_ports:
+        lines.append(f"  {service:<14} {stack.api_url(service)}/docs")
+    lines += [
+        f"  PostgreSQL     {stack.postgres.dsn('postgres')}",
+        f"  Kafka broker   {stack.bootstrap}",
+        "  Token:         make token",
+        "Ctrl-C stops everything.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run(stack: DevStack) -> int:
+    stack.start()
+    honcho = subprocess.Popen(
+        [sys.executable, "-m", "honcho", "start", "-f", str(PROCFILE), "-d", str(ROOT), "--no-prefix"],
+        env=stack.env(),
+        cwd=ROOT,
+    )
+    print(_banner(stack), flush=True)
+
+    def forward(signum: int, _frame: object) -> None:
+        if honcho.poll() is None:
+            honcho.send_signal(signal.SIGTERM if signum == signal.SIGTERM else signal.SIGINT)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    try:
+        code = honcho.wait()
+    finally:
+        if honcho.poll() is None:
+            honcho.kill()
+        stack.stop()
+    print("CRM dev stack stopped.", flush=True)
+    return 0 if code in (0, -signal.SIGINT, -signal.SIGTERM, 130, 143) else code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="crm_devstack")
+    parser.add_argument("command", choices=["run", "infra"], help="run: everything; infra: PostgreSQL + broker only")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s devstack %(message)s")
+    stack = DevStack(StackConfig())
+    if args.command == "run":
+        return run(stack)
+    stack.start()
+    print(_banner(stack).replace("CRM dev stack is up", "Infrastructure is up (no services)"), flush=True)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

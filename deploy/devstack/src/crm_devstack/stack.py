@@ -1,0 +1,114 @@
+"""The embedded dev stack: PostgreSQL + Tansu, databases, migrations, topics, service env.
+
+`make run`, the end-to-end tests and the benchmark all start the system through this module, so
+what the tests exercise is what a newcomer runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crm_devstack.broker import TansuBroker
+from crm_devstack.postgres import EmbeddedPostgres
+from crm_devstack.topics import ensure_topics
+from crm_shared.contracts import Topics, dead_letter_topic
+from crm_shared.db import migrate
+
+log = logging.getLogger("crm_devstack")
+
+ROOT = Path(__file__).resolve().parents[4]
+PROCFILE = ROOT / "deploy" / "Procfile"
+SERVICES: dict[str, int] = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications": 8004}
+# Consumer groups, each with its own dead-letter topic (see crm_shared.contracts.dead_letter_topic).
+CONSUMER_GROUPS = ("feedback-worker", "scoring-worker", "notifications-worker")
+PARTITIONS = 6
+
+
+def database_name(service: str) -> str:
+    return f"crm_{service}"
+
+
+def topic_plan() -> dict[str, int]:
+    topics = dict.fromkeys(Topics.all(), PARTITIONS)
+    topics.update({dead_letter_topic(group): 1 for group in CONSUMER_GROUPS})
+    return topics
+
+
+@dataclass
+class StackConfig:
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("CRM_DEV_DATA_DIR", ROOT / ".data")))
+    host: str = "127.0.0.1"
+    pg_port: int = field(default_factory=lambda: int(os.environ.get("CRM_DEV_PG_PORT", "55432")))
+    kafka_port: int = field(default_factory=lambda: int(os.environ.get("CRM_DEV_KAFKA_PORT", "9092")))
+    service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
+    # Tansu answers a waiting fetch after about half of fetch.max.wait.ms: keep it small here.
+    fetch_max_wait_ms: int = 10
+
+
+class DevStack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.postgres = EmbeddedPostgres(self.config.data_dir / "postgres", port=self.config.pg_port, host=self.config.host)
+        self.broker = TansuBroker(port=self.config.kafka_port, host=self.config.host)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.config.host}:{self.config.kafka_port}"
+
+    def database_url(self, service: str) -> str:
+        return self.postgres.url(database_name(service))
+
+    def start(self) -> None:
+        """Start PostgreSQL and the broker, then create databases, apply migrations, create topics."""
+        self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        log.info("starting PostgreSQL on %s:%s", self.config.host, self.config.pg_port)
+        self.postgres.start()
+        try:
+            asyncio.run(self.postgres.create_databases([database_name(s) for s in SERVICES]))
+            for service in SERVICES:
+                migrate(ROOT / "services" / service, self.database_url(service))
+            log.info("starting the Tansu broker on %s", self.bootstrap)
+            self.broker.start()
+            asyncio.run(ensure_topics(self.bootstrap, topic_plan()))
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        self.broker.stop()
+        self.postgres.stop()
+
+    def env(self) -> dict[str, str]:
+        """Environment for the eight processes: every address they need is a setting."""
+        env = dict(os.environ)
+        bin_dir = str(Path(sys.executable).parent)
+        env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+        env["PYTHONUNBUFFERED"] = "1"
+        env["CRM_KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
+        env["CRM_KAFKA_FETCH_MAX_WAIT_MS"] = str(self.config.fetch_max_wait_ms)
+        contacts_url = f"http://{self.config.host}:{self.config.service_ports['contacts']}"
+        for service, port in self.config.service_ports.items():
+            prefix = service.upper()
+            env[f"{prefix}_DATABASE_URL"] = self.database_url(service)
+            env[f"{prefix}_HOST"] = self.config.host
+            env[f"{prefix}_PORT"] = str(port)
+            env[f"{prefix}_CONTACTS_URL"] = contacts_url
+        return env
+
+    def api_url(self, service: str) -> str:
+        return f"http://{self.config.host}:{self.config.service_ports[service]}"
+
+
+def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:
+    commands: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, _, command = line.partition(":")
+        commands[name.strip()] = command.strip()
+    return commands

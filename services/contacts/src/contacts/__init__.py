@@ -1,0 +1,1 @@
+"""Contacts: the customer master every other service learns customers from."""

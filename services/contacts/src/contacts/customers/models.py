@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, String, func, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_shared.db import Base, new_id
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(300), nullable=False)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    tier: Mapped[str] = mapped_column(String(20), nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+    __table_args__ = (
+        # One record per identifier: a duplicate is a 409 the client resolves, never a second row.
+        Index("uq_customers_email", "email", unique=True, postgresql_where=text("email IS NOT NULL")),
+        Index("uq_customers_phone", "phone", unique=True, postgresql_where=text("phone IS NOT NULL")),
+        Index("ix_customers_created", "created_at", "id"),
+        Index("ix_customers_owner", "owner"),
+        Index("ix_customers_tier", "tier"),
+    )

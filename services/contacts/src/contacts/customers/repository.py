@@ -1,0 +1,68 @@
+"""All queries on customers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contacts.customers.models import Customer
+from crm_shared.http.problems import Conflict
+
+
+class CustomerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, customer_id: uuid.UUID) -> Customer | None:
+        return await self.session.get(Customer, customer_id)
+
+    async def find_by_identifiers(self, *, email: str | None, phone: str | None) -> list[Customer]:
+        clauses = []
+        if email:
+            clauses.append(Customer.email == email)
+        if phone:
+            clauses.append(Customer.phone == phone)
+        if not clauses:
+            return []
+        return list((await self.session.scalars(select(Customer).where(or_(*clauses)))).all())
+
+    async def add(self, customer: Customer) -> Customer:
+        self.session.add(customer)
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:  # a concurrent create won the race for the identifier
+            raise Conflict("A customer with this email or phone already exists.") from exc
+        await self.session.refresh(customer)
+        return customer
+
+    async def list(
+        self,
+        *,
+        limit: int,
+        after: tuple[datetime, uuid.UUID] | None,
+        tier: str | None,
+        owner: str | None,
+        email: str | None,
+        phone: str | None,
+        name: str | None,
+    ) -> list[Customer]:
+        query = select(Customer)
+        if tier:
+            query = query.where(Customer.tier == tier)
+        if owner:
+            query = query.where(Customer.owner == owner)
+        if email:
+            query = query.where(Customer.email == email)
+        if phone:
+            query = query.where(Customer.phone == phone)
+        if name:
+            escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(Customer.name.ilike(f"%{escaped}%", escape="\\"))
+        if after:
+            query = query.where(tuple_(Customer.created_at, Customer.id) > tuple_(*after))
+        query = query.order_by(Customer.created_at, Customer.id).limit(limit)
+        return list((await self.session.scalars(query)).all())

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm_shared.contracts.vocabulary import Tier
+
+
+class CustomerCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Acme Logistics",
+                    "email": "ops@acme.example",
+                    "phone": "+1 415 555 0100",
+                    "tier": "key",
+                    "owner": "alice",
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=300)
+    email: str | None = Field(default=None, max_length=320, description="Normalised to lower case.")
+    phone: str | None = Field(default=None, max_length=40, description="Normalised to E.164.")
+    tier: Tier = Tier.bronze
+    owner: str | None = Field(default=None, max_length=200, description="Account manager responsible.")
+
+
+class CustomerRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    email: str | None
+    phone: str | None
+    tier: Tier
+    owner: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")

@@ -1,0 +1,81 @@
+"""Customer use cases. Never commits: the request boundary does."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contacts.customers.models import Customer
+from contacts.customers.repository import CustomerRepository
+from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead
+from contacts.events.publishers import publish_customer_created
+from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
+from crm_shared.http.problems import Conflict, NotFound, ProblemError
+from crm_shared.normalize import InvalidIdentifier, normalize_email, normalize_phone
+
+
+def _invalid(field: str, message: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "Validation failed",
+        f"{field}: {message}",
+        type="validation-error",
+        errors=[{"field": field, "message": message, "code": "invalid_identifier"}],
+    )
+
+
+def normalized_identifiers(email: str | None, phone: str | None, region: str | None) -> tuple[str | None, str | None]:
+    try:
+        email = normalize_email(email) if email else None
+    except InvalidIdentifier as exc:
+        raise _invalid("email", str(exc)) from exc
+    try:
+        phone = normalize_phone(phone, region) if phone else None
+    except InvalidIdentifier as exc:
+        raise _invalid("phone", str(exc)) from exc
+    return email, phone
+
+
+async def create_customer(session: AsyncSession, data: CustomerCreate, *, phone_region: str | None) -> Customer:
+    email, phone = normalized_identifiers(data.email, data.phone, phone_region)
+    repository = CustomerRepository(session)
+    duplicates = await repository.find_by_identifiers(email=email, phone=phone)
+    if duplicates:
+        raise Conflict(
+            "A customer with this email or phone already exists.",
+            candidates=[str(c.id) for c in duplicates],
+        )
+    customer = await repository.add(
+        Customer(name=data.name, email=email, phone=phone, tier=data.tier.value, owner=data.owner, version=1)
+    )
+    publish_customer_created(session, customer)
+    return customer
+
+
+async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    customer = await CustomerRepository(session).get(customer_id)
+    if customer is None:
+        raise NotFound("Customer", customer_id)
+    return customer
+
+
+async def list_customers(
+    session: AsyncSession,
+    *,
+    limit: int,
+    cursor: str | None,
+    tier: str | None,
+    owner: str | None,
+    email: str | None,
+    phone: str | None,
+    name: str | None,
+    phone_region: str | None,
+) -> CustomerPage:
+    after = decode_time_cursor(cursor)
+    email, phone = normalized_identifiers(email, phone, phone_region)
+    rows = await CustomerRepository(session).list(
+        limit=limit + 1, after=after, tier=tier, owner=owner, email=email, phone=phone, name=name
+    )
+    next_cursor = encode_time_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return CustomerPage(items=[CustomerRead.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor)

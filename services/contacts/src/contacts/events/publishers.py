@@ -1,0 +1,30 @@
+"""Events the contacts service produces."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contacts.customers.models import Customer
+from crm_shared.contracts import Topics, new_event
+from crm_shared.contracts.events import ContactCreatedV1
+from crm_shared.contracts.vocabulary import Tier
+from crm_shared.messaging.outbox import add_event
+
+SOURCE = "crm/contacts"
+
+
+def publish_customer_created(session: AsyncSession, customer: Customer) -> None:
+    card = ContactCreatedV1(
+        customer_id=customer.id,
+        name=customer.name,
+        email=customer.email,
+        phone=customer.phone,
+        tier=Tier(customer.tier),
+        owner=customer.owner,
+        created_at=customer.created_at,
+    )
+    add_event(
+        session,
+        new_event(type="crm.contact.created.v1", source=SOURCE, subject=customer.id, data=card),
+        Topics.contacts,
+    )

@@ -1,0 +1,16 @@
+"""The contacts API process (`uvicorn contacts.main:create_app --factory`)."""
+
+from fastapi import FastAPI
+
+from contacts.config import Settings
+from contacts.customers.router import router as customers_router
+from crm_shared.http.app import create_service_app
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        settings=settings or Settings(),
+        title="CRM contacts",
+        description="The customer master: one trusted record per customer, with tier and account owner.",
+        routers=[customers_router],
+    )

@@ -1,0 +1,127 @@
+"""Integration: the contacts API against the real PostgreSQL and broker."""
+
+import uuid
+
+import pytest
+
+from crm_devstack.testing import eventually, read_topic, unique_email, unique_phone
+
+pytestmark = pytest.mark.integration
+
+
+def customer_body(**overrides):
+    return {"name": "Acme Logistics", "email": unique_email(), "phone": unique_phone(), "tier": "gold", "owner": "alice"} | overrides
+
+
+async def test_create_normalises_identifiers_and_publishes_the_customer_card(services) -> None:
+    body = customer_body(email=unique_email("Mixed.Case").upper())
+    created = await services.contacts.post("/v1/customers", json=body)
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    assert customer["email"] == body["email"].lower()
+    assert customer["phone"].startswith("+1212") and " " not in customer["phone"]
+    assert created.headers["location"] == f"/v1/customers/{customer['id']}"
+
+    fetched = await services.contacts.get(f"/v1/customers/{customer['id']}")
+    assert fetched.json() == customer
+
+    async def published():
+        records = await read_topic(services.stack.bootstrap, "crm.contacts")
+        return [r for r in records if r.key == customer["id"].encode()]
+
+    [record] = await eventually(published)
+    headers = dict(record.headers)
+    assert headers["ce_type"] == b"crm.contact.created.v1"
+    assert headers["correlation_id"] == created.headers["x-correlation-id"].encode()
+
+
+async def test_a_duplicate_email_or_phone_is_a_conflict_naming_the_existing_record(services) -> None:
+    first = (await services.contacts.post("/v1/customers", json=customer_body())).json()
+    duplicate = await services.contacts.post(
+        "/v1/customers", json=customer_body(email=first["email"].upper(), name="Acme (again)")
+    )
+    assert duplicate.status_code == 409
+    assert duplicate.headers["content-type"] == "application/problem+json"
+    assert duplicate.json()["candidates"] == [first["id"]]
+
+
+async def test_idempotency_key_replays_the_first_answer(services) -> None:
+    body = customer_body()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = await services.contacts.post("/v1/customers", json=body, headers=key)
+    again = await services.contacts.post("/v1/customers", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    listed = await services.contacts.get("/v1/customers", params={"email": body["email"]})
+    assert len(listed.json()["items"]) == 1
+
+    reused = await services.contacts.post("/v1/customers", json=customer_body(), headers=key)
+    assert reused.status_code == 422 and reused.json()["type"].endswith("idempotency-key-reused")
+
+
+async def test_lookup_by_phone_in_any_format_and_keyset_pagination(services) -> None:
+    owner = f"owner-{uuid.uuid4().hex[:8]}"
+    made = [(await services.contacts.post("/v1/customers", json=customer_body(owner=owner))).json() for _ in range(5)]
+    national = made[2]["phone"].removeprefix("+1")
+    found = await services.contacts.get("/v1/customers", params={"phone": f"({national[:3]}) {national[3:6]}-{national[6:]}"})
+    assert [c["id"] for c in found.json()["items"]] == [made[2]["id"]]
+
+    seen, cursor = [], None
+    while True:
+        page = (await services.contacts.get("/v1/customers", params={"owner": owner, "limit": 2} | ({"cursor": cursor} if cursor else {}))).json()
+        seen += [c["id"] for c in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [c["id"] for c in made]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "x@example.com"}, "name"),
+        ({"name": "X", "email": "not-an-email"}, "email"),
+        ({"name": "X", "phone": "12"}, "phone"),
+        ({"name": "X", "tier": "platinum"}, "tier"),
+        ({"name": "X", "shoe_size": 44}, "shoe_size"),
+    ],
+)
+async def test_invalid_input_is_a_422_with_the_field_and_stores_nothing(services, body, field) -> None:
+    before = await services.contacts.get("/v1/customers", params={"name": body.get("name", "~none~"), "limit": 200})
+    response = await services.contacts.post("/v1/customers", json=body)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in [e["field"] for e in problem["errors"]]
+    after = await services.contacts.get("/v1/customers", params={"name": body.get("name", "~none~"), "limit": 200})
+    assert after.json()["items"] == before.json()["items"]
+
+
+async def test_auth_is_required_and_scopes_are_enforced(services) -> None:
+    from crm_shared.config import AuthSettings
+    from crm_shared.http.auth import mint_token
+
+    anonymous = await services.contacts.post("/v1/customers", json=customer_body(), headers={"Authorization": ""})
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
+    garbage = await services.contacts.get("/v1/customers", headers={"Authorization": "Bearer not-a-jwt"})
+    assert garbage.status_code == 401
+    reader = mint_token(AuthSettings(), scopes=("contacts:read",))
+    forbidden = await services.contacts.post(
+        "/v1/customers", json=customer_body(), headers={"Authorization": f"Bearer {reader}"}
+    )
+    assert forbidden.status_code == 403
+
+
+async def test_malformed_json_is_a_400_problem(services) -> None:
+    response = await services.contacts.post(
+        "/v1/customers", content=b'{"name": "Acme",', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["title"] == "Malformed JSON"
+
+
+async def test_health_and_readiness(services) -> None:
+    assert (await services.contacts.get("/healthz")).json() == {"status": "ok"}
+    ready = await services.contacts.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}

@@ -1,0 +1,1 @@
+"""Feedback: every voice of the customer, captured once, from every channel."""

@@ -1,0 +1,100 @@
+"""Finds the customer a piece of feedback belongs to.
+
+The local projection (fed by contact events) answers almost every lookup with no network call.
+Only a miss, typically a customer created milliseconds ago whose event is still in flight,
+falls back to a read of the contacts API; its answer is stored in the projection.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_shared.contracts.events import ContactCreatedV1
+from crm_shared.http.auth import service_token
+from crm_shared.http.problems import ProblemError, ServiceUnavailable
+from crm_shared.normalize import InvalidIdentifier, normalize_email, normalize_phone
+from crm_shared.projections import CustomerProjection, find_customer, get_customer, upsert_customer
+from feedback.config import Settings
+from feedback.intake.schemas import CallerIdentity
+
+log = logging.getLogger(__name__)
+
+
+def _unknown(detail: str, field: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "Unknown customer",
+        detail,
+        type="unknown-customer",
+        errors=[{"field": field, "message": detail, "code": "unknown_customer"}],
+    )
+
+
+class CustomerResolver:
+    def __init__(self, session: AsyncSession, http: httpx.AsyncClient, settings: Settings) -> None:
+        self.session = session
+        self.http = http
+        self.settings = settings
+
+    async def by_id(self, customer_id: uuid.UUID) -> CustomerProjection:
+        found = await get_customer(self.session, customer_id)
+        if found:
+            return found
+        record = await self._ask_contacts(f"/v1/customers/{customer_id}", None)
+        if record is None:
+            raise _unknown(f"No customer with id {customer_id}.", "customer_id")
+        return await self._remember(record)
+
+    async def by_identity(self, caller: CallerIdentity) -> CustomerProjection:
+        try:
+            email = normalize_email(caller.email) if caller.email else None
+            phone = normalize_phone(caller.phone, self.settings.default_phone_region) if caller.phone else None
+        except InvalidIdentifier as exc:
+            field = "customer.email" if caller.email and not caller.phone else "customer.phone"
+            raise ProblemError(
+                422,
+                "Validation failed",
+                str(exc),
+                type="validation-error",
+                errors=[{"field": field, "message": str(exc), "code": "invalid_identifier"}],
+            ) from exc
+        found = await find_customer(self.session, email=email, phone=phone)
+        if found:
+            return found
+        params = {"email": email} if email else {"phone": phone}
+        page = await self._ask_contacts("/v1/customers", params)
+        items = (page or {}).get("items", [])
+        if not items:
+            what = f"email {email}" if email else f"phone {phone}"
+            raise _unknown(f"No customer with {what}.", "customer.email" if email else "customer.phone")
+        return await self._remember(items[0])
+
+    async def _ask_contacts(self, path: str, params: dict[str, str | None] | None) -> dict | None:
+        token = service_token(self.settings.auth, self.settings.service_name)
+        try:
+            response = await self.http.get(
+                self.settings.contacts_url.rstrip("/") + path,
+                params={k: v for k, v in (params or {}).items() if v},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.HTTPError as exc:
+            log.warning("contacts unreachable for a customer lookup", extra={"error": repr(exc)})
+            raise ServiceUnavailable("The customer directory is unreachable; retry shortly.") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            log.warning("contacts lookup failed", extra={"status": response.status_code})
+            raise ServiceUnavailable("The customer directory did not answer; retry shortly.")
+        return response.json()
+
+    async def _remember(self, record: dict) -> CustomerProjection:
+        card = ContactCreatedV1.model_validate({**record, "customer_id": record["id"]})
+        await upsert_customer(self.session, card, as_of=datetime.fromisoformat(record["updated_at"]))
+        found = await get_customer(self.session, card.customer_id)
+        assert found is not None
+        return found

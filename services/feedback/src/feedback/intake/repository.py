@@ -1,0 +1,38 @@
+"""All queries on feedback."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from feedback.intake.models import Feedback
+
+
+class FeedbackRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, feedback: Feedback) -> Feedback:
+        self.session.add(feedback)
+        await self.session.flush()
+        await self.session.refresh(feedback)
+        return feedback
+
+    async def get(self, feedback_id: uuid.UUID) -> Feedback | None:
+        return await self.session.get(Feedback, feedback_id)
+
+    async def list(
+        self, *, customer_id: uuid.UUID | None, type: str | None, limit: int, before: tuple[datetime, uuid.UUID] | None
+    ) -> list[Feedback]:
+        query = select(Feedback)
+        if customer_id:
+            query = query.where(Feedback.customer_id == customer_id)
+        if type:
+            query = query.where(Feedback.type == type)
+        if before:
+            query = query.where(tuple_(Feedback.received_at, Feedback.id) < tuple_(*before))
+        query = query.order_by(Feedback.received_at.desc(), Feedback.id.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())

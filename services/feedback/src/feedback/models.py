@@ -1,0 +1,8 @@
+"""Every table of the feedback database (Alembic's env imports this)."""
+
+from crm_shared.http.idempotency_model import IdempotencyRecord
+from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
+from crm_shared.projections import CustomerProjection
+from feedback.intake.models import Feedback
+
+__all__ = ["CustomerProjection", "Feedback", "IdempotencyRecord", "OutboxMessage", "ProcessedEvent"]

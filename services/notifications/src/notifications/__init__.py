@@ -1,0 +1,1 @@
+"""Notifications (outreach): turns what happened to a customer into the right follow-up work."""

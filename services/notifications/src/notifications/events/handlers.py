@@ -1,0 +1,24 @@
+"""Events the notifications service consumes.
+
+Task events (crm.outreach) are not consumed here, so a task can never re-trigger the playbook
+that made it.
+"""
+
+from crm_shared.contracts import Topics
+from crm_shared.projections import CUSTOMER_PROJECTION_HANDLERS
+from crm_shared.worker import ConsumerSpec
+from notifications.tasks import service
+
+
+def consumers() -> list[ConsumerSpec]:
+    return [
+        ConsumerSpec(
+            name="notifications-worker",
+            topics=[Topics.contacts, Topics.feedback, Topics.scores],
+            handlers={
+                **CUSTOMER_PROJECTION_HANDLERS,
+                "crm.feedback.received.v1": service.on_feedback_received,
+                "crm.score.changed.v1": service.on_score_changed,
+            },
+        )
+    ]

@@ -1,0 +1,16 @@
+"""The notifications API process (`uvicorn notifications.main:create_app --factory`)."""
+
+from fastapi import FastAPI
+
+from crm_shared.http.app import create_service_app
+from notifications.config import Settings
+from notifications.tasks.router import router as tasks_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        settings=settings or Settings(),
+        title="CRM notifications",
+        description="Follow-up tasks created the moment a complaint arrives or a customer's health drops.",
+        routers=[tasks_router],
+    )

@@ -1,0 +1,8 @@
+"""Every table of the notifications database (Alembic's env imports this)."""
+
+from crm_shared.http.idempotency_model import IdempotencyRecord
+from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
+from crm_shared.projections import CustomerProjection
+from notifications.tasks.models import Task
+
+__all__ = ["CustomerProjection", "IdempotencyRecord", "OutboxMessage", "ProcessedEvent", "Task"]

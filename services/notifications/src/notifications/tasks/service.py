@@ -1,0 +1,94 @@
+"""Task use cases: turn events into follow-up work, exactly once per trigger and playbook."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_shared.contracts.envelope import Envelope
+from crm_shared.contracts.events import FeedbackReceivedV1, ScoreChangedV1
+from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
+from crm_shared.http.problems import NotFound
+from crm_shared.projections import get_customer
+from notifications.events.publishers import publish_task_created
+from notifications.tasks import playbooks
+from notifications.tasks.repository import TaskRepository
+from notifications.tasks.schemas import TaskPage, TaskRead
+
+# Queue that gets a customer's tasks when the customer has no account owner.
+FALLBACK_QUEUE = "service-desk"
+
+
+async def _create(
+    session: AsyncSession, customer_id: uuid.UUID, plans: list[playbooks.TaskPlan], cause: Envelope, owner: str | None
+) -> None:
+    repository = TaskRepository(session)
+    for plan in plans:
+        task = await repository.create_once(
+            {
+                "customer_id": customer_id,
+                "type": plan.type,
+                "playbook": plan.playbook,
+                "title": plan.title,
+                "status": "open",
+                "priority": plan.priority,
+                "assignee": plan.assignee or owner or FALLBACK_QUEUE,
+                "due_at": plan.due_at,
+                "cause_event_id": cause.id,
+                "cause_event_type": cause.type,
+                "correlation_id": cause.correlationid,
+            }
+        )
+        if task is not None:
+            publish_task_created(session, task)
+
+
+async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:
+    feedback = event.payload()
+    assert isinstance(feedback, FeedbackReceivedV1)
+    plans = playbooks.plan_for_feedback(feedback)
+    if plans:
+        # The event carries the owner at complaint time, so no lookup on the hot path.
+        await _create(session, feedback.customer_id, plans, event, feedback.customer.owner)
+
+
+async def on_score_changed(session: AsyncSession, event: Envelope) -> None:
+    change = event.payload()
+    assert isinstance(change, ScoreChangedV1)
+    plans = playbooks.plan_for_score_change(change)
+    if plans:
+        customer = await get_customer(session, change.customer_id)
+        await _create(session, change.customer_id, plans, event, customer.owner if customer else None)
+
+
+async def get_task(session: AsyncSession, task_id: uuid.UUID) -> TaskRead:
+    task = await TaskRepository(session).get(task_id)
+    if task is None:
+        raise NotFound("Task", task_id)
+    return TaskRead.model_validate(task)
+
+
+async def list_tasks(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID | None,
+    status: str | None,
+    assignee: str | None,
+    type: str | None,
+    limit: int,
+    cursor: str | None,
+) -> TaskPage:
+    rows = await TaskRepository(session).list(
+        customer_id=customer_id,
+        status=status,
+        assignee=assignee,
+        type=type,
+        limit=limit + 1,
+        before=decode_time_cursor(cursor),
+    )
+    last = rows[limit - 1] if len(rows) > limit else None
+    return TaskPage(
+        items=[TaskRead.model_validate(r) for r in rows[:limit]],
+        next_cursor=encode_time_cursor(last.created_at, last.id) if last else None,
+    )

@@ -1,0 +1,1 @@
+"""Scoring: explainable customer scores, recalculated the moment feedback arrives."""

@@ -1,0 +1,26 @@
+"""Events the scoring service consumes."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_shared.contracts import Envelope, Topics
+from crm_shared.projections import on_contact_created as project_contact
+from crm_shared.worker import ConsumerSpec
+from scoring.scores import service
+
+
+async def on_contact_created(session: AsyncSession, event: Envelope) -> None:
+    await project_contact(session, event)
+    await service.on_contact_created(session, event)
+
+
+def consumers() -> list[ConsumerSpec]:
+    return [
+        ConsumerSpec(
+            name="scoring-worker",
+            topics=[Topics.contacts, Topics.feedback],
+            handlers={
+                "crm.contact.created.v1": on_contact_created,
+                "crm.feedback.received.v1": service.on_feedback_received,
+            },
+        )
+    ]

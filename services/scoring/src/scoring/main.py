@@ -1,0 +1,16 @@
+"""The scoring API process (`uvicorn scoring.main:create_app --factory`)."""
+
+from fastapi import FastAPI
+
+from crm_shared.http.app import create_service_app
+from scoring.config import Settings
+from scoring.scores.router import router as scores_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    return create_service_app(
+        settings=settings or Settings(),
+        title="CRM scoring",
+        description="Customer scores recalculated on every feedback event, explained and kept as history.",
+        routers=[scores_router],
+    )

@@ -1,0 +1,15 @@
+"""Every table of the scoring database (Alembic's env imports this)."""
+
+from crm_shared.http.idempotency_model import IdempotencyRecord
+from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
+from crm_shared.projections import CustomerProjection
+from scoring.scores.models import CustomerScore, ScoreHistory
+
+__all__ = [
+    "CustomerProjection",
+    "CustomerScore",
+    "IdempotencyRecord",
+    "OutboxMessage",
+    "ProcessedEvent",
+    "ScoreHistory",
+]

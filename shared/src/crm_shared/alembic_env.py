@@ -1,0 +1,32 @@
+"""The body of every service's migrations/env.py: async engine, online and offline modes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy import MetaData, pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def run(target_metadata: MetaData, version_table: str = "alembic_version") -> None:
+    url = context.config.get_main_option("sqlalchemy.url")
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True, version_table=version_table)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def _migrate(connection: Connection) -> None:
+        context.configure(connection=connection, target_metadata=target_metadata, version_table=version_table)
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def _online() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(_migrate)
+        await engine.dispose()
+
+    asyncio.run(_online())

@@ -1,0 +1,87 @@
+"""Settings shared by every service.
+
+Broker and auth settings are read once under the `CRM_` prefix because every service talks to
+the same broker and trusts the same token issuer; each service's own settings (database, port)
+live under its own prefix (`CONTACTS_`, `FEEDBACK_`, ...) so ops can point services at
+different databases without touching the others.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    # Kafka's own default is 500 ms; the embedded Tansu broker answers a waiting fetch only
+    # after about half of this, so the dev stack sets ~10 ms. Keep the default in production.
+    fetch_max_wait_ms: int = 500
+    request_timeout_ms: int = 15_000
+    linger_ms: int = 0
+    # How long a fresh consumer waits for a group join before it gives up and retries.
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 1_000
+    max_poll_records: int = 500
+    # Security options for managed Kafka; PLAINTEXT for the dev stack.
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_AUTH_", extra="ignore")
+
+    # HS256 with a shared secret in dev; set algorithm=RS256 and public_key in production so
+    # services can verify tokens without holding the signing key.
+    algorithm: str = "HS256"
+    secret: str = "dev-secret-change-me-in-production-0123456789"
+    public_key: str | None = None
+    issuer: str = "crm-dev"
+    audience: str = "crm"
+    leeway_seconds: int = 30
+    # Token this service presents on its own synchronous reads of other services. In dev it
+    # is minted from the shared secret when unset; in production the platform injects one.
+    service_token: str | None = None
+
+
+class MessagingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_MESSAGING_", extra="ignore")
+
+    # The relay only re-sends rows older than this, so it does not race the publish that
+    # follows every commit; anything it sends twice is dropped by the consumers' inbox anyway.
+    relay_grace_seconds: float = 2.0
+    relay_interval_seconds: float = 1.0
+    relay_batch_size: int = 200
+    # Handler failures are retried this many times (with exponential backoff) before the
+    # event goes to the dead-letter topic. Infrastructure failures are retried until they heal.
+    max_handler_attempts: int = 4
+    retry_backoff_seconds: float = 0.1
+    retry_backoff_max_seconds: float = 5.0
+
+
+class ServiceSettings(BaseSettings):
+    """Base for each service's settings; subclasses set `env_prefix` and defaults."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    database_pool_size: int = 10
+    database_max_overflow: int = 20
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    # Base URLs of the other services, for the few synchronous reads (views, fallbacks).
+    contacts_url: str = "http://127.0.0.1:8001"
+    http_timeout_seconds: float = 2.0
+    # National phone numbers (no +country prefix) are read in this region; contacts and
+    # feedback must agree on it, so it is read from one variable for all services.
+    default_phone_region: str = Field(default="US", validation_alias="CRM_DEFAULT_PHONE_REGION")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    messaging: MessagingSettings = Field(default_factory=MessagingSettings)

@@ -1,0 +1,61 @@
+"""The business vocabulary every service shares (DOMAIN.md): tiers, feedback kinds, bands."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Tier(StrEnum):
+    """Customer tier; `key` is a key account (DOMAIN.md: key accounts get priority service)."""
+
+    key = "key"
+    gold = "gold"
+    silver = "silver"
+    bronze = "bronze"
+
+
+class FeedbackType(StrEnum):
+    complaint = "complaint"
+    praise = "praise"
+    suggestion = "suggestion"
+    inquiry = "inquiry"
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class Channel(StrEnum):
+    phone = "phone"
+    web = "web"
+    mobile = "mobile"
+    email = "email"
+    service_point = "service_point"
+    survey = "survey"
+    social = "social"
+
+
+class Band(StrEnum):
+    """Overall health band, ordered best to worst; playbooks react to drops."""
+
+    healthy = "healthy"
+    watch = "watch"
+    at_risk = "at_risk"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Band).index(self)
+
+
+# Satisfaction is measured on three groups of indicators (DOMAIN.md); a category is
+# "<group>.<indicator>", so reports can roll up by group.
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "product": ("quality", "function", "features", "design", "reliability", "price_performance"),
+    "service": ("delivery", "complaint_handling", "commercial_dispute", "problem_resolution"),
+    "purchase": ("courtesy", "communication", "information", "transaction", "time"),
+}
+CATEGORY_CODES: frozenset[str] = frozenset(f"{group}.{name}" for group, names in CATEGORIES.items() for name in names)

@@ -1,0 +1,85 @@
+"""Database plumbing: one declarative base, engines, and the unit of work.
+
+Services never commit. The boundary that owns the work (an HTTP request, one consumed event)
+opens a `unit_of_work`, which commits once at the end and then hands the outbox rows written in
+that transaction to the publisher, so events leave right after the commit that made them true.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from crm_shared.config import ServiceSettings
+
+# Stable constraint names, so Alembic migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Each service has its own database; a process only imports its own service's models."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampedMixin:
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+AfterCommit = Callable[[list[Any]], None]
+
+
+@asynccontextmanager
+async def unit_of_work(
+    sessions: async_sessionmaker[AsyncSession], after_commit: AfterCommit | None = None
+) -> AsyncIterator[AsyncSession]:
+    """One transaction; on success, commit then pass the outbox rows it wrote to `after_commit`."""
+    async with sessions() as session:
+        async with session.begin():
+            yield session
+        pending = session.info.pop("outbox", [])
+    if pending and after_commit is not None:
+        after_commit(pending)
+
+
+def migrate(service_dir: Path, database_url: str) -> None:
+    """Apply a service's Alembic migrations (make run, test setup and deploy jobs all use this)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(service_dir / "alembic.ini"))
+    config.set_main_option("script_location", str(service_dir / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url)
+    command.upgrade(config, "head")

@@ -1,0 +1,160 @@
+"""The FastAPI app shape every service uses: lifespan, errors, correlation ids, health."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crm_shared.config import ServiceSettings
+from crm_shared.db import create_engine, create_session_factory, unit_of_work
+from crm_shared.http.problems import install_problem_handlers, problem
+from crm_shared.messaging.outbox import EventPublisher
+from crm_shared.observability import context
+from crm_shared.observability.logging import configure_logging
+
+log = logging.getLogger(__name__)
+
+CORRELATION_HEADER = "x-correlation-id"
+
+
+class CorrelationMiddleware:
+    """Binds correlation id and trace context for the request; echoes the correlation id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        ctx = context.set_for_request(
+            correlation_id=headers.get(CORRELATION_HEADER), traceparent=headers.get("traceparent")
+        )
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *list(message["headers"]),
+                    (b"x-correlation-id", ctx.correlation_id.encode("latin-1")),
+                    (b"traceparent", ctx.trace.traceparent.encode("latin-1")),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: commits when the route returns, before the response is sent."""
+    state = request.app.state
+    async with unit_of_work(state.sessions, state.publisher.dispatch) as session:
+        yield session
+
+
+# scope="function": the commit happens before the response leaves, so a 201 means "stored".
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_service_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter],
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+    openapi_tags: list[dict[str, Any]] | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name + "-api", settings.log_level)
+        engine = create_engine(settings)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessions = create_session_factory(engine)
+        app.state.publisher = EventPublisher(settings.kafka, app.state.sessions, f"{settings.service_name}-api")
+        app.state.http = httpx.AsyncClient(timeout=settings.http_timeout_seconds)
+        await app.state.publisher.start()
+        for hook in on_startup:
+            await hook(app)
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook(app)
+            await app.state.publisher.stop()
+            await app.state.http.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+    )
+    app.add_middleware(CorrelationMiddleware)
+    install_problem_handlers(app)
+    app.include_router(_health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: database and broker reachable",
+        responses={503: {"description": "A dependency is down", "content": {"application/problem+json": {}}}},
+    )
+    async def readyz(request: Request) -> Any:
+        state = request.app.state
+        checks: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(2):
+                async with state.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        producer = state.publisher.producer
+        if producer is None:
+            checks["broker"] = "unavailable: not connected"
+        else:
+            try:
+                async with asyncio.timeout(2):
+                    await producer.client.fetch_all_metadata()
+                checks["broker"] = "ok"
+            except Exception as exc:
+                checks["broker"] = f"unavailable: {type(exc).__name__}"
+        if all(v == "ok" for v in checks.values()):
+            return {"status": "ready", "checks": checks}
+        return problem(
+            request,
+            503,
+            "Not ready",
+            "; ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"),
+            type="not-ready",
+            headers={"Retry-After": "2"},
+            checks=checks,
+        )
+
+    return router

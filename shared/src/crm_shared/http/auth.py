@@ -1,0 +1,108 @@
+"""Bearer JWT with scopes, verified by every service (PyJWT).
+
+Scopes follow `<area>:<read|write>`; `admin` implies every scope. `crmctl token` mints a dev
+token signed with the dev secret; production verifies RS256 tokens from the real issuer.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from fastapi import Request
+
+from crm_shared.config import AuthSettings
+from crm_shared.http.problems import ProblemError
+
+ALL_SCOPES = (
+    "contacts:read",
+    "contacts:write",
+    "feedback:read",
+    "feedback:write",
+    "scores:read",
+    "tasks:read",
+    "tasks:write",
+    "admin",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    scopes: frozenset[str]
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(
+        401, "Unauthorized", detail, type="unauthorized", headers={"WWW-Authenticate": 'Bearer realm="crm"'}
+    )
+
+
+def verify_token(token: str, settings: AuthSettings) -> Principal:
+    key = settings.public_key if settings.algorithm.startswith(("RS", "ES", "PS", "Ed")) else settings.secret
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[settings.algorithm],
+            audience=settings.audience,
+            issuer=settings.issuer,
+            leeway=settings.leeway_seconds,
+            options={"require": ["exp", "sub"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise _unauthorized("The token has expired.") from exc
+    except jwt.PyJWTError as exc:
+        raise _unauthorized(f"The token is invalid: {exc}.") from exc
+    raw = claims.get("scope", "")
+    scopes = frozenset(raw.split() if isinstance(raw, str) else raw)
+    return Principal(subject=str(claims["sub"]), scopes=scopes)
+
+
+def mint_token(
+    settings: AuthSettings, subject: str = "dev", scopes: tuple[str, ...] = ALL_SCOPES, ttl_seconds: int = 86_400 * 30
+) -> str:
+    """A signed dev token (needs the HS256 secret; production tokens come from the issuer)."""
+    now = int(time.time())
+    claims = {
+        "sub": subject,
+        "scope": " ".join(scopes),
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode(claims, settings.secret, algorithm="HS256")
+
+
+def service_token(settings: AuthSettings, service: str) -> str:
+    """The bearer token a service uses for its own reads of other services' APIs."""
+    if settings.service_token:
+        return settings.service_token
+    return mint_token(settings, subject=f"service:{service}", scopes=("contacts:read",), ttl_seconds=86_400 * 365)
+
+
+def require(scope: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+    """Dependency: the caller must present a valid bearer token carrying `scope`."""
+
+    async def dependency(request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("A bearer token is required.")
+        principal = verify_token(token.strip(), request.app.state.settings.auth)
+        if not principal.has(scope):
+            raise ProblemError(403, "Forbidden", f"The token lacks the '{scope}' scope.", type="forbidden")
+        request.state.principal = principal
+        return principal
+
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    return dependency

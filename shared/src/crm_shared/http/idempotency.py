@@ -1,0 +1,97 @@
+"""Idempotency-Key for writes a client may retry (IETF draft "The Idempotency-Key HTTP Header").
+
+The key row is inserted in the same transaction as the write. A concurrent retry blocks on the
+primary key until the first attempt commits, then finds the stored response and replays it; a
+retry after a failed attempt finds nothing (the rollback removed the row) and runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+from fastapi import Request
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_shared.http.auth import Principal
+from crm_shared.http.idempotency_model import IdempotencyRecord
+from crm_shared.http.problems import ProblemError
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+
+class IdempotentReplay(Exception):
+    def __init__(self, status_code: int, body: Any) -> None:
+        self.status_code = status_code
+        self.body = body
+
+
+class Idempotency:
+    """Per-request helper; `begin` before the write, `complete` with the response body."""
+
+    def __init__(self, session: AsyncSession, principal: Principal, operation: str, key: str | None) -> None:
+        self.session = session
+        self.principal = principal
+        self.operation = operation
+        self.key = key
+
+    @classmethod
+    def from_request(cls, request: Request, session: AsyncSession, principal: Principal, operation: str) -> Idempotency:
+        key = request.headers.get(HEADER)
+        if key is not None:
+            key = key.strip()
+            if not key or len(key) > MAX_KEY_LENGTH:
+                raise ProblemError(
+                    400,
+                    "Invalid Idempotency-Key",
+                    f"The key must be 1 to {MAX_KEY_LENGTH} characters.",
+                    type="bad-idempotency-key",
+                )
+        return cls(session, principal, operation, key)
+
+    async def begin(self, payload: Any) -> IdempotentReplay | None:
+        """Claim the key, or return the stored outcome of the earlier request that claimed it."""
+        if self.key is None:
+            return None
+        request_hash = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        claimed = await self.session.execute(
+            insert(IdempotencyRecord)
+            .values(principal=self.principal.subject, operation=self.operation, key=self.key, request_hash=request_hash)
+            .on_conflict_do_nothing()
+            .returning(IdempotencyRecord.key)
+        )
+        if claimed.first() is not None:
+            return None
+        stored = await self.session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.principal == self.principal.subject,
+                IdempotencyRecord.operation == self.operation,
+                IdempotencyRecord.key == self.key,
+            )
+        )
+        assert stored is not None and stored.status_code is not None
+        if stored.request_hash != request_hash:
+            raise ProblemError(
+                422,
+                "Idempotency-Key reused",
+                "This Idempotency-Key was already used with a different request body.",
+                type="idempotency-key-reused",
+            )
+        return IdempotentReplay(stored.status_code, stored.response_body)
+
+    async def complete(self, status_code: int, body: Any) -> None:
+        if self.key is None:
+            return
+        await self.session.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.principal == self.principal.subject,
+                IdempotencyRecord.operation == self.operation,
+                IdempotencyRecord.key == self.key,
+            )
+            .values(status_code=status_code, response_body=body)
+        )

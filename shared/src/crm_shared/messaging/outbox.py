@@ -1,0 +1,251 @@
+"""Transactional outbox: write the event with the state change, publish right after commit.
+
+Two paths publish a row, and both only mark it sent after the broker acknowledged it (acks=all):
+- `EventPublisher.dispatch` runs right after the commit that wrote it (the hot path, no polling);
+- `OutboxRelay` re-sends rows still unsent after a grace period (process crashed after commit,
+  broker was down), locking them with FOR UPDATE SKIP LOCKED so several relays can run.
+A row sent twice (a crash between ack and mark) is harmless: consumers dedupe by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_shared.config import KafkaSettings, MessagingSettings
+from crm_shared.contracts.envelope import Envelope
+from crm_shared.messaging.models import OutboxMessage
+from crm_shared.messaging.producer import create_producer
+from crm_shared.observability import context
+
+log = logging.getLogger(__name__)
+
+SENT_ROW_RETENTION = timedelta(days=3)
+
+
+def add_event(session: AsyncSession, event: Envelope, topic: str) -> OutboxMessage:
+    """Stage an event in the caller's transaction; it is published once that commits."""
+    trace = context.current().trace
+    row = OutboxMessage(
+        id=event.id,
+        topic=topic,
+        key=event.subject,
+        event_type=event.type,
+        payload=event.model_dump_json(),
+        headers={
+            "ce_id": str(event.id),
+            "ce_type": event.type,
+            "ce_source": event.source,
+            "correlation_id": event.correlationid,
+            "causation_id": event.causationid or "",
+            "traceparent": trace.child().traceparent,
+            "content-type": "application/cloudevents+json",
+        },
+        attempts=0,
+    )
+    session.add(row)
+    session.info.setdefault("outbox", []).append(row)
+    return row
+
+
+def kafka_headers(row: OutboxMessage) -> list[tuple[str, bytes]]:
+    return [(name, str(value).encode()) for name, value in row.headers.items()]
+
+
+class EventPublisher:
+    """Owns the producer of one process; publishes committed outbox rows immediately.
+
+    The producer connects in the background and keeps retrying, so an API can start and take
+    writes while the broker is down; the relay publishes what piled up once it is back.
+    """
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        sessions: async_sessionmaker[AsyncSession],
+        client_id: str,
+    ) -> None:
+        self._kafka = kafka
+        self._sessions = sessions
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+        self._connect_task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._sent_ids: list[uuid.UUID] = []
+        self._sent_signal = asyncio.Event()
+        self._marker_task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    @property
+    def producer(self) -> AIOKafkaProducer | None:
+        return self._producer
+
+    async def start(self, wait: bool = False) -> None:
+        self._connect_task = asyncio.create_task(self._connect())
+        self._marker_task = asyncio.create_task(self._mark_sent_loop())
+        if wait:
+            await self._connect_task
+
+    async def _connect(self) -> None:
+        delay = 0.2
+        while not self._closing:
+            producer = create_producer(self._kafka, self._client_id)
+            try:
+                await producer.start()
+            except Exception as exc:
+                await producer.stop()
+                log.warning("broker not reachable yet, retrying", extra={"error": str(exc), "retry_in": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._producer = producer
+            return
+
+    async def stop(self) -> None:
+        self._closing = True
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=10)
+        if self._connect_task:
+            self._connect_task.cancel()
+        self._sent_signal.set()
+        if self._marker_task:
+            self._marker_task.cancel()
+            try:
+                await self._marker_task
+            except asyncio.CancelledError:
+                pass
+        await self._flush_sent_marks()
+        if self._producer:
+            await self._producer.stop()
+
+    def dispatch(self, rows: Sequence[OutboxMessage]) -> None:
+        """Called right after commit; does not block the caller."""
+        if self._producer is None or self._closing:
+            return  # the relay will pick these up
+        task = asyncio.create_task(self._publish(list(rows)))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _publish(self, rows: list[OutboxMessage]) -> None:
+        producer = self._producer
+        assert producer is not None
+        try:
+            futures = [
+                await producer.send(row.topic, row.payload.encode(), key=row.key.encode(), headers=kafka_headers(row))
+                for row in rows
+            ]
+            await asyncio.gather(*futures)
+        except Exception as exc:
+            log.warning("publish after commit failed; relay will retry", extra={"error": repr(exc)})
+            return
+        self._sent_ids.extend(row.id for row in rows)
+        self._sent_signal.set()
+
+    async def _mark_sent_loop(self) -> None:
+        """Marks acknowledged rows sent in batches: one UPDATE for many events under load."""
+        while True:
+            await self._sent_signal.wait()
+            self._sent_signal.clear()
+            await asyncio.sleep(0.005)  # let a burst gather into one statement
+            await self._flush_sent_marks()
+
+    async def _flush_sent_marks(self) -> None:
+        if not self._sent_ids:
+            return
+        ids, self._sent_ids = self._sent_ids, []
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids), OutboxMessage.sent_at.is_(None))
+                    .values(sent_at=func.now(), attempts=OutboxMessage.attempts + 1)
+                )
+        except Exception as exc:
+            log.warning("could not mark outbox rows sent", extra={"error": repr(exc), "rows": len(ids)})
+
+
+class OutboxRelay:
+    """Re-sends outbox rows that the immediate publish did not get out (runs in the worker)."""
+
+    def __init__(
+        self,
+        publisher: EventPublisher,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: MessagingSettings,
+    ) -> None:
+        self._publisher = publisher
+        self._sessions = sessions
+        self._settings = settings
+        self._last_prune = 0.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                relayed = await self.relay_once()
+                await self._maybe_prune()
+            except Exception as exc:
+                log.warning("outbox relay pass failed", extra={"error": repr(exc)})
+                relayed = 0
+            if relayed < self._settings.relay_batch_size:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=self._settings.relay_interval_seconds)
+                except TimeoutError:
+                    pass
+
+    async def relay_once(self, grace_seconds: float | None = None) -> int:
+        producer = self._publisher.producer
+        if producer is None:
+            return 0
+        grace = self._settings.relay_grace_seconds if grace_seconds is None else grace_seconds
+        async with self._sessions() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.sent_at.is_(None),
+                        OutboxMessage.created_at < func.now() - timedelta(seconds=grace),
+                    )
+                    .order_by(OutboxMessage.created_at)
+                    .limit(self._settings.relay_batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            futures = [
+                await producer.send(row.topic, row.payload.encode(), key=row.key.encode(), headers=kafka_headers(row))
+                for row in rows
+            ]
+            results = await asyncio.gather(*futures, return_exceptions=True)
+            sent = [row.id for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)]
+            for row, result in zip(rows, results, strict=True):
+                if isinstance(result, BaseException):
+                    row.attempts += 1
+                    row.last_error = repr(result)[:2000]
+            if sent:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(sent))
+                    .values(sent_at=func.now(), attempts=OutboxMessage.attempts + 1)
+                )
+            log.info("outbox relay re-sent events", extra={"sent": len(sent), "failed": len(rows) - len(sent)})
+            return len(sent)
+
+    async def _maybe_prune(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_prune < 600:
+            return
+        self._last_prune = loop.time()
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                delete(OutboxMessage).where(
+                    OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < func.now() - SENT_ROW_RETENTION
+                )
+            )

@@ -1,0 +1,72 @@
+"""Alembic operations for the tables every service has, written once.
+
+These are frozen "version 1" definitions: a later change to a platform table gets a new
+function here and a new migration in each service, never an edit of these.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql as pg
+
+
+def create_platform_tables_v1() -> None:
+    op.create_table(
+        "outbox",
+        sa.Column("id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("topic", sa.String(200), nullable=False),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+        sa.Column("headers", pg.JSONB, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer, server_default=sa.text("0"), nullable=False),
+        sa.Column("last_error", sa.Text, nullable=True),
+    )
+    op.create_index("ix_outbox_unsent", "outbox", ["created_at"], postgresql_where=sa.text("sent_at IS NULL"))
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.String(200), primary_key=True),
+        sa.Column("event_id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("event_type", sa.String(200), nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("principal", sa.String(200), primary_key=True),
+        sa.Column("operation", sa.String(200), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer, nullable=True),
+        sa.Column("response_body", pg.JSONB, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    )
+
+
+def drop_platform_tables_v1() -> None:
+    op.drop_table("idempotency_keys")
+    op.drop_table("processed_events")
+    op.drop_index("ix_outbox_unsent", table_name="outbox")
+    op.drop_table("outbox")
+
+
+def create_customer_projection_v1() -> None:
+    op.create_table(
+        "customer_projection",
+        sa.Column("customer_id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("name", sa.String(300), nullable=False),
+        sa.Column("email", sa.String(320), nullable=True),
+        sa.Column("phone", sa.String(32), nullable=True),
+        sa.Column("tier", sa.String(20), nullable=False),
+        sa.Column("owner", sa.String(200), nullable=True),
+        sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    )
+    op.create_index("ix_customer_projection_email", "customer_projection", ["email"])
+    op.create_index("ix_customer_projection_phone", "customer_projection", ["phone"])
+
+
+def drop_customer_projection_v1() -> None:
+    op.drop_table("customer_projection")

@@ -1,0 +1,55 @@
+"""Unit tests: bearer tokens, scopes and trace context."""
+
+import time
+
+import jwt
+import pytest
+
+from crm_shared.config import AuthSettings
+from crm_shared.http.auth import mint_token, verify_token
+from crm_shared.http.problems import ProblemError
+from crm_shared.observability.context import TraceContext
+
+SETTINGS = AuthSettings(secret="unit-test-secret-unit-test-secret-0123")
+
+
+def test_a_minted_token_verifies_with_its_scopes() -> None:
+    principal = verify_token(mint_token(SETTINGS, subject="cc-1", scopes=("feedback:write",)), SETTINGS)
+    assert principal.subject == "cc-1"
+    assert principal.has("feedback:write") and not principal.has("contacts:write")
+
+
+def test_admin_scope_implies_every_scope() -> None:
+    principal = verify_token(mint_token(SETTINGS, scopes=("admin",)), SETTINGS)
+    assert principal.has("tasks:write")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"aud": "someone-else"},
+        {"iss": "evil"},
+        {"exp": int(time.time()) - 3600},
+    ],
+)
+def test_tokens_for_another_audience_issuer_or_expired_are_refused(claims: dict) -> None:
+    base = {"sub": "x", "scope": "admin", "iss": SETTINGS.issuer, "aud": SETTINGS.audience, "exp": int(time.time()) + 60}
+    token = jwt.encode(base | claims, SETTINGS.secret, algorithm="HS256")
+    with pytest.raises(ProblemError) as raised:
+        verify_token(token, SETTINGS)
+    assert raised.value.status == 401
+
+
+def test_a_token_signed_with_another_key_is_refused() -> None:
+    token = mint_token(AuthSettings(secret="another-secret-another-secret-0123456"))
+    with pytest.raises(ProblemError):
+        verify_token(token, SETTINGS)
+
+
+def test_traceparent_is_parsed_and_a_child_keeps_the_trace() -> None:
+    parent = TraceContext.parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    assert parent is not None
+    child = parent.child()
+    assert child.trace_id == parent.trace_id and child.span_id != parent.span_id
+    assert TraceContext.parse("garbage") is None
+    assert TraceContext.parse("00-" + "0" * 32 + "-00f067aa0ba902b7-01") is None
