@@ -33,7 +33,13 @@ def test_admin_scope_implies_every_scope() -> None:
     ],
 )
 def test_tokens_for_another_audience_issuer_or_expired_are_refused(claims: dict) -> None:
-    base = {"sub": "x", "scope": "admin", "iss": SETTINGS.issuer, "aud": SETTINGS.audience, "exp": int(time.time()) + 60}
+    base = {
+        "sub": "x",
+        "scope": "admin",
+        "iss": SETTINGS.issuer,
+        "aud": SETTINGS.audience,
+        "exp": int(time.time()) + 60,
+    }
     token = jwt.encode(base | claims, SETTINGS.secret, algorithm="HS256")
     with pytest.raises(ProblemError) as raised:
         verify_token(token, SETTINGS)

@@ -26,7 +26,9 @@ async def test_relay_publishes_rows_the_publish_after_commit_never_sent(services
         add_event(session, event, Topics.contacts)
         await session.flush()
         await session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == event.id).values(created_at=datetime.now(UTC) - timedelta(seconds=30))
+            update(OutboxMessage)
+            .where(OutboxMessage.id == event.id)
+            .values(created_at=datetime.now(UTC) - timedelta(seconds=30))
         )
 
     async def sent():
@@ -35,7 +37,9 @@ async def test_relay_publishes_rows_the_publish_after_commit_never_sent(services
             return row.sent_at is not None
 
     await eventually(sent, timeout=15)
-    records = [r for r in await read_topic(services.stack.bootstrap, Topics.contacts) if r.key == str(customer_id).encode()]
+    records = [
+        r for r in await read_topic(services.stack.bootstrap, Topics.contacts) if r.key == str(customer_id).encode()
+    ]
     assert len(records) == 1
     assert Envelope.model_validate_json(records[0].value).id == event.id
 
@@ -43,7 +47,8 @@ async def test_relay_publishes_rows_the_publish_after_commit_never_sent(services
 async def test_a_poison_message_is_dead_lettered_without_blocking_its_partition(services) -> None:
     customer = (
         await services.contacts.post(
-            "/v1/customers", json={"name": "Poison Inc", "email": unique_email(), "phone": unique_phone(), "tier": "gold"}
+            "/v1/customers",
+            json={"name": "Poison Inc", "email": unique_email(), "phone": unique_phone(), "tier": "gold"},
         )
     ).json()
     key = customer["id"].encode()
@@ -67,13 +72,16 @@ async def test_a_poison_message_is_dead_lettered_without_blocking_its_partition(
     assert dead.value == b"{not json"
 
 
-async def test_a_failing_handler_dead_letters_after_bounded_retries_and_replay_after_the_fix_applies_it(services) -> None:
+async def test_a_failing_handler_dead_letters_after_bounded_retries_and_replay_after_the_fix_applies_it(
+    services,
+) -> None:
     from crm_shared.cli import dlq_replay
     from crm_shared.config import KafkaSettings
 
     customer = (
         await services.contacts.post(
-            "/v1/customers", json={"name": "Bug Corp", "email": unique_email(), "phone": unique_phone(), "tier": "silver"}
+            "/v1/customers",
+            json={"name": "Bug Corp", "email": unique_email(), "phone": unique_phone(), "tier": "silver"},
         )
     ).json()
     await eventually(lambda: satisfaction_below(services, customer["id"], 75.1))  # baseline score exists

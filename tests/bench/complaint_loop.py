@@ -60,8 +60,13 @@ def pct(values: list[float], q: float) -> float:
 
 async def watch(bootstrap: str, results: dict[str, Sample], stop: asyncio.Event, ready: asyncio.Event) -> None:
     consumer = AIOKafkaConsumer(
-        "crm.scores", "crm.outreach", bootstrap_servers=bootstrap, fetch_max_wait_ms=10, enable_auto_commit=False,
-        auto_offset_reset="latest", group_id=f"bench-{uuid.uuid4().hex[:6]}",
+        "crm.scores",
+        "crm.outreach",
+        bootstrap_servers=bootstrap,
+        fetch_max_wait_ms=10,
+        enable_auto_commit=False,
+        auto_offset_reset="latest",
+        group_id=f"bench-{uuid.uuid4().hex[:6]}",
     )
     await consumer.start()
     while not consumer.assignment():
@@ -101,8 +106,14 @@ async def offered_load(urls: dict[str, str], token: str, customers: list[str], r
             sample = result.samples[customer_id] = Sample(sent=time.perf_counter())
             response = await feedback.post(
                 "/v1/feedback",
-                json={"customer_id": customer_id, "type": "complaint", "category": "service.delivery",
-                      "severity": "high", "channel": "phone", "description": "Late delivery (benchmark)."},
+                json={
+                    "customer_id": customer_id,
+                    "type": "complaint",
+                    "category": "service.delivery",
+                    "severity": "high",
+                    "channel": "phone",
+                    "description": "Late delivery (benchmark).",
+                },
                 headers={"Idempotency-Key": str(uuid.uuid4())},
             )
             if response.status_code == 201:
@@ -132,7 +143,13 @@ async def create_customers(url: str, token: str, count: int) -> list[str]:
         for _ in range(count):
             response = await contacts.post(
                 "/v1/customers",
-                json={"name": "Bench Co", "email": unique_email("bench"), "phone": unique_phone(), "tier": "gold", "owner": "bench"},
+                json={
+                    "name": "Bench Co",
+                    "email": unique_email("bench"),
+                    "phone": unique_phone(),
+                    "tier": "gold",
+                    "owner": "bench",
+                },
             )
             ids.append(response.json()["id"])
         return ids
@@ -200,7 +217,27 @@ def write_report(rows: list[dict[str, float]], rss: dict[str, float], path: Path
     return text
 
 
-async def main_async(rates: list[int], count: int, output: Path) -> None:
+async def measure(urls: dict[str, str], bootstrap: str, rates: list[int], count: int) -> list[dict[str, float]]:
+    token = mint_token(AuthSettings(), subject="bench")
+    # Warm-up: consumer groups join and connections open before anything is timed.
+    warm = await create_customers(urls["contacts"], token, 20)
+    await offered_load(urls, token, warm, 10, bootstrap)
+    rows = []
+    for rate in rates:
+        customers = await create_customers(urls["contacts"], token, count)
+        await asyncio.sleep(1.0)  # let the contact events settle so they do not share the window
+        rows.append(summarise(await offered_load(urls, token, customers, rate, bootstrap)))
+        r = rows[-1]
+        print(
+            f"rate {rate:>4}/s  n={r['n']}  errors={r['errors']}  missing={r['missing_tasks']}  "
+            f"201 p50={r['accept_p50']:.1f}ms  score p50={r['score_p50']:.1f}ms  task p50={r['task_p50']:.1f}ms "
+            f"p95={r['task_p95']:.1f}ms p99={r['task_p99']:.1f}ms  (cores={os.cpu_count()})",
+            flush=True,
+        )
+    return rows
+
+
+def run(rates: list[int], count: int, output: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
         stack = new_stack(Path(tmp))
         supervisor = ProcessSupervisor(procfile_commands(), stack.env(), Path(tmp) / "logs", ROOT)
@@ -208,22 +245,7 @@ async def main_async(rates: list[int], count: int, output: Path) -> None:
             supervisor.start_all()
             urls = {s: stack.api_url(s) for s in stack.config.service_ports}
             wait_until_ready(list(urls.values()))
-            token = mint_token(AuthSettings(), subject="bench")
-            # Warm-up: consumer groups join and connections open before anything is timed.
-            warm = await create_customers(urls["contacts"], token, 20)
-            await offered_load(urls, token, warm, 10, stack.bootstrap)
-            rows = []
-            for rate in rates:
-                customers = await create_customers(urls["contacts"], token, count)
-                await asyncio.sleep(1.0)  # let the contact events settle so they do not share the window
-                rows.append(summarise(await offered_load(urls, token, customers, rate, stack.bootstrap)))
-                r = rows[-1]
-                print(
-                    f"rate {rate:>4}/s  n={r['n']}  errors={r['errors']}  missing={r['missing_tasks']}  "
-                    f"201 p50={r['accept_p50']:.1f}ms  task p50={r['task_p50']:.1f}ms p95={r['task_p95']:.1f}ms "
-                    f"p99={r['task_p99']:.1f}ms  (cores={os.cpu_count()})",
-                    flush=True,
-                )
+            rows = asyncio.run(measure(urls, stack.bootstrap, rates, count))
             print(write_report(rows, peak_rss(supervisor), output))
         finally:
             supervisor.stop_all()
@@ -236,7 +258,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100, help="complaints per rate")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args()
-    asyncio.run(main_async([int(r) for r in args.rates.split(",")], args.count, args.output))
+    run([int(r) for r in args.rates.split(",")], args.count, args.output)
 
 
 if __name__ == "__main__":

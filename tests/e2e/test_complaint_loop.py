@@ -14,7 +14,9 @@ pytestmark = pytest.mark.e2e
 
 
 def client(live_system, service: str, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=live_system.url(service), headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return httpx.AsyncClient(
+        base_url=live_system.url(service), headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
 
 
 async def poll(check, timeout: float = 30.0, interval: float = 0.01):
@@ -28,7 +30,13 @@ async def poll(check, timeout: float = 30.0, interval: float = 0.01):
 
 
 async def create_customer(contacts: httpx.AsyncClient, tier: str = "gold") -> dict:
-    body = {"name": "Stark Industries", "email": unique_email(), "phone": unique_phone(), "tier": tier, "owner": "pepper"}
+    body = {
+        "name": "Stark Industries",
+        "email": unique_email(),
+        "phone": unique_phone(),
+        "tier": tier,
+        "owner": "pepper",
+    }
     response = await contacts.post("/v1/customers", json=body)
     assert response.status_code == 201, response.text
     return response.json()
@@ -119,7 +127,9 @@ async def test_sigkill_of_workers_mid_burst_loses_and_doubles_nothing(live_syste
             for i in range(count):
                 customer = customers[i % len(customers)]
                 response = await feedback.post(
-                    "/v1/feedback", json=complaint_body(customer["id"], "low"), headers={"Idempotency-Key": str(uuid.uuid4())}
+                    "/v1/feedback",
+                    json=complaint_body(customer["id"], "low"),
+                    headers={"Idempotency-Key": str(uuid.uuid4())},
                 )
                 assert response.status_code == 201, response.text
                 posted.append(response.json())
@@ -166,6 +176,8 @@ async def test_sigkill_of_workers_mid_burst_loses_and_doubles_nothing(live_syste
         assert changes == 60
         stored = set()
         for customer in customers:
-            items = (await feedback.get("/v1/feedback", params={"customer_id": customer["id"], "limit": 200})).json()["items"]
+            items = (await feedback.get("/v1/feedback", params={"customer_id": customer["id"], "limit": 200})).json()[
+                "items"
+            ]
             stored |= {f["id"] for f in items}
         assert stored == feedback_ids

@@ -1,5 +1,9 @@
+"""Migrations of the contacts database: `alembic -c services/contacts/alembic.ini upgrade head`
+uses CONTACTS_DATABASE_URL; make run and the tests go through crm_shared.db.migrate."""
+
 import contacts.models  # noqa: F401 - registers the tables on the metadata
+from contacts.config import Settings
 from crm_shared.alembic_env import run
 from crm_shared.db import Base
 
-run(Base.metadata)
+run(Base.metadata, Settings().database_url)

@@ -10,7 +10,13 @@ pytestmark = pytest.mark.integration
 
 
 def customer_body(**overrides):
-    return {"name": "Acme Logistics", "email": unique_email(), "phone": unique_phone(), "tier": "gold", "owner": "alice"} | overrides
+    return {
+        "name": "Acme Logistics",
+        "email": unique_email(),
+        "phone": unique_phone(),
+        "tier": "gold",
+        "owner": "alice",
+    } | overrides
 
 
 async def test_create_normalises_identifiers_and_publishes_the_customer_card(services) -> None:
@@ -64,12 +70,18 @@ async def test_lookup_by_phone_in_any_format_and_keyset_pagination(services) -> 
     owner = f"owner-{uuid.uuid4().hex[:8]}"
     made = [(await services.contacts.post("/v1/customers", json=customer_body(owner=owner))).json() for _ in range(5)]
     national = made[2]["phone"].removeprefix("+1")
-    found = await services.contacts.get("/v1/customers", params={"phone": f"({national[:3]}) {national[3:6]}-{national[6:]}"})
+    found = await services.contacts.get(
+        "/v1/customers", params={"phone": f"({national[:3]}) {national[3:6]}-{national[6:]}"}
+    )
     assert [c["id"] for c in found.json()["items"]] == [made[2]["id"]]
 
     seen, cursor = [], None
     while True:
-        page = (await services.contacts.get("/v1/customers", params={"owner": owner, "limit": 2} | ({"cursor": cursor} if cursor else {}))).json()
+        page = (
+            await services.contacts.get(
+                "/v1/customers", params={"owner": owner, "limit": 2} | ({"cursor": cursor} if cursor else {})
+            )
+        ).json()
         seen += [c["id"] for c in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:

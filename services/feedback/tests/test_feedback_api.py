@@ -10,7 +10,13 @@ pytestmark = pytest.mark.integration
 
 
 async def new_customer(services, **overrides) -> dict:
-    body = {"name": "Globex", "email": unique_email(), "phone": unique_phone(), "tier": "silver", "owner": "bob"} | overrides
+    body = {
+        "name": "Globex",
+        "email": unique_email(),
+        "phone": unique_phone(),
+        "tier": "silver",
+        "owner": "bob",
+    } | overrides
     response = await services.contacts.post("/v1/customers", json=body)
     assert response.status_code == 201, response.text
     return response.json()
@@ -100,11 +106,15 @@ async def test_bad_input_is_a_problem_and_stores_nothing(services, body, status,
 async def test_malformed_json_and_bad_tokens_store_nothing(services) -> None:
     customer = await new_customer(services)
     broken = await services.feedback.post(
-        "/v1/feedback", content=b'{"customer_id": "' + customer["id"].encode() + b'", "type": ', headers={"Content-Type": "application/json"}
+        "/v1/feedback",
+        content=b'{"customer_id": "' + customer["id"].encode() + b'", "type": ',
+        headers={"Content-Type": "application/json"},
     )
     assert broken.status_code == 400 and broken.json()["type"].endswith("malformed-json")
     for header in ({"Authorization": "Bearer nope"}, {"Authorization": "Basic dXNlcjpwYXNz"}):
-        refused = await services.feedback.post("/v1/feedback", json=complaint(customer_id=customer["id"]), headers=header)
+        refused = await services.feedback.post(
+            "/v1/feedback", json=complaint(customer_id=customer["id"]), headers=header
+        )
         assert refused.status_code == 401
         assert refused.headers["content-type"] == "application/problem+json"
     assert await feedback_of(services, customer["id"]) == []

@@ -24,8 +24,14 @@ async def tasks_of(services, customer_id: str) -> list[dict]:
 async def complain(services, customer_id: str, severity: str) -> dict:
     response = await services.feedback.post(
         "/v1/feedback",
-        json={"customer_id": customer_id, "type": "complaint", "category": "service.delivery", "severity": severity,
-              "channel": "phone", "description": "Late again."},
+        json={
+            "customer_id": customer_id,
+            "type": "complaint",
+            "category": "service.delivery",
+            "severity": severity,
+            "channel": "phone",
+            "description": "Late again.",
+        },
     )
     assert response.status_code == 201, response.text
     return response.json()
@@ -83,7 +89,9 @@ async def test_an_event_delivered_three_times_creates_one_task(services) -> None
     await producer.start()
     try:
         for _ in range(2):
-            await producer.send_and_wait("crm.feedback", original.value, key=original.key, headers=list(original.headers))
+            await producer.send_and_wait(
+                "crm.feedback", original.value, key=original.key, headers=list(original.headers)
+            )
     finally:
         await producer.stop()
 

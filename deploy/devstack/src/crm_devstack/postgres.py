@@ -124,7 +124,7 @@ class EmbeddedPostgres:
         command += ["-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self._socket_dir}"]
         for name, value in SETTINGS.items():
             command += ["-c", f"{name}={value}"]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             command,
             stdout=log,
@@ -149,7 +149,7 @@ class EmbeddedPostgres:
             try:
                 asyncio.run(ping())
                 return
-            except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+            except (TimeoutError, OSError, asyncpg.PostgresError):
                 if time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"PostgreSQL not ready after {timeout}s:\n{self.log_tail()}") from None

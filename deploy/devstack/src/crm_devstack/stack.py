@@ -53,7 +53,9 @@ class StackConfig:
 class DevStack:
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config or StackConfig()
-        self.postgres = EmbeddedPostgres(self.config.data_dir / "postgres", port=self.config.pg_port, host=self.config.host)
+        self.postgres = EmbeddedPostgres(
+            self.config.data_dir / "postgres", port=self.config.pg_port, host=self.config.host
+        )
         self.broker = TansuBroker(port=self.config.kafka_port, host=self.config.host)
 
     @property

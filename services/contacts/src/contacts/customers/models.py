@@ -7,7 +7,7 @@ from sqlalchemy import DateTime, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_shared.db import Base, new_id
+from crm_shared.db import Base, new_id, utcnow
 
 
 class Customer(Base):
@@ -20,9 +20,11 @@ class Customer(Base):
     tier: Mapped[str] = mapped_column(String(20), nullable=False)
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), nullable=False
+    )
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now(), nullable=False
     )
 
     __table_args__ = (

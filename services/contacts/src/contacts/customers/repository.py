@@ -36,7 +36,6 @@ class CustomerRepository:
             await self.session.flush()
         except IntegrityError as exc:  # a concurrent create won the race for the identifier
             raise Conflict("A customer with this email or phone already exists.") from exc
-        await self.session.refresh(customer)
         return customer
 
     async def list(

@@ -10,6 +10,7 @@ from contacts.customers.models import Customer
 from contacts.customers.repository import CustomerRepository
 from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead
 from contacts.events.publishers import publish_customer_created
+from crm_shared.db import utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import Conflict, NotFound, ProblemError
 from crm_shared.normalize import InvalidIdentifier, normalize_email, normalize_phone
@@ -46,8 +47,18 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, *, phone_
             "A customer with this email or phone already exists.",
             candidates=[str(c.id) for c in duplicates],
         )
+    now = utcnow()
     customer = await repository.add(
-        Customer(name=data.name, email=email, phone=phone, tier=data.tier.value, owner=data.owner, version=1)
+        Customer(
+            name=data.name,
+            email=email,
+            phone=phone,
+            tier=data.tier.value,
+            owner=data.owner,
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
     )
     publish_customer_created(session, customer)
     return customer

@@ -7,7 +7,7 @@ from sqlalchemy import DateTime, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_shared.db import Base, new_id
+from crm_shared.db import Base, new_id, utcnow
 
 
 class Feedback(Base):
@@ -25,6 +25,8 @@ class Feedback(Base):
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     # The customer's tier when the feedback arrived: SLA and reporting use the tier of the time.
     customer_tier: Mapped[str] = mapped_column(String(20), nullable=False)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), nullable=False
+    )
 
     __table_args__ = (Index("ix_feedback_customer_received", "customer_id", "received_at", "id"),)

@@ -18,7 +18,6 @@ class FeedbackRepository:
     async def add(self, feedback: Feedback) -> Feedback:
         self.session.add(feedback)
         await self.session.flush()
-        await self.session.refresh(feedback)
         return feedback
 
     async def get(self, feedback_id: uuid.UUID) -> Feedback | None:
