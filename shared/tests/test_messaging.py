@@ -23,7 +23,7 @@ async def test_relay_publishes_rows_the_publish_after_commit_never_sent(services
     card = ContactCreatedV1(customer_id=customer_id, name="Orphan Ltd", tier="bronze", created_at=datetime.now(UTC))
     event = new_event(type="crm.contact.created.v1", source="crm/contacts", subject=customer_id, data=card)
     async with worker.sessions() as session, session.begin():  # committed, never dispatched
-        add_event(session, event, Topics.contacts)
+        await add_event(session, event, Topics.contacts)
         await session.flush()
         await session.execute(
             update(OutboxMessage)

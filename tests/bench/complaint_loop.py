@@ -33,6 +33,7 @@ from crm_devstack.testing import new_stack, unique_email, unique_phone
 from crm_shared.config import AuthSettings
 from crm_shared.contracts import Envelope
 from crm_shared.http.auth import mint_token
+from tests.bench.http import BenchClient
 
 
 @dataclass
@@ -99,14 +100,16 @@ async def offered_load(urls: dict[str, str], token: str, customers: list[str], r
     stop, ready = asyncio.Event(), asyncio.Event()
     watcher = asyncio.create_task(watch(bootstrap, result.samples, stop, ready))
     await ready.wait()
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=urls["feedback"], headers=headers, timeout=30, limits=limits) as feedback:
+    host, port = urls["feedback"].removeprefix("http://").split(":")
+    feedback = BenchClient(host, int(port), headers, connections=256)
+    try:
 
         async def post(customer_id: str) -> None:
             sample = result.samples[customer_id] = Sample(sent=time.perf_counter())
-            response = await feedback.post(
+            status, _ = await feedback.request(
+                "POST",
                 "/v1/feedback",
-                json={
+                {
                     "customer_id": customer_id,
                     "type": "complaint",
                     "category": "service.delivery",
@@ -116,7 +119,7 @@ async def offered_load(urls: dict[str, str], token: str, customers: list[str], r
                 },
                 headers={"Idempotency-Key": str(uuid.uuid4())},
             )
-            if response.status_code == 201:
+            if status == 201:
                 sample.accepted = time.perf_counter()
             else:
                 result.errors += 1
@@ -132,6 +135,8 @@ async def offered_load(urls: dict[str, str], token: str, customers: list[str], r
         deadline = time.perf_counter() + 30
         while time.perf_counter() < deadline and any(s.tasked is None for s in result.samples.values()):
             await asyncio.sleep(0.05)
+    finally:
+        await feedback.close()
     stop.set()
     await watcher
     return result

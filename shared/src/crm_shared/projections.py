@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, String, func, select
+from sqlalchemy import DateTime, Row, String, bindparam, func, select
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -61,19 +62,24 @@ async def on_contact_created(session: AsyncSession, event: Envelope) -> None:
     await upsert_customer(session, card, event.time)
 
 
-async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> CustomerProjection | None:
-    return await session.get(CustomerProjection, customer_id)
+# Lookups on the complaint path, built once (statement construction is costly per call).
+_CARD = CustomerProjection.__table__
+_BY_ID = select(_CARD).where(_CARD.c.customer_id == bindparam("customer_id"))
+_BY_EMAIL = select(_CARD).where(_CARD.c.email == bindparam("email")).limit(1)
+_BY_PHONE = select(_CARD).where(_CARD.c.phone == bindparam("phone")).limit(1)
 
 
-async def find_customer(session: AsyncSession, *, email: str | None, phone: str | None) -> CustomerProjection | None:
-    query = select(CustomerProjection)
+async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Row[Any] | None:
+    """The customer's card (customer_id, name, email, phone, tier, owner), or None."""
+    return (await session.execute(_BY_ID, {"customer_id": customer_id})).first()
+
+
+async def find_customer(session: AsyncSession, *, email: str | None, phone: str | None) -> Row[Any] | None:
     if email:
-        query = query.where(CustomerProjection.email == email)
-    elif phone:
-        query = query.where(CustomerProjection.phone == phone)
-    else:
-        return None
-    return (await session.scalars(query.limit(1))).first()
+        return (await session.execute(_BY_EMAIL, {"email": email})).first()
+    if phone:
+        return (await session.execute(_BY_PHONE, {"phone": phone})).first()
+    return None
 
 
 CUSTOMER_PROJECTION_HANDLERS = {"crm.contact.created.v1": on_contact_created}

@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
+from sqlalchemy import bindparam
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,6 +48,15 @@ Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 # SQLSTATE classes that mean "the database is not there right now", not "this event is bad".
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "40", "53", "57P")
+
+
+# Built once; a redelivered event conflicts on the primary key and inserts nothing.
+_INSERT_PROCESSED = (
+    insert(ProcessedEvent.__table__)
+    .values(consumer=bindparam("consumer"), event_id=bindparam("event_id"), event_type=bindparam("event_type"))
+    .on_conflict_do_nothing()
+    .returning(ProcessedEvent.event_id)
+)
 
 
 class _Stopping(Exception):
@@ -204,10 +214,7 @@ class EventConsumer:
 
     async def _first_delivery(self, session: AsyncSession, event: Envelope) -> bool:
         inserted = await session.execute(
-            insert(ProcessedEvent)
-            .values(consumer=self.name, event_id=event.id, event_type=event.type)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.event_id)
+            _INSERT_PROCESSED, {"consumer": self.name, "event_id": event.id, "event_type": event.type}
         )
         return inserted.first() is not None
 

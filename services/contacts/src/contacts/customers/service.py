@@ -60,7 +60,7 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, *, phone_
             updated_at=now,
         )
     )
-    publish_customer_created(session, customer)
+    await publish_customer_created(session, customer)
     return customer
 
 

@@ -13,7 +13,7 @@ from crm_shared.messaging.outbox import add_event
 SOURCE = "crm/contacts"
 
 
-def publish_customer_created(session: AsyncSession, customer: Customer) -> None:
+async def publish_customer_created(session: AsyncSession, customer: Customer) -> None:
     card = ContactCreatedV1(
         customer_id=customer.id,
         name=customer.name,
@@ -23,7 +23,7 @@ def publish_customer_created(session: AsyncSession, customer: Customer) -> None:
         owner=customer.owner,
         created_at=customer.created_at,
     )
-    add_event(
+    await add_event(
         session,
         new_event(type="crm.contact.created.v1", source=SOURCE, subject=customer.id, data=card),
         Topics.contacts,

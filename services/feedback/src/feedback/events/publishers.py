@@ -13,7 +13,7 @@ from feedback.intake.models import Feedback
 SOURCE = "crm/feedback"
 
 
-def publish_feedback_received(session: AsyncSession, feedback: Feedback, owner: str | None) -> None:
+async def publish_feedback_received(session: AsyncSession, feedback: Feedback, owner: str | None) -> None:
     data = FeedbackReceivedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
@@ -25,4 +25,4 @@ def publish_feedback_received(session: AsyncSession, feedback: Feedback, owner: 
         customer=CustomerRef(tier=Tier(feedback.customer_tier), owner=owner),
     )
     event = new_event(type="crm.feedback.received.v1", source=SOURCE, subject=feedback.customer_id, data=data)
-    add_event(session, event, Topics.feedback)
+    await add_event(session, event, Topics.feedback)

@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime
+from typing import Any
 
 import httpx
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.events import ContactCreatedV1
 from crm_shared.http.auth import service_token
 from crm_shared.http.problems import ProblemError, ServiceUnavailable
 from crm_shared.normalize import InvalidIdentifier, normalize_email, normalize_phone
-from crm_shared.projections import CustomerProjection, find_customer, get_customer, upsert_customer
+from crm_shared.projections import find_customer, get_customer, upsert_customer
 from feedback.config import Settings
 from feedback.intake.schemas import CallerIdentity
 
@@ -41,7 +43,7 @@ class CustomerResolver:
         self.http = http
         self.settings = settings
 
-    async def by_id(self, customer_id: uuid.UUID) -> CustomerProjection:
+    async def by_id(self, customer_id: uuid.UUID) -> Row[Any]:
         found = await get_customer(self.session, customer_id)
         if found:
             return found
@@ -50,7 +52,7 @@ class CustomerResolver:
             raise _unknown(f"No customer with id {customer_id}.", "customer_id")
         return await self._remember(record)
 
-    async def by_identity(self, caller: CallerIdentity) -> CustomerProjection:
+    async def by_identity(self, caller: CallerIdentity) -> Row[Any]:
         try:
             email = normalize_email(caller.email) if caller.email else None
             phone = normalize_phone(caller.phone, self.settings.default_phone_region) if caller.phone else None
@@ -92,7 +94,7 @@ class CustomerResolver:
             raise ServiceUnavailable("The customer directory did not answer; retry shortly.")
         return response.json()
 
-    async def _remember(self, record: dict) -> CustomerProjection:
+    async def _remember(self, record: dict) -> Row[Any]:
         card = ContactCreatedV1.model_validate({**record, "customer_id": record["id"]})
         await upsert_customer(self.session, card, as_of=datetime.fromisoformat(record["updated_at"]))
         found = await get_customer(self.session, card.customer_id)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import bindparam, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedback.intake.models import Feedback
+
+_COLUMNS = [c.name for c in Feedback.__table__.columns]
+_INSERT = insert(Feedback.__table__).values({c: bindparam(c) for c in _COLUMNS})
 
 
 class FeedbackRepository:
@@ -16,8 +19,8 @@ class FeedbackRepository:
         self.session = session
 
     async def add(self, feedback: Feedback) -> Feedback:
-        self.session.add(feedback)
-        await self.session.flush()
+        """Insert with a statement built once: this is the hot path of every complaint."""
+        await self.session.execute(_INSERT, {c: getattr(feedback, c) for c in _COLUMNS})
         return feedback
 
     async def get(self, feedback_id: uuid.UUID) -> Feedback | None:

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.vocabulary import FeedbackType, Severity
+from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound
 from feedback.events.publishers import publish_feedback_received
@@ -24,6 +25,8 @@ async def record_feedback(session: AsyncSession, data: FeedbackCreate, resolver:
         customer = await resolver.by_identity(data.customer)
     feedback = await FeedbackRepository(session).add(
         Feedback(
+            id=new_id(),
+            received_at=utcnow(),
             customer_id=customer.customer_id,
             type=data.type.value,
             category=data.category,
@@ -35,7 +38,7 @@ async def record_feedback(session: AsyncSession, data: FeedbackCreate, resolver:
             customer_tier=customer.tier,
         )
     )
-    publish_feedback_received(session, feedback, owner=customer.owner)
+    await publish_feedback_received(session, feedback, owner=customer.owner)
     return feedback
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts import Topics, new_event
 from crm_shared.contracts.events import TaskCreatedV1
 from crm_shared.messaging.outbox import add_event
-from notifications.tasks.models import Task
 
 SOURCE = "crm/notifications"
 
 
-def publish_task_created(session: AsyncSession, task: Task) -> None:
+async def publish_task_created(session: AsyncSession, task: Row[Any]) -> None:
     data = TaskCreatedV1(
         task_id=task.id,
         customer_id=task.customer_id,
@@ -23,7 +25,7 @@ def publish_task_created(session: AsyncSession, task: Task) -> None:
         assignee=task.assignee,
         cause_event_id=task.cause_event_id,
     )
-    add_event(
+    await add_event(
         session,
         new_event(type="crm.task.created.v1", source=SOURCE, subject=task.customer_id, data=data),
         Topics.outreach,

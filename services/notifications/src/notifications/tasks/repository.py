@@ -6,23 +6,29 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Row, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifications.tasks.models import Task
+
+_TASKS = Task.__table__
+# Built once: it runs for every complaint.
+_CREATE_ONCE = (
+    insert(_TASKS)
+    .values({c.name: bindparam(c.name) for c in _TASKS.columns})
+    .on_conflict_do_nothing(constraint="uq_tasks_cause_playbook")
+    .returning(*_TASKS.columns)
+)
 
 
 class TaskRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def create_once(self, values: dict[str, Any]) -> Task | None:
+    async def create_once(self, values: dict[str, Any]) -> Row[Any] | None:
         """Insert unless this (cause event, playbook) already made a task; None if it had."""
-        created = await self.session.scalars(
-            insert(Task).values(**values).on_conflict_do_nothing(constraint="uq_tasks_cause_playbook").returning(Task)
-        )
-        return created.first()
+        return (await self.session.execute(_CREATE_ONCE, values)).first()
 
     async def get(self, task_id: uuid.UUID) -> Task | None:
         return await self.session.get(Task, task_id)

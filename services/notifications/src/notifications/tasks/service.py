@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import FeedbackReceivedV1, ScoreChangedV1
+from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound
 from crm_shared.projections import get_customer
@@ -27,6 +28,8 @@ async def _create(
     for plan in plans:
         task = await repository.create_once(
             {
+                "id": new_id(),
+                "created_at": utcnow(),
                 "customer_id": customer_id,
                 "type": plan.type,
                 "playbook": plan.playbook,
@@ -41,7 +44,7 @@ async def _create(
             }
         )
         if task is not None:
-            publish_task_created(session, task)
+            await publish_task_created(session, task)
 
 
 async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:

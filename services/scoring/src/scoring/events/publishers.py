@@ -16,7 +16,7 @@ from scoring.scores.model import MODEL_VERSION, Score
 SOURCE = "crm/scoring"
 
 
-def publish_score_changed(
+async def publish_score_changed(
     session: AsyncSession,
     customer_id: uuid.UUID,
     previous: tuple[float, float, Band] | None,
@@ -35,6 +35,6 @@ def publish_score_changed(
         cause_event_type=cause.type,
         computed_at=computed_at,
     )
-    add_event(
+    await add_event(
         session, new_event(type="crm.score.changed.v1", source=SOURCE, subject=customer_id, data=data), Topics.scores
     )

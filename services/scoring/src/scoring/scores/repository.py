@@ -1,14 +1,30 @@
-"""All queries on scores."""
+"""All queries on scores.
+
+The per-event statements (lock, save, history) are built once at import: on this hot path the
+cost of constructing SQLAlchemy statements per call was larger than the database round trips.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Row, bindparam, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scoring.scores.models import CustomerScore, ScoreHistory
+
+_SCORES = CustomerScore.__table__
+_HISTORY = ScoreHistory.__table__
+_LOCK = select(_SCORES).where(_SCORES.c.customer_id == bindparam("customer_id")).with_for_update()
+_upsert = insert(_SCORES).values({c.name: bindparam(c.name) for c in _SCORES.columns})
+_SAVE = _upsert.on_conflict_do_update(
+    index_elements=[_SCORES.c.customer_id],
+    set_={c.name: _upsert.excluded[c.name] for c in _SCORES.columns if c.name != "customer_id"},
+)
+_ADD_HISTORY = insert(_HISTORY).values({c.name: bindparam(c.name) for c in _HISTORY.columns})
 
 
 class ScoreRepository:
@@ -18,19 +34,15 @@ class ScoreRepository:
     async def get(self, customer_id: uuid.UUID) -> CustomerScore | None:
         return await self.session.get(CustomerScore, customer_id)
 
-    async def get_for_update(self, customer_id: uuid.UUID) -> CustomerScore | None:
-        """Locks the customer's row: concurrent updates of one customer apply one at a time."""
-        return (
-            await self.session.scalars(
-                select(CustomerScore).where(CustomerScore.customer_id == customer_id).with_for_update()
-            )
-        ).first()
+    async def lock(self, customer_id: uuid.UUID) -> Row[Any] | None:
+        """The customer's row, locked until commit: updates of one customer apply one at a time."""
+        return (await self.session.execute(_LOCK, {"customer_id": customer_id})).first()
 
-    def add(self, score: CustomerScore) -> None:
-        self.session.add(score)
+    async def save(self, values: dict[str, Any]) -> None:
+        await self.session.execute(_SAVE, values)
 
-    def add_history(self, entry: ScoreHistory) -> None:
-        self.session.add(entry)
+    async def add_history(self, values: dict[str, Any]) -> None:
+        await self.session.execute(_ADD_HISTORY, values)
 
     async def history(
         self, customer_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None

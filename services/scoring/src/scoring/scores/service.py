@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import ContactCreatedV1, FeedbackReceivedV1
 from crm_shared.contracts.vocabulary import Band
+from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound
 from scoring.events.publishers import publish_score_changed
 from scoring.scores import model
-from scoring.scores.models import CustomerScore, ScoreHistory
+from scoring.scores.models import CustomerScore
 from scoring.scores.repository import ScoreRepository
 from scoring.scores.schemas import ScoreHistoryPage, ScoreHistoryRead
 
 
-def _inputs(row: CustomerScore | None) -> model.Inputs:
+def _inputs(row: Row[Any] | None) -> model.Inputs:
     if row is None:
         return model.Inputs()
     return model.Inputs(
@@ -32,51 +34,58 @@ def _inputs(row: CustomerScore | None) -> model.Inputs:
 
 
 async def _apply(
-    session: AsyncSession, customer_id: uuid.UUID, inputs: model.Inputs, row: CustomerScore | None, cause: Envelope
+    session: AsyncSession, customer_id: uuid.UUID, inputs: model.Inputs, row: Row[Any] | None, cause: Envelope
 ) -> None:
-    """Store the new score; record history and publish only when something moved."""
+    """Store the new inputs; record history and publish only when a score moved."""
     repository = ScoreRepository(session)
     score = model.compute(inputs)
     previous = (row.satisfaction, row.health, Band(row.band)) if row else None
-    now = datetime.now(UTC)
-    if row is None:
-        row = CustomerScore(customer_id=customer_id)
-        repository.add(row)
-    row.complaint_weight = inputs.complaint_weight
-    row.praise_weight = inputs.praise_weight
-    row.complaints = inputs.complaints
-    row.praises = inputs.praises
-    row.inputs_as_of = inputs.as_of
-    row.model_version = model.MODEL_VERSION
-    row.explanation = score.explanation
-    row.last_event_id = cause.id
-    if previous == (score.satisfaction, score.health, score.band):
-        return
-    row.satisfaction, row.health, row.band, row.updated_at = score.satisfaction, score.health, score.band.value, now
-    repository.add_history(
-        ScoreHistory(
-            customer_id=customer_id,
-            satisfaction=score.satisfaction,
-            health=score.health,
-            band=score.band.value,
-            previous_satisfaction=previous[0] if previous else None,
-            previous_health=previous[1] if previous else None,
-            previous_band=previous[2].value if previous else None,
-            cause_event_id=cause.id,
-            cause_event_type=cause.type,
-            model_version=model.MODEL_VERSION,
-            explanation=score.explanation,
-            computed_at=now,
-        )
+    moved = previous != (score.satisfaction, score.health, score.band)
+    now = utcnow()
+    await repository.save(
+        {
+            "customer_id": customer_id,
+            "satisfaction": score.satisfaction,
+            "health": score.health,
+            "band": score.band.value,
+            "complaint_weight": inputs.complaint_weight,
+            "praise_weight": inputs.praise_weight,
+            "complaints": inputs.complaints,
+            "praises": inputs.praises,
+            "inputs_as_of": inputs.as_of,
+            "model_version": model.MODEL_VERSION,
+            "explanation": score.explanation,
+            "last_event_id": cause.id,
+            "updated_at": now if moved or row is None else row.updated_at,
+        }
     )
-    publish_score_changed(session, customer_id, previous, score, cause, now)
+    if not moved:
+        return
+    await repository.add_history(
+        {
+            "id": new_id(),
+            "customer_id": customer_id,
+            "satisfaction": score.satisfaction,
+            "health": score.health,
+            "band": score.band.value,
+            "previous_satisfaction": previous[0] if previous else None,
+            "previous_health": previous[1] if previous else None,
+            "previous_band": previous[2].value if previous else None,
+            "cause_event_id": cause.id,
+            "cause_event_type": cause.type,
+            "model_version": model.MODEL_VERSION,
+            "explanation": score.explanation,
+            "computed_at": now,
+        }
+    )
+    await publish_score_changed(session, customer_id, previous, score, cause, now)
 
 
 async def on_contact_created(session: AsyncSession, event: Envelope) -> None:
     """A new customer starts at the baseline, so its score is readable from day one."""
     card = event.payload()
     assert isinstance(card, ContactCreatedV1)
-    row = await ScoreRepository(session).get_for_update(card.customer_id)
+    row = await ScoreRepository(session).lock(card.customer_id)
     if row is None:
         await _apply(session, card.customer_id, model.Inputs(), None, event)
 
@@ -84,7 +93,7 @@ async def on_contact_created(session: AsyncSession, event: Envelope) -> None:
 async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:
     feedback = event.payload()
     assert isinstance(feedback, FeedbackReceivedV1)
-    row = await ScoreRepository(session).get_for_update(feedback.customer_id)
+    row = await ScoreRepository(session).lock(feedback.customer_id)
     inputs = model.add_feedback(_inputs(row), feedback.type, feedback.severity, feedback.received_at)
     await _apply(session, feedback.customer_id, inputs, row, event)
 
