@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer
 
 from crm_devstack.stack import ROOT, procfile_commands
 from crm_devstack.supervisor import ProcessSupervisor, wait_until_ready
-from crm_devstack.testing import new_stack, unique_email, unique_phone
+from crm_devstack.testing import new_stack, unique_email
 from crm_shared.config import AuthSettings
 from crm_shared.contracts import Envelope
 from crm_shared.http.auth import mint_token
@@ -144,18 +144,14 @@ async def offered_load(urls: dict[str, str], token: str, customers: list[str], r
 
 async def create_customers(url: str, token: str, count: int) -> list[str]:
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as contacts:
-        ids = []
-        for _ in range(count):
+        ids: list[str] = []
+        while len(ids) < count:
             response = await contacts.post(
                 "/v1/customers",
-                json={
-                    "name": "Bench Co",
-                    "email": unique_email("bench"),
-                    "phone": unique_phone(),
-                    "tier": "gold",
-                    "owner": "bench",
-                },
+                json={"name": "Bench Co", "email": unique_email("bench"), "tier": "gold", "owner": "bench"},
             )
+            if response.status_code != 201:
+                raise RuntimeError(f"creating a bench customer failed: {response.status_code} {response.text}")
             ids.append(response.json()["id"])
         return ids
 
@@ -214,6 +210,16 @@ def write_report(rows: list[dict[str, float]], rss: dict[str, float], path: Path
             f"| {r['rate']} | {r['n']} | {r['errors']} (missing tasks: {r['missing_tasks']}) | {r['accept_p50']:.1f} / {r['accept_p99']:.1f} | "
             f"{r['score_p50']:.1f} | {r['task_p50']:.1f} | {r['task_p95']:.1f} | {r['task_p99']:.1f} | {cores} |"
         )
+    lines += [
+        "",
+        "How to read it: on 2 cores everything (PostgreSQL, Tansu, eight Python processes and the load",
+        "generator) shares the CPU, so the pipeline saturates where the sum of per-complaint CPU reaches",
+        "the machine: latency is flat up to the knee, then queues build. What costs CPU per complaint:",
+        "the feedback api (~3-4 ms), the scoring and notifications workers (a transaction each, plus the",
+        "retention-plan task when the band drops), PostgreSQL, Tansu (which also burns ~20% of a core idle,",
+        "answering 10 ms fetch polls). Building SQLAlchemy statements per call was the largest single",
+        "cost; hot-path statements are now built once (see docs/architecture.md).",
+    ]
     lines += ["", "## Memory after the run (RSS, MiB)", "", "| process | RSS |", "|---|---|"]
     lines += [f"| {name} | {value:.0f} |" for name, value in rss.items()]
     lines.append("")
