@@ -6,6 +6,7 @@ Memory only: topics and messages are gone when it stops. Never rely on it across
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -58,17 +59,23 @@ class TansuBroker:
                 await producer.stop()
 
         deadline = time.monotonic() + timeout
-        while True:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"Tansu exited during start (code {self.process.returncode})")
-            try:
-                asyncio.run(probe())
-                return
-            except Exception:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"Tansu not ready after {timeout}s") from None
-                time.sleep(0.1)
+        client_log = logging.getLogger("aiokafka")
+        level = client_log.level
+        client_log.setLevel(logging.CRITICAL)  # "connection refused" is expected while it starts
+        try:
+            while True:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RuntimeError(f"Tansu exited during start (code {self.process.returncode})")
+                try:
+                    asyncio.run(probe())
+                    return
+                except Exception:
+                    if time.monotonic() > deadline:
+                        self.stop()
+                        raise RuntimeError(f"Tansu not ready after {timeout}s") from None
+                    time.sleep(0.1)
+        finally:
+            client_log.setLevel(level)
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self.process = self.process, None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +25,8 @@ import pytest_asyncio
 import uvicorn
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from crm_devstack.stack import SERVICES, DevStack, StackConfig
+from crm_devstack.stack import ROOT, SERVICES, DevStack, StackConfig, procfile_commands
+from crm_devstack.supervisor import ProcessSupervisor, wait_until_ready
 
 
 def free_port() -> int:
@@ -125,6 +127,38 @@ async def services(dev_stack: DevStack, token: str) -> AsyncIterator[RunningServ
         for server in servers:
             server.should_exit = True
         await asyncio.wait(tasks, timeout=30)
+
+
+class LiveSystem:
+    """The stack as `make run` starts it: every Procfile process separate, killable one by one."""
+
+    def __init__(self, stack: DevStack, supervisor: ProcessSupervisor) -> None:
+        self.stack = stack
+        self.supervisor = supervisor
+
+    def url(self, service: str) -> str:
+        return self.stack.api_url(service)
+
+    def restart(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill one process (SIGKILL by default) and start it again; waits for an api to be ready."""
+        self.supervisor.kill(name, sig)
+        self.supervisor.start(name)
+        service = name.removesuffix("-api")
+        if name.endswith("-api"):
+            wait_until_ready([self.url(service)])
+
+
+@pytest.fixture(scope="module")
+def live_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSystem]:
+    stack = new_stack(tmp_path_factory.mktemp("live"))
+    supervisor = ProcessSupervisor(procfile_commands(), stack.env(), stack.config.data_dir / "logs", ROOT)
+    try:
+        supervisor.start_all()
+        wait_until_ready([stack.api_url(s) for s in stack.config.service_ports])
+        yield LiveSystem(stack, supervisor)
+    finally:
+        supervisor.stop_all()
+        stack.stop()
 
 
 @pytest.fixture(scope="session")
