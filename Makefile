@@ -45,7 +45,9 @@ schemas: install
 	$(BIN)/python -m crm_shared.contracts.export
 
 lock: install
-	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	(echo "# Pinned versions of every third-party package (make install uses them as pip constraints)."; \
+	 echo "# Regenerate with: make lock (after changing a dependency)."; \
+	 $(BIN)/python -m pip freeze --exclude-editable | grep -v "^-e") > constraints.txt
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache

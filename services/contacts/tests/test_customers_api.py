@@ -110,6 +110,17 @@ async def test_invalid_input_is_a_422_with_the_field_and_stores_nothing(services
     assert after.json()["items"] == before.json()["items"]
 
 
+async def test_a_misspelt_or_repeated_filter_is_a_422_not_a_silently_wrong_list(services) -> None:
+    await services.contacts.post("/v1/customers", json=customer_body())
+    response = await services.contacts.get("/v1/customers", params={"teir": "key"})
+    assert response.status_code == 422
+    problem = response.json()
+    assert [e["field"] for e in problem["errors"]] == ["query.teir"]
+    assert "tier" in problem["detail"]
+    repeated = await services.contacts.get("/v1/customers", params=[("name", "Acme"), ("name", "Globex")])
+    assert repeated.status_code == 422 and repeated.json()["errors"][0]["code"] == "repeated"
+
+
 async def test_auth_is_required_and_scopes_are_enforced(services) -> None:
     from crm_shared.config import AuthSettings
     from crm_shared.http.auth import mint_token

@@ -10,13 +10,15 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_shared.config import ServiceSettings
 from crm_shared.db import create_engine, create_session_factory, unit_of_work
-from crm_shared.http.problems import install_problem_handlers, problem
+from crm_shared.http.problems import document_problems, install_problem_handlers, problem
+from crm_shared.http.query import strict_query_parameters
 from crm_shared.messaging.outbox import EventPublisher
 from crm_shared.observability import context
 from crm_shared.observability.logging import configure_logging
@@ -104,7 +106,23 @@ def create_service_app(
         version="1.0.0",
         lifespan=lifespan,
         openapi_tags=openapi_tags,
+        dependencies=[Depends(strict_query_parameters)],
     )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                    tags=openapi_tags,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(CorrelationMiddleware)
     install_problem_handlers(app)
     app.include_router(_health_router())

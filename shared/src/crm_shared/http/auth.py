@@ -10,10 +10,11 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_shared.config import AuthSettings
 from crm_shared.http.problems import ProblemError
@@ -45,8 +46,20 @@ def _unauthorized(detail: str) -> ProblemError:
     )
 
 
+# Verified tokens, until they expire: an integration sends the same token with every request, and
+# checking its signature each time was a measurable share of a request's CPU (docs/benchmarks.md).
+_verified: dict[tuple[str, ...], tuple[Principal, float]] = {}
+_VERIFIED_MAX = 4096
+
+
 def verify_token(token: str, settings: AuthSettings) -> Principal:
     key = settings.public_key if settings.algorithm.startswith(("RS", "ES", "PS", "Ed")) else settings.secret
+    cache_key = (token, key, settings.algorithm, settings.audience, settings.issuer)
+    cached = _verified.get(cache_key)
+    if cached is not None:
+        if time.time() < cached[1] + settings.leeway_seconds:
+            return cached[0]
+        del _verified[cache_key]
     try:
         claims = jwt.decode(
             token,
@@ -63,7 +76,11 @@ def verify_token(token: str, settings: AuthSettings) -> Principal:
         raise _unauthorized(f"The token is invalid: {exc}.") from exc
     raw = claims.get("scope", "")
     scopes = frozenset(raw.split() if isinstance(raw, str) else raw)
-    return Principal(subject=str(claims["sub"]), scopes=scopes)
+    principal = Principal(subject=str(claims["sub"]), scopes=scopes)
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()
+    _verified[cache_key] = (principal, float(claims["exp"]))
+    return principal
 
 
 def mint_token(
@@ -90,15 +107,19 @@ def service_token(settings: AuthSettings, service: str) -> str:
     return mint_token(settings, subject=f"service:{service}", scopes=("contacts:read",), ttl_seconds=86_400 * 365)
 
 
-def require(scope: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+# Declares the scheme in OpenAPI (the "Authorize" button of /docs); errors stay ours (problem+json).
+_bearer = HTTPBearer(auto_error=False, bearerFormat="JWT", description="`make token` prints a dev token.")
+
+
+def require(scope: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """Dependency: the caller must present a valid bearer token carrying `scope`."""
 
-    async def dependency(request: Request) -> Principal:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+    async def dependency(
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+    ) -> Principal:
+        if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials.strip():
             raise _unauthorized("A bearer token is required.")
-        principal = verify_token(token.strip(), request.app.state.settings.auth)
+        principal = verify_token(credentials.credentials.strip(), request.app.state.settings.auth)
         if not principal.has(scope):
             raise ProblemError(403, "Forbidden", f"The token lacks the '{scope}' scope.", type="forbidden")
         request.state.principal = principal

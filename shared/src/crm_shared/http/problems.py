@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_shared.http.responses import JsonResponse
@@ -23,6 +24,61 @@ PROBLEM_JSON = "application/problem+json"
 
 class ProblemResponse(JsonResponse):
     media_type = PROBLEM_JSON
+
+
+class FieldError(BaseModel):
+    field: str = Field(examples=["customer_id"])
+    message: str
+    code: str = Field(examples=["unknown_customer"])
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of every service is returned."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["https://crm.example/problems/validation-error"])
+    title: str = Field(examples=["Validation failed"])
+    status: int = Field(examples=[422])
+    detail: str | None = Field(default=None, examples=["severity: severity is required for a complaint"])
+    instance: str | None = Field(default=None, examples=["/v1/feedback"])
+    errors: list[FieldError] | None = None
+
+
+PROBLEM_STATUSES = {
+    400: "Malformed request (bad JSON, cursor or Idempotency-Key)",
+    401: "Missing, invalid or expired bearer token",
+    403: "The token lacks the required scope",
+    404: "Not found",
+    409: "Conflict with the current state",
+    422: "Validation failed (field-level details in `errors`)",
+    503: "A dependency is unavailable; retry after `Retry-After` seconds",
+}
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Every operation answers errors as problem+json: say so in the schema, with the statuses."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schemas["Problem"].pop("$defs", {}).items():
+        schemas[name] = definition
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    problem_content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in openapi.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            wanted = [503] if not path.startswith("/v1/") else [400, 401, 403, 422, 503]
+            if "{" in path:
+                wanted.append(404)
+            for status in wanted + [int(s) for s in responses if s.isdigit() and int(s) >= 400]:
+                responses[str(status)] = {
+                    "description": responses.get(str(status), {}).get("description")
+                    or PROBLEM_STATUSES.get(status, "Error"),
+                    "content": problem_content,
+                    **({"headers": {"Retry-After": {"schema": {"type": "integer"}}}} if status == 503 else {}),
+                }
+    return openapi
 
 
 class ProblemError(Exception):
@@ -129,12 +185,22 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
         titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; list them all.
+            allowed = {
+                method
+                for route in request.app.routes
+                if getattr(route, "methods", None) and route.path_regex.match(request.url.path)
+                for method in route.methods
+            }
+            headers["Allow"] = ", ".join(sorted(allowed))
         return problem(
             request,
             exc.status_code,
             titles.get(exc.status_code, "Error"),
             str(exc.detail) if exc.detail else None,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(Exception)

@@ -15,6 +15,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+# What a caller may pass as X-Correlation-Id: anything else is replaced by a fresh id, so that a
+# client header can never break a log line, a header or a column (tasks store it, 100 chars).
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:/@+=-]{1,100}$")
+
+
+def accepted_correlation_id(value: str | None) -> str:
+    if value and _CORRELATION_ID.match(value):
+        return value
+    return str(uuid.uuid4())
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,7 @@ def correlation_id() -> str | None:
 def bind(*, correlation_id: str | None, causation_id: str | None, traceparent: str | None) -> Iterator[EventContext]:
     parent = TraceContext.parse(traceparent)
     ctx = EventContext(
-        correlation_id=correlation_id or str(uuid.uuid4()),
+        correlation_id=accepted_correlation_id(correlation_id),
         causation_id=causation_id,
         trace=parent.child() if parent else TraceContext.new(),
     )
@@ -88,7 +97,7 @@ def set_for_request(*, correlation_id: str | None, traceparent: str | None) -> E
     """Bind a context for the rest of an ASGI request task (reset by the task ending)."""
     parent = TraceContext.parse(traceparent)
     ctx = EventContext(
-        correlation_id=correlation_id or str(uuid.uuid4()),
+        correlation_id=accepted_correlation_id(correlation_id),
         causation_id=None,
         trace=parent.child() if parent else TraceContext.new(),
     )

@@ -15,11 +15,6 @@ from crm_shared.http.responses import JsonResponse
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
-PROBLEMS = {
-    401: {"description": "Missing or invalid bearer token", "content": {"application/problem+json": {}}},
-    403: {"description": "Token lacks the scope", "content": {"application/problem+json": {}}},
-}
-
 
 @router.post(
     "",
@@ -29,7 +24,7 @@ PROBLEMS = {
     description="Creates the customer record and publishes `crm.contact.created.v1`. "
     "A duplicate email or phone is a 409 listing the existing records in `candidates`. "
     "Send an `Idempotency-Key` header to make retries safe.",
-    responses=PROBLEMS | {409: {"description": "Duplicate", "content": {"application/problem+json": {}}}},
+    responses={409: {"description": "Duplicate", "content": {"application/problem+json": {}}}},
 )
 async def create_customer(
     body: CustomerCreate,
@@ -48,7 +43,7 @@ async def create_customer(
     return JsonResponse(payload, status_code=201, headers={"Location": f"/v1/customers/{customer.id}"})
 
 
-@router.get("/{customer_id}", response_model=CustomerRead, summary="Get a customer", responses=PROBLEMS)
+@router.get("/{customer_id}", response_model=CustomerRead, summary="Get a customer")
 async def get_customer(
     customer_id: uuid.UUID,
     session: SessionDep,
@@ -63,7 +58,6 @@ async def get_customer(
     summary="List and look up customers",
     description="Keyset-paginated, oldest first. Filter by tier, owner, name (substring), or look a "
     "caller up by `email` or `phone` (normalised the same way as on create).",
-    responses=PROBLEMS,
 )
 async def list_customers(
     request: Request,

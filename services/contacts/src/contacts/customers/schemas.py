@@ -6,9 +6,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_shared.contracts.vocabulary import Tier
+from crm_shared.http.schemas import RequestModel
 
 
-class CustomerCreate(BaseModel):
+class CustomerCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,

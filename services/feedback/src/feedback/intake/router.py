@@ -16,11 +16,6 @@ from feedback.intake.schemas import FeedbackCreate, FeedbackPage, FeedbackRead
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 
-PROBLEMS = {
-    401: {"description": "Missing or invalid bearer token", "content": {"application/problem+json": {}}},
-    403: {"description": "Token lacks the scope", "content": {"application/problem+json": {}}},
-}
-
 
 @router.post(
     "",
@@ -31,8 +26,7 @@ PROBLEMS = {
     "for a complaint, creates the service-recovery task. Identify the customer by `customer_id`, or by the "
     "caller's `customer.phone` / `customer.email`. Send an `Idempotency-Key` header: a retry with the same key "
     "returns the first answer (header `Idempotent-Replayed: true`) and records nothing new.",
-    responses=PROBLEMS
-    | {
+    responses={
         400: {"description": "Malformed JSON", "content": {"application/problem+json": {}}},
         503: {"description": "Customer directory unreachable; retry", "content": {"application/problem+json": {}}},
     },
@@ -53,7 +47,7 @@ async def create_feedback(
     return JsonResponse(payload, status_code=201, headers={"Location": f"/v1/feedback/{feedback.id}"})
 
 
-@router.get("/{feedback_id}", response_model=FeedbackRead, summary="Get one piece of feedback", responses=PROBLEMS)
+@router.get("/{feedback_id}", response_model=FeedbackRead, summary="Get one piece of feedback")
 async def get_feedback(
     feedback_id: uuid.UUID,
     session: SessionDep,
@@ -62,7 +56,7 @@ async def get_feedback(
     return FeedbackRead.model_validate(await service.get_feedback(session, feedback_id))
 
 
-@router.get("", response_model=FeedbackPage, summary="List feedback, newest first", responses=PROBLEMS)
+@router.get("", response_model=FeedbackPage, summary="List feedback, newest first")
 async def list_feedback(
     session: SessionDep,
     _: Annotated[Principal, Depends(require("feedback:read"))],

@@ -7,12 +7,11 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from crm_shared.contracts.vocabulary import CATEGORY_CODES, Channel, FeedbackType, Severity
+from crm_shared.http.schemas import RequestModel
 
 
-class CallerIdentity(BaseModel):
+class CallerIdentity(RequestModel):
     """How a call centre identifies a caller when it does not know the customer id."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     phone: str | None = Field(default=None, max_length=40)
     email: str | None = Field(default=None, max_length=320)
@@ -24,7 +23,7 @@ class CallerIdentity(BaseModel):
         return self
 
 
-class FeedbackCreate(BaseModel):
+class FeedbackCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,

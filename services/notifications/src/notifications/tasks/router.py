@@ -12,18 +12,12 @@ from notifications.tasks.schemas import TaskPage, TaskRead
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
-PROBLEMS = {
-    401: {"description": "Missing or invalid bearer token", "content": {"application/problem+json": {}}},
-    403: {"description": "Token lacks the scope", "content": {"application/problem+json": {}}},
-}
-
 
 @router.get(
     "",
     response_model=TaskPage,
     summary="List follow-up tasks, newest first",
     description="Filter by customer, status, assignee or type. Each task names the event that caused it.",
-    responses=PROBLEMS,
 )
 async def list_tasks(
     session: SessionDep,
@@ -40,7 +34,7 @@ async def list_tasks(
     )
 
 
-@router.get("/{task_id}", response_model=TaskRead, summary="Get a task", responses=PROBLEMS)
+@router.get("/{task_id}", response_model=TaskRead, summary="Get a task")
 async def get_task(
     task_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, Depends(require("tasks:read"))]
 ) -> TaskRead:

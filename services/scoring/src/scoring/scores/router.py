@@ -12,18 +12,11 @@ from scoring.scores.schemas import ScoreHistoryPage, ScoreRead
 
 router = APIRouter(prefix="/v1/scores", tags=["scores"])
 
-PROBLEMS = {
-    401: {"description": "Missing or invalid bearer token", "content": {"application/problem+json": {}}},
-    403: {"description": "Token lacks the scope", "content": {"application/problem+json": {}}},
-    404: {"description": "No score for this customer", "content": {"application/problem+json": {}}},
-}
-
 
 @router.get(
     "/{customer_id}",
     response_model=ScoreRead,
     summary="A customer's current scores, with their explanation",
-    responses=PROBLEMS,
 )
 async def get_score(
     customer_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, Depends(require("scores:read"))]
@@ -35,7 +28,6 @@ async def get_score(
     "/{customer_id}/history",
     response_model=ScoreHistoryPage,
     summary="Every change of a customer's scores, newest first, with the event that caused it",
-    responses=PROBLEMS,
 )
 async def get_history(
     customer_id: uuid.UUID,

@@ -1,0 +1,74 @@
+"""Strict query strings: what a route does not declare, or cannot store, is a 422, never ignored.
+
+A misspelt filter (`?teir=key`) silently returning every customer, or `?name=a&name=b` quietly
+using one of the two, is the kind of surprise an integration finds in production.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+
+from crm_shared.http.problems import ProblemError
+from crm_shared.http.schemas import contains_nul
+
+
+@dataclass(frozen=True, slots=True)
+class _DeclaredQuery:
+    names: frozenset[str]
+    repeatable: frozenset[str]
+
+
+_by_route: dict[int, _DeclaredQuery] = {}
+
+
+def _is_sequence(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Annotated, typing.Union, types.UnionType):
+        return any(_is_sequence(arg) for arg in typing.get_args(annotation))
+    return origin in (list, set, tuple, frozenset) or annotation in (list, set, tuple, frozenset)
+
+
+def _declared(dependant: Dependant) -> _DeclaredQuery:
+    names = {field.alias for field in dependant.query_params}
+    repeatable = {field.alias for field in dependant.query_params if _is_sequence(field.field_info.annotation)}
+    for sub in dependant.dependencies:
+        declared = _declared(sub)
+        names |= declared.names
+        repeatable |= declared.repeatable
+    return _DeclaredQuery(frozenset(names), frozenset(repeatable))
+
+
+def _invalid(detail: str, name: str, code: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "Validation failed",
+        detail,
+        type="validation-error",
+        errors=[{"field": f"query.{name}", "message": detail, "code": code}],
+    )
+
+
+async def strict_query_parameters(request: Request) -> None:
+    """App-wide dependency (see create_service_app)."""
+    query = request.query_params
+    route = request.scope.get("route")
+    if not query or route is None:
+        return
+    declared = _by_route.get(id(route))
+    if declared is None:
+        declared = _by_route[id(route)] = _declared(route.dependant)
+    for name in query:
+        if name not in declared.names:
+            accepted = ", ".join(sorted(declared.names)) or "none"
+            raise _invalid(f"unknown query parameter '{name}'; this operation accepts: {accepted}", name, "unknown")
+        values = query.getlist(name)
+        if len(values) > 1 and name not in declared.repeatable:
+            raise _invalid(f"query parameter '{name}' given {len(values)} times; give it once", name, "repeated")
+        if contains_nul(values):
+            raise _invalid(f"query parameter '{name}' must not contain the NUL character", name, "nul_character")
