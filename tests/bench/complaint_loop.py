@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import signal
@@ -238,6 +239,7 @@ async def pipeline_sections(
             flush=True,
         )
 
+        await asyncio.sleep(3)  # let PostgreSQL and the broker settle after the burst
         print(f"\n3. whole pipeline: backlog bounded (<= {BACKLOG_LIMIT_SECONDS} s of arrivals at the end)", flush=True)
         for rate in args.pipeline_rates:
             row = summarise(await offered_load(clients["feedback"], watcher, body, rate, args.step_seconds * 2, 120))
@@ -359,8 +361,15 @@ def run(args: argparse.Namespace) -> None:
         "python": platform.python_version(),
         "calibration": calibration,
     }
-    text = report.write(results, monitor.peak, machine, args.output, args.output.with_suffix(".png"))
-    print("\n" + text)
+    raw = {"results": results, "peak_rss": monitor.peak, "machine": machine}
+    args.output.with_suffix(".json").write_text(json.dumps(raw, indent=1, default=float))
+    print("\n" + render(args.output))
+
+
+def render(output: Path) -> str:
+    """(Re)writes the report and the plot from the figures of the last run (docs/benchmarks.json)."""
+    raw = json.loads(output.with_suffix(".json").read_text())
+    return report.write(raw["results"], raw["peak_rss"], raw["machine"], output, output.with_suffix(".png"))
 
 
 def main() -> None:
@@ -375,7 +384,12 @@ def main() -> None:
     parser.add_argument("--callcentre-seconds", type=float, default=60)
     parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
-    run(parser.parse_args())
+    parser.add_argument("--render-only", action="store_true", help="rewrite the report from the saved figures")
+    args = parser.parse_args()
+    if args.render_only:
+        print(render(args.output))
+    else:
+        run(args)
 
 
 if __name__ == "__main__":
