@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from crm_devstack.testing import eventually, read_topic, unique_email, unique_phone
+from crm_shared.contracts import Envelope
 
 pytestmark = pytest.mark.integration
 
@@ -148,3 +149,81 @@ async def test_health_and_readiness(services) -> None:
     assert (await services.contacts.get("/healthz")).json() == {"status": "ok"}
     ready = await services.contacts.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+async def updates_of(services, customer_id: str) -> list:
+    records = await read_topic(services.stack.bootstrap, "crm.contacts")
+    return [
+        r for r in records if r.key == customer_id.encode() and dict(r.headers)["ce_type"] == b"crm.contact.updated.v1"
+    ]
+
+
+async def test_a_patch_with_the_read_etag_changes_only_what_it_names_and_publishes_the_new_card(services) -> None:
+    created = (await services.contacts.post("/v1/customers", json=customer_body(tier="silver"))).json()
+    read = await services.contacts.get(f"/v1/customers/{created['id']}")
+    assert read.headers["etag"] == '"1"'
+
+    patched = await services.contacts.patch(
+        f"/v1/customers/{created['id']}",
+        json={"tier": "key", "owner": "bob"},
+        headers={"If-Match": read.headers["etag"]},
+    )
+    assert patched.status_code == 200, patched.text
+    assert patched.headers["etag"] == '"2"'
+    customer = patched.json()
+    assert (customer["tier"], customer["owner"], customer["version"]) == ("key", "bob", 2)
+    assert (customer["name"], customer["email"], customer["phone"]) == (
+        created["name"],
+        created["email"],
+        created["phone"],
+    )
+
+    [record] = await eventually(lambda: updates_of(services, created["id"]))
+    data = Envelope.model_validate_json(record.value).data
+    assert data["changed"] == ["owner", "tier"] and data["tier"] == "key" and data["version"] == 2
+
+
+async def test_a_stale_or_missing_if_match_changes_nothing(services) -> None:
+    created = (await services.contacts.post("/v1/customers", json=customer_body(owner="alice"))).json()
+    url = f"/v1/customers/{created['id']}"
+    first = await services.contacts.patch(url, json={"owner": "bob"}, headers={"If-Match": '"1"'})
+    assert first.status_code == 200
+
+    stale = await services.contacts.patch(url, json={"owner": "carol"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.json()["current_version"] == 2
+    missing = await services.contacts.patch(url, json={"owner": "carol"})
+    assert missing.status_code == 428
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert (await services.contacts.get(url)).json()["owner"] == "bob"
+    assert len(await updates_of(services, created["id"])) == 1
+
+
+async def test_a_patch_that_changes_nothing_keeps_the_version_and_publishes_nothing(services) -> None:
+    created = (await services.contacts.post("/v1/customers", json=customer_body(owner="alice"))).json()
+    same = await services.contacts.patch(
+        f"/v1/customers/{created['id']}", json={"owner": "alice", "tier": created["tier"]}, headers={"If-Match": "*"}
+    )
+    assert same.status_code == 200 and same.json()["version"] == 1
+    assert await updates_of(services, created["id"]) == []
+
+
+async def test_patching_to_another_customers_email_is_a_conflict_naming_it(services) -> None:
+    first = (await services.contacts.post("/v1/customers", json=customer_body())).json()
+    second = (await services.contacts.post("/v1/customers", json=customer_body())).json()
+    clash = await services.contacts.patch(
+        f"/v1/customers/{second['id']}", json={"email": first["email"].upper()}, headers={"If-Match": '"1"'}
+    )
+    assert clash.status_code == 409 and clash.json()["candidates"] == [first["id"]]
+    assert (await services.contacts.get(f"/v1/customers/{second['id']}")).json()["email"] == second["email"]
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"), [({}, None), ({"tier": None}, None), ({"tier": "platinum"}, "tier"), ({"age": 3}, "age")]
+)
+async def test_an_invalid_patch_is_a_422_and_changes_nothing(services, patch, field) -> None:
+    created = (await services.contacts.post("/v1/customers", json=customer_body())).json()
+    response = await services.contacts.patch(f"/v1/customers/{created['id']}", json=patch, headers={"If-Match": '"1"'})
+    assert response.status_code == 422, response.text
+    if field:
+        assert field in [e["field"] for e in response.json()["errors"]]
+    assert (await services.contacts.get(f"/v1/customers/{created['id']}")).json()["version"] == 1

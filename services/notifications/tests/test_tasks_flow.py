@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from datetime import datetime, timedelta
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -119,3 +120,35 @@ async def _records(services, topic):
 async def test_unknown_task_is_404(services) -> None:
     response = await services.notifications.get(f"/v1/tasks/{uuid.uuid4()}")
     assert response.status_code == 404
+
+
+async def test_a_customer_promoted_to_key_account_with_a_new_owner_is_handled_so_on_the_next_complaint(
+    services,
+) -> None:
+    customer = await new_customer(services, tier="silver", owner="erin")
+    promoted = await services.contacts.patch(
+        f"/v1/customers/{customer['id']}", json={"tier": "key", "owner": "frank"}, headers={"If-Match": '"1"'}
+    )
+    assert promoted.status_code == 200
+
+    async def card_reached(service: str) -> bool:
+        connection = await asyncpg.connect(services.stack.database_url(service).replace("+asyncpg", ""))
+        try:
+            row = await connection.fetchrow(
+                "SELECT tier, owner FROM customer_projection WHERE customer_id = $1", uuid.UUID(customer["id"])
+            )
+        finally:
+            await connection.close()
+        return row is not None and tuple(row) == ("key", "frank")
+
+    await eventually(lambda: card_reached("feedback"))
+    await eventually(lambda: card_reached("notifications"))
+    feedback = await complain(services, customer["id"], "high")
+    assert feedback["customer_tier"] == "key"
+
+    async def recovery_and_review():
+        tasks = await tasks_of(services, customer["id"])
+        return tasks if {"service_recovery", "key_account_review"} <= {t["type"] for t in tasks} else None
+
+    tasks = await eventually(recovery_and_review)
+    assert {t["assignee"] for t in tasks} == {"frank"}

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_shared.contracts.envelope import Envelope
-from crm_shared.contracts.events import ContactCreatedV1
+from crm_shared.contracts.events import ContactCreatedV1, ContactUpdatedV1
 from crm_shared.db import Base
 
 
@@ -36,7 +36,7 @@ class CustomerProjection(Base):
     )
 
 
-async def upsert_customer(session: AsyncSession, card: ContactCreatedV1, as_of: datetime) -> None:
+async def upsert_customer(session: AsyncSession, card: ContactCreatedV1 | ContactUpdatedV1, as_of: datetime) -> None:
     values = {
         "customer_id": card.customer_id,
         "name": card.name,
@@ -62,6 +62,13 @@ async def on_contact_created(session: AsyncSession, event: Envelope) -> None:
     await upsert_customer(session, card, event.time)
 
 
+async def on_contact_updated(session: AsyncSession, event: Envelope) -> None:
+    """A new tier or account owner reaches the complaint path with the next complaint."""
+    card = event.payload()
+    assert isinstance(card, ContactUpdatedV1)
+    await upsert_customer(session, card, event.time)
+
+
 # Lookups on the complaint path, built once (statement construction is costly per call).
 _CARD = CustomerProjection.__table__
 _BY_ID = select(_CARD).where(_CARD.c.customer_id == bindparam("customer_id"))
@@ -82,4 +89,7 @@ async def find_customer(session: AsyncSession, *, email: str | None, phone: str 
     return None
 
 
-CUSTOMER_PROJECTION_HANDLERS = {"crm.contact.created.v1": on_contact_created}
+CUSTOMER_PROJECTION_HANDLERS = {
+    "crm.contact.created.v1": on_contact_created,
+    "crm.contact.updated.v1": on_contact_updated,
+}

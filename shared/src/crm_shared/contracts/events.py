@@ -44,6 +44,20 @@ class ContactCreatedV1(_Payload):
     created_at: datetime
 
 
+class ContactUpdatedV1(_Payload):
+    """A customer record changed; carries the whole card as it now is, and which fields changed."""
+
+    customer_id: uuid.UUID
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    tier: Tier
+    owner: str | None = Field(default=None, description="Account manager responsible for the customer.")
+    version: int = Field(description="The record's version after the change (its ETag).")
+    changed: list[str] = Field(description="Names of the fields this change set.", examples=[["tier", "owner"]])
+    updated_at: datetime
+
+
 class CustomerRef(_Payload):
     """The customer as the producer saw it when the event happened (event-carried state)."""
 
@@ -93,6 +107,7 @@ class TaskCreatedV1(_Payload):
 
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "crm.contact.created.v1": ContactCreatedV1,
+    "crm.contact.updated.v1": ContactUpdatedV1,
     "crm.feedback.received.v1": FeedbackReceivedV1,
     "crm.score.changed.v1": ScoreChangedV1,
     "crm.task.created.v1": TaskCreatedV1,

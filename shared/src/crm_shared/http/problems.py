@@ -51,7 +51,9 @@ PROBLEM_STATUSES = {
     403: "The token lacks the required scope",
     404: "Not found",
     409: "Conflict with the current state",
+    412: "The resource changed since the ETag in If-Match",
     422: "Validation failed (field-level details in `errors`)",
+    428: "A precondition header (If-Match) is required",
     503: "A dependency is unavailable; retry after `Retry-After` seconds",
 }
 

@@ -20,6 +20,16 @@ class CustomerRepository:
     async def get(self, customer_id: uuid.UUID) -> Customer | None:
         return await self.session.get(Customer, customer_id)
 
+    async def get_for_update(self, customer_id: uuid.UUID) -> Customer | None:
+        """The record, locked until commit: concurrent updates of one customer apply one at a time."""
+        return await self.session.get(Customer, customer_id, with_for_update=True, populate_existing=True)
+
+    async def flush(self) -> None:
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:  # a concurrent write took the identifier
+            raise Conflict("A customer with this email or phone already exists.") from exc
+
     async def find_by_identifiers(self, *, email: str | None, phone: str | None) -> list[Customer]:
         clauses = []
         if email:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crm_shared.contracts.vocabulary import Tier
 from crm_shared.http.schemas import RequestModel
@@ -31,6 +32,31 @@ class CustomerCreate(RequestModel):
     phone: str | None = Field(default=None, max_length=40, description="Normalised to E.164.")
     tier: Tier = Tier.bronze
     owner: str | None = Field(default=None, max_length=200, description="Account manager responsible.")
+
+
+class CustomerUpdate(RequestModel):
+    """JSON merge patch of a customer: only the fields sent change; null clears an optional one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"tier": "key", "owner": "bob"}]},
+    )
+
+    name: str | None = Field(default=None, min_length=1, max_length=300)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    tier: Tier | None = None
+    owner: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        for required in ("name", "tier"):
+            if required in self.model_fields_set and getattr(self, required) is None:
+                raise ValueError(f"{required} cannot be cleared")
+        return self
 
 
 class CustomerRead(BaseModel):

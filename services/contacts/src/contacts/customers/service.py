@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.customers.models import Customer
 from contacts.customers.repository import CustomerRepository
-from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead
-from contacts.events.publishers import publish_customer_created
+from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
+from contacts.events.publishers import publish_customer_created, publish_customer_updated
 from crm_shared.db import utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import Conflict, NotFound, ProblemError
@@ -61,6 +61,53 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, *, phone_
         )
     )
     await publish_customer_created(session, customer)
+    return customer
+
+
+async def update_customer(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    patch: CustomerUpdate,
+    *,
+    expected_version: int | None,
+    phone_region: str | None,
+) -> Customer:
+    """Applies a merge patch if the record is still at `expected_version` (None: any version)."""
+    repository = CustomerRepository(session)
+    customer = await repository.get_for_update(customer_id)
+    if customer is None:
+        raise NotFound("Customer", customer_id)
+    if expected_version is not None and customer.version != expected_version:
+        raise ProblemError(
+            412,
+            "Precondition failed",
+            f"The customer is at version {customer.version}, not {expected_version}: "
+            "read it again, then apply your change to what it is now.",
+            type="version-mismatch",
+            current_version=customer.version,
+        )
+    values = patch.model_dump(include=patch.model_fields_set)
+    if "tier" in values:
+        values["tier"] = values["tier"].value
+    if {"email", "phone"} & values.keys():
+        email, phone = normalized_identifiers(values.get("email"), values.get("phone"), phone_region)
+        values.update({k: v for k, v in (("email", email), ("phone", phone)) if k in values})
+        others = [
+            c
+            for c in await repository.find_by_identifiers(email=values.get("email"), phone=values.get("phone"))
+            if c.id != customer.id
+        ]
+        if others:
+            raise Conflict("Another customer already has this email or phone.", candidates=[str(c.id) for c in others])
+    changed = sorted(k for k, v in values.items() if getattr(customer, k) != v)
+    if not changed:
+        return customer  # nothing new: same version, no event
+    for field in changed:
+        setattr(customer, field, values[field])
+    customer.version += 1
+    customer.updated_at = utcnow()
+    await repository.flush()
+    await publish_customer_updated(session, customer, changed)
     return customer
 
 

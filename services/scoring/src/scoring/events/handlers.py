@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts import Envelope, Topics
 from crm_shared.projections import on_contact_created as project_contact
+from crm_shared.projections import on_contact_updated
 from crm_shared.worker import ConsumerSpec
 from scoring.scores import service
 
@@ -20,6 +21,7 @@ def consumers() -> list[ConsumerSpec]:
             topics=[Topics.contacts, Topics.feedback],
             handlers={
                 "crm.contact.created.v1": on_contact_created,
+                "crm.contact.updated.v1": on_contact_updated,
                 "crm.feedback.received.v1": service.on_feedback_received,
             },
         )
