@@ -227,3 +227,32 @@ async def test_an_invalid_patch_is_a_422_and_changes_nothing(services, patch, fi
     if field:
         assert field in [e["field"] for e in response.json()["errors"]]
     assert (await services.contacts.get(f"/v1/customers/{created['id']}")).json()["version"] == 1
+
+
+async def test_the_audit_log_says_who_changed_what_and_when_newest_first(services) -> None:
+    from crm_shared.config import AuthSettings
+    from crm_shared.http.auth import mint_token
+
+    agent = {"Authorization": f"Bearer {mint_token(AuthSettings(), subject='agent-7')}"}
+    created = (await services.contacts.post("/v1/customers", json=customer_body(owner="alice"), headers=agent)).json()
+    url = f"/v1/customers/{created['id']}"
+    changed = await services.contacts.patch(
+        url, json={"owner": "bob"}, headers=agent | {"If-Match": '"1"', "X-Correlation-Id": "ticket-4711"}
+    )
+    assert changed.status_code == 200
+    refused = await services.contacts.patch(url, json={"owner": "eve"}, headers=agent | {"If-Match": '"1"'})
+    assert refused.status_code == 412  # a refused change leaves no trace in the log
+    await services.contacts.patch(url, json={"tier": "key"}, headers=agent | {"If-Match": '"2"'})
+
+    log = (await services.contacts.get(f"{url}/audit")).json()["items"]
+    assert [e["action"] for e in log] == ["updated", "updated", "created"]
+    assert {e["actor"] for e in log} == {"agent-7"}
+    assert log[0]["changes"] == {"tier": {"from": created["tier"], "to": "key"}}
+    assert log[1]["changes"] == {"owner": {"from": "alice", "to": "bob"}}
+    assert log[1]["correlation_id"] == "ticket-4711"
+    assert log[2]["changes"]["email"] == {"from": None, "to": created["email"]}
+
+    first = (await services.contacts.get(f"{url}/audit", params={"limit": 2})).json()
+    rest = (await services.contacts.get(f"{url}/audit", params={"cursor": first["next_cursor"]})).json()
+    assert [e["id"] for e in first["items"] + rest["items"]] == [e["id"] for e in log]
+    assert (await services.contacts.get(f"/v1/customers/{uuid.uuid4()}/audit")).status_code == 404

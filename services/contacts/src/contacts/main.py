@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from contacts.audit.router import router as audit_router
 from contacts.config import Settings
 from contacts.customers.router import router as customers_router
 from crm_shared.http.app import create_service_app
@@ -12,5 +13,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or Settings(),
         title="CRM contacts",
         description="The customer master: one trusted record per customer, with tier and account owner.",
-        routers=[customers_router],
+        routers=[customers_router, audit_router],
     )

@@ -37,7 +37,7 @@ async def create_customer(
     if replay := await idempotency.begin(body.model_dump(mode="json")):
         return JsonResponse(replay.body, status_code=replay.status_code, headers={"Idempotent-Replayed": "true"})
     customer = await service.create_customer(
-        session, body, phone_region=request.app.state.settings.default_phone_region
+        session, body, actor=principal.subject, phone_region=request.app.state.settings.default_phone_region
     )
     payload = CustomerRead.model_validate(customer).model_dump(mode="json")
     await idempotency.complete(201, payload)
@@ -119,6 +119,7 @@ async def update_customer(
         customer_id,
         body,
         expected_version=version,
+        actor=principal.subject,
         phone_region=request.app.state.settings.default_phone_region,
     )
     payload = CustomerRead.model_validate(customer).model_dump(mode="json")

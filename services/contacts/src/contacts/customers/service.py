@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contacts.audit import service as audit
 from contacts.customers.models import Customer
 from contacts.customers.repository import CustomerRepository
 from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
@@ -38,7 +39,12 @@ def normalized_identifiers(email: str | None, phone: str | None, region: str | N
     return email, phone
 
 
-async def create_customer(session: AsyncSession, data: CustomerCreate, *, phone_region: str | None) -> Customer:
+AUDITED_FIELDS = ("name", "email", "phone", "tier", "owner")
+
+
+async def create_customer(
+    session: AsyncSession, data: CustomerCreate, *, actor: str, phone_region: str | None
+) -> Customer:
     email, phone = normalized_identifiers(data.email, data.phone, phone_region)
     repository = CustomerRepository(session)
     duplicates = await repository.find_by_identifiers(email=email, phone=phone)
@@ -60,6 +66,13 @@ async def create_customer(session: AsyncSession, data: CustomerCreate, *, phone_
             updated_at=now,
         )
     )
+    audit.record(
+        session,
+        customer.id,
+        actor=actor,
+        action="created",
+        changes={f: {"from": None, "to": getattr(customer, f)} for f in AUDITED_FIELDS},
+    )
     await publish_customer_created(session, customer)
     return customer
 
@@ -70,6 +83,7 @@ async def update_customer(
     patch: CustomerUpdate,
     *,
     expected_version: int | None,
+    actor: str,
     phone_region: str | None,
 ) -> Customer:
     """Applies a merge patch if the record is still at `expected_version` (None: any version)."""
@@ -102,6 +116,13 @@ async def update_customer(
     changed = sorted(k for k, v in values.items() if getattr(customer, k) != v)
     if not changed:
         return customer  # nothing new: same version, no event
+    audit.record(
+        session,
+        customer.id,
+        actor=actor,
+        action="updated",
+        changes={f: {"from": getattr(customer, f), "to": values[f]} for f in changed},
+    )
     for field in changed:
         setattr(customer, field, values[field])
     customer.version += 1

@@ -1,0 +1,29 @@
+"""All queries on the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contacts.audit.models import AuditEntry
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, entry: AuditEntry) -> None:
+        self.session.add(entry)
+
+    async def list(
+        self, customer_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
+    ) -> list[AuditEntry]:
+        """Newest first."""
+        query = select(AuditEntry).where(AuditEntry.customer_id == customer_id)
+        if before:
+            query = query.where(tuple_(AuditEntry.at, AuditEntry.id) < tuple_(*before))
+        query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())
