@@ -256,3 +256,46 @@ async def test_the_audit_log_says_who_changed_what_and_when_newest_first(service
     rest = (await services.contacts.get(f"{url}/audit", params={"cursor": first["next_cursor"]})).json()
     assert [e["id"] for e in first["items"] + rest["items"]] == [e["id"] for e in log]
     assert (await services.contacts.get(f"/v1/customers/{uuid.uuid4()}/audit")).status_code == 404
+
+
+async def test_external_ids_identify_one_customer_and_a_second_claim_is_a_conflict(services) -> None:
+    ref = uuid.uuid4().hex[:10]
+    ids = [{"system": "callcentre", "id": f"C-{ref}"}, {"system": "erp", "id": f"D-{ref}"}]
+    created = await services.contacts.post("/v1/customers", json=customer_body(external_ids=ids))
+    assert created.status_code == 201, created.text
+    assert created.json()["external_ids"] == ids
+
+    found = await services.contacts.get("/v1/customers", params={"external_id": f"erp:D-{ref}"})
+    assert [c["id"] for c in found.json()["items"]] == [created.json()["id"]]
+    nobody = await services.contacts.get("/v1/customers", params={"external_id": f"erp:C-{ref}"})
+    assert nobody.json()["items"] == []
+    malformed = await services.contacts.get("/v1/customers", params={"external_id": "no-system"})
+    assert malformed.status_code == 422 and malformed.json()["errors"][0]["field"] == "external_id"
+
+    clash = await services.contacts.post("/v1/customers", json=customer_body(external_ids=[ids[1]]))
+    assert clash.status_code == 409 and clash.json()["candidates"] == [created.json()["id"]]
+
+
+async def test_patching_external_ids_replaces_the_list_and_frees_what_it_drops(services) -> None:
+    ref = uuid.uuid4().hex[:10]
+    old, kept, new = ({"system": s, "id": f"{s}-{ref}"} for s in ("webshop", "erp", "callcentre"))
+    customer = (await services.contacts.post("/v1/customers", json=customer_body(external_ids=[old, kept]))).json()
+    url = f"/v1/customers/{customer['id']}"
+
+    patched = await services.contacts.patch(url, json={"external_ids": [kept, new]}, headers={"If-Match": '"1"'})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["external_ids"] == [new, kept]  # ordered by system
+    [entry, _] = (await services.contacts.get(f"{url}/audit")).json()["items"]
+    assert entry["changes"] == {
+        "external_ids": {
+            "from": [f"erp:erp-{ref}", f"webshop:webshop-{ref}"],
+            "to": [f"callcentre:callcentre-{ref}", f"erp:erp-{ref}"],
+        }
+    }
+
+    other = await services.contacts.post("/v1/customers", json=customer_body(external_ids=[old]))
+    assert other.status_code == 201  # the dropped id is free again
+    taken = await services.contacts.patch(
+        f"/v1/customers/{other.json()['id']}", json={"external_ids": [old, new]}, headers={"If-Match": '"1"'}
+    )
+    assert taken.status_code == 409 and taken.json()["candidates"] == [customer["id"]]

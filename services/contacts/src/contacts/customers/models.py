@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, Integer, String, func, text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, func, text
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_shared.db import Base, new_id, utcnow
 
@@ -27,6 +27,13 @@ class Customer(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now(), nullable=False
     )
 
+    # Load explicitly (repository options); never by accident in a loop.
+    external_ids: Mapped[list[CustomerExternalId]] = relationship(
+        lazy="raise",
+        cascade="all, delete-orphan",
+        order_by="(CustomerExternalId.system, CustomerExternalId.id)",
+    )
+
     __table_args__ = (
         # One record per identifier: a duplicate is a 409 the client resolves, never a second row.
         Index("uq_customers_email", "email", unique=True, postgresql_where=text("email IS NOT NULL")),
@@ -35,3 +42,19 @@ class Customer(Base):
         Index("ix_customers_owner", "owner"),
         Index("ix_customers_tier", "tier"),
     )
+
+
+class CustomerExternalId(Base):
+    """The customer's id in another system (call centre, ERP, web shop): one owner per pair."""
+
+    __tablename__ = "customer_external_ids"
+
+    system: Mapped[str] = mapped_column(String(50), primary_key=True)
+    id: Mapped[str] = mapped_column("external_id", String(200), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+
+    @property
+    def label(self) -> str:
+        return f"{self.system}:{self.id}"

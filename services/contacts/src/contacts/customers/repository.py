@@ -8,9 +8,18 @@ from datetime import datetime
 from sqlalchemy import or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from contacts.customers.models import Customer
+from contacts.customers.models import Customer, CustomerExternalId
 from crm_shared.http.problems import Conflict
+
+_WITH_EXTERNAL_IDS = selectinload(Customer.external_ids)
+
+
+def _owners_of(pairs: list[tuple[str, str]]):
+    return select(CustomerExternalId.customer_id).where(
+        tuple_(CustomerExternalId.system, CustomerExternalId.id).in_(pairs)
+    )
 
 
 class CustomerRepository:
@@ -18,11 +27,13 @@ class CustomerRepository:
         self.session = session
 
     async def get(self, customer_id: uuid.UUID) -> Customer | None:
-        return await self.session.get(Customer, customer_id)
+        return await self.session.get(Customer, customer_id, options=[_WITH_EXTERNAL_IDS])
 
     async def get_for_update(self, customer_id: uuid.UUID) -> Customer | None:
         """The record, locked until commit: concurrent updates of one customer apply one at a time."""
-        return await self.session.get(Customer, customer_id, with_for_update=True, populate_existing=True)
+        return await self.session.get(
+            Customer, customer_id, options=[_WITH_EXTERNAL_IDS], with_for_update=True, populate_existing=True
+        )
 
     async def flush(self) -> None:
         try:
@@ -30,12 +41,16 @@ class CustomerRepository:
         except IntegrityError as exc:  # a concurrent write took the identifier
             raise Conflict("A customer with this email or phone already exists.") from exc
 
-    async def find_by_identifiers(self, *, email: str | None, phone: str | None) -> list[Customer]:
+    async def find_by_identifiers(
+        self, *, email: str | None, phone: str | None, external_ids: list[tuple[str, str]] = ()
+    ) -> list[Customer]:
         clauses = []
         if email:
             clauses.append(Customer.email == email)
         if phone:
             clauses.append(Customer.phone == phone)
+        if external_ids:
+            clauses.append(Customer.id.in_(_owners_of(list(external_ids))))
         if not clauses:
             return []
         return list((await self.session.scalars(select(Customer).where(or_(*clauses)))).all())
@@ -58,8 +73,11 @@ class CustomerRepository:
         email: str | None,
         phone: str | None,
         name: str | None,
+        external_id: tuple[str, str] | None = None,
     ) -> list[Customer]:
-        query = select(Customer)
+        query = select(Customer).options(_WITH_EXTERNAL_IDS)
+        if external_id:
+            query = query.where(Customer.id.in_(_owners_of([external_id])))
         if tier:
             query = query.where(Customer.tier == tier)
         if owner:

@@ -132,7 +132,7 @@ async def update_customer(
     response_model=CustomerPage,
     summary="List and look up customers",
     description="Keyset-paginated, oldest first. Filter by tier, owner, name (substring), or look a "
-    "caller up by `email` or `phone` (normalised the same way as on create).",
+    "caller up by `email` or `phone` (normalised the same way as on create) or by `external_id`.",
 )
 async def list_customers(
     request: Request,
@@ -145,6 +145,9 @@ async def list_customers(
     email: str | None = None,
     phone: str | None = None,
     name: Annotated[str | None, Query(max_length=300)] = None,
+    external_id: Annotated[
+        str | None, Query(max_length=251, description="`<system>:<id>`, e.g. `callcentre:C-000142`.")
+    ] = None,
 ) -> CustomerPage:
     return await service.list_customers(
         session,
@@ -155,5 +158,6 @@ async def list_customers(
         email=email,
         phone=phone,
         name=name,
+        external_id=external_id,
         phone_region=request.app.state.settings.default_phone_region,
     )

@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.audit import service as audit
-from contacts.customers.models import Customer
+from contacts.customers.models import Customer, CustomerExternalId
 from contacts.customers.repository import CustomerRepository
-from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
+from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate, ExternalId
 from contacts.events.publishers import publish_customer_created, publish_customer_updated
 from crm_shared.db import utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
@@ -39,7 +39,18 @@ def normalized_identifiers(email: str | None, phone: str | None, region: str | N
     return email, phone
 
 
-AUDITED_FIELDS = ("name", "email", "phone", "tier", "owner")
+AUDITED_FIELDS = ("name", "email", "phone", "tier", "owner", "external_ids")
+
+
+def _audited(customer: Customer, field: str) -> object:
+    """A field's value as the audit log keeps it (external ids as `system:id`)."""
+    if field == "external_ids":
+        return [e.label for e in customer.external_ids]
+    return getattr(customer, field)
+
+
+def _pairs(ids: list[ExternalId] | list[dict]) -> list[tuple[str, str]]:
+    return sorted((e["system"], e["id"]) if isinstance(e, dict) else (e.system, e.id) for e in ids)
 
 
 async def create_customer(
@@ -47,10 +58,10 @@ async def create_customer(
 ) -> Customer:
     email, phone = normalized_identifiers(data.email, data.phone, phone_region)
     repository = CustomerRepository(session)
-    duplicates = await repository.find_by_identifiers(email=email, phone=phone)
+    duplicates = await repository.find_by_identifiers(email=email, phone=phone, external_ids=_pairs(data.external_ids))
     if duplicates:
         raise Conflict(
-            "A customer with this email or phone already exists.",
+            "A customer with this email, phone or external id already exists.",
             candidates=[str(c.id) for c in duplicates],
         )
     now = utcnow()
@@ -61,6 +72,7 @@ async def create_customer(
             phone=phone,
             tier=data.tier.value,
             owner=data.owner,
+            external_ids=[CustomerExternalId(system=system, id=ident) for system, ident in _pairs(data.external_ids)],
             version=1,
             created_at=now,
             updated_at=now,
@@ -71,7 +83,7 @@ async def create_customer(
         customer.id,
         actor=actor,
         action="created",
-        changes={f: {"from": None, "to": getattr(customer, f)} for f in AUDITED_FIELDS},
+        changes={f: {"from": None, "to": _audited(customer, f)} for f in AUDITED_FIELDS},
     )
     await publish_customer_created(session, customer)
     return customer
@@ -113,23 +125,47 @@ async def update_customer(
         ]
         if others:
             raise Conflict("Another customer already has this email or phone.", candidates=[str(c.id) for c in others])
-    changed = sorted(k for k, v in values.items() if getattr(customer, k) != v)
+    new_ids = _pairs(values.pop("external_ids")) if "external_ids" in values else None
+    ids_changed = new_ids is not None and new_ids != _pairs(customer.external_ids)
+    if ids_changed:
+        others = [
+            c
+            for c in await repository.find_by_identifiers(email=None, phone=None, external_ids=new_ids)
+            if c.id != customer.id
+        ]
+        if others:
+            raise Conflict("Another customer already has this external id.", candidates=[str(c.id) for c in others])
+    changed = sorted(
+        [k for k, v in values.items() if getattr(customer, k) != v] + (["external_ids"] if ids_changed else [])
+    )
     if not changed:
         return customer  # nothing new: same version, no event
+    before = {f: _audited(customer, f) for f in changed}
+    for field in changed:
+        if field == "external_ids":
+            _replace_external_ids(customer, new_ids or [])
+        else:
+            setattr(customer, field, values[field])
     audit.record(
         session,
         customer.id,
         actor=actor,
         action="updated",
-        changes={f: {"from": getattr(customer, f), "to": values[f]} for f in changed},
+        changes={f: {"from": before[f], "to": _audited(customer, f)} for f in changed},
     )
-    for field in changed:
-        setattr(customer, field, values[field])
     customer.version += 1
     customer.updated_at = utcnow()
     await repository.flush()
     await publish_customer_updated(session, customer, changed)
     return customer
+
+
+def _replace_external_ids(customer: Customer, pairs: list[tuple[str, str]]) -> None:
+    """Keeps the rows of pairs that stay (re-inserting a primary key in one flush would clash)."""
+    kept = [e for e in customer.external_ids if (e.system, e.id) in pairs]
+    present = {(e.system, e.id) for e in kept}
+    added = [CustomerExternalId(system=s, id=i) for s, i in pairs if (s, i) not in present]
+    customer.external_ids = sorted(kept + added, key=lambda e: (e.system, e.id))
 
 
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
@@ -149,12 +185,19 @@ async def list_customers(
     email: str | None,
     phone: str | None,
     name: str | None,
+    external_id: str | None = None,
     phone_region: str | None,
 ) -> CustomerPage:
     after = decode_time_cursor(cursor)
     email, phone = normalized_identifiers(email, phone, phone_region)
+    pair = None
+    if external_id is not None:
+        system, _, ident = external_id.partition(":")
+        if not system or not ident:
+            raise _invalid("external_id", "give it as <system>:<id>, for example callcentre:C-000142")
+        pair = (system.strip(), ident.strip())
     rows = await CustomerRepository(session).list(
-        limit=limit + 1, after=after, tier=tier, owner=owner, email=email, phone=phone, name=name
+        limit=limit + 1, after=after, tier=tier, owner=owner, email=email, phone=phone, name=name, external_id=pair
     )
     next_cursor = encode_time_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return CustomerPage(items=[CustomerRead.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor)
