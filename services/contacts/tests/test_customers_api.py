@@ -299,3 +299,56 @@ async def test_patching_external_ids_replaces_the_list_and_frees_what_it_drops(s
         f"/v1/customers/{other.json()['id']}", json={"external_ids": [old, new]}, headers={"If-Match": '"1"'}
     )
     assert taken.status_code == 409 and taken.json()["candidates"] == [customer["id"]]
+
+
+async def test_the_profile_segments_customers_the_way_account_teams_filter_them(services) -> None:
+    region = f"region-{uuid.uuid4().hex[:6]}"
+    body = customer_body(
+        region=region,
+        industry="logistics",
+        size="large",
+        lifecycle_stage="prospect",
+        tags=["VIP ", "vip", "Fleet"],
+        consent={"email": True, "sms": False},
+        attributes={"erp_segment": "A", "fleet_size": 140},
+    )
+    created = await services.contacts.post("/v1/customers", json=body)
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    assert customer["tags"] == ["vip", "fleet"]
+    assert customer["consent"] == {"email": True, "sms": False}
+    assert (customer["lifecycle_stage"], customer["credit_standing"], customer["size"]) == ("prospect", "good", "large")
+    assert customer["attributes"] == {"erp_segment": "A", "fleet_size": 140}
+
+    async def ids(**params) -> list[str]:
+        return [
+            c["id"]
+            for c in (await services.contacts.get("/v1/customers", params={"region": region} | params)).json()["items"]
+        ]
+
+    assert await ids(tag="VIP") == [customer["id"]]
+    assert await ids(lifecycle_stage="prospect") == [customer["id"]]
+    assert await ids(lifecycle_stage="churned") == []
+    assert await ids(tag="gold") == []
+
+
+async def test_credit_on_notice_needs_a_reason_and_reaches_the_other_services_with_the_card(services) -> None:
+    refused = await services.contacts.post("/v1/customers", json=customer_body(credit_standing="poor"))
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "credit_reason"
+
+    customer = (await services.contacts.post("/v1/customers", json=customer_body())).json()
+    url = f"/v1/customers/{customer['id']}"
+    no_reason = await services.contacts.patch(url, json={"credit_standing": "watch"}, headers={"If-Match": '"1"'})
+    assert no_reason.status_code == 422
+    on_notice = await services.contacts.patch(
+        url,
+        json={"credit_standing": "poor", "credit_reason": "3 invoices over 90 days", "lifecycle_stage": "at_risk"},
+        headers={"If-Match": '"1"'},
+    )
+    assert on_notice.status_code == 200, on_notice.text
+    [record] = await eventually(lambda: updates_of(services, customer["id"]))
+    card = Envelope.model_validate_json(record.value).data
+    assert card["changed"] == ["credit_reason", "credit_standing", "lifecycle_stage"]
+    assert (card["credit_standing"], card["lifecycle_stage"]) == ("poor", "at_risk")
+    [entry, _] = (await services.contacts.get(f"{url}/audit")).json()["items"]
+    assert entry["changes"]["credit_standing"] == {"from": "good", "to": "poor"}

@@ -7,7 +7,15 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_shared.contracts.vocabulary import Band, Channel, FeedbackType, Severity, Tier
+from crm_shared.contracts.vocabulary import (
+    Band,
+    Channel,
+    CreditStanding,
+    FeedbackType,
+    LifecycleStage,
+    Severity,
+    Tier,
+)
 
 
 class Topics:
@@ -41,6 +49,8 @@ class ContactCreatedV1(_Payload):
     phone: str | None = None
     tier: Tier
     owner: str | None = Field(default=None, description="Account manager responsible for the customer.")
+    lifecycle_stage: LifecycleStage = LifecycleStage.customer
+    credit_standing: CreditStanding = CreditStanding.good
     created_at: datetime
 
 
@@ -53,6 +63,8 @@ class ContactUpdatedV1(_Payload):
     phone: str | None = None
     tier: Tier
     owner: str | None = Field(default=None, description="Account manager responsible for the customer.")
+    lifecycle_stage: LifecycleStage = LifecycleStage.customer
+    credit_standing: CreditStanding = CreditStanding.good
     version: int = Field(description="The record's version after the change (its ETag).")
     changed: list[str] = Field(description="Names of the fields this change set.", examples=[["tier", "owner"]])
     updated_at: datetime

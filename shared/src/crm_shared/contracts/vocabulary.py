@@ -14,6 +14,33 @@ class Tier(StrEnum):
     bronze = "bronze"
 
 
+class LifecycleStage(StrEnum):
+    """Where the relationship stands (DOMAIN.md: identify, attract, convert, retain, win back)."""
+
+    lead = "lead"
+    prospect = "prospect"
+    customer = "customer"
+    at_risk = "at_risk"
+    churned = "churned"
+    won_back = "won_back"
+
+
+class CreditStanding(StrEnum):
+    """DOMAIN.md credit management: poor credit is put on notice, and phased out if it stays so."""
+
+    good = "good"
+    watch = "watch"
+    poor = "poor"
+
+
+class CompanySize(StrEnum):
+    micro = "micro"  # 1-9 people
+    small = "small"  # 10-49
+    medium = "medium"  # 50-249
+    large = "large"  # 250-999
+    enterprise = "enterprise"  # 1000+
+
+
 class FeedbackType(StrEnum):
     complaint = "complaint"
     praise = "praise"

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, func, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_shared.db import Base, new_id, utcnow
@@ -19,6 +20,15 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     tier: Mapped[str] = mapped_column(String(20), nullable=False)
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lifecycle_stage: Mapped[str] = mapped_column(String(20), nullable=False, default="customer")
+    credit_standing: Mapped[str] = mapped_column(String(10), nullable=False, default="good")
+    credit_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    industry: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    size: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(50)), nullable=False)
+    consent: Mapped[dict[str, bool]] = mapped_column(JSONB, nullable=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), nullable=False
@@ -41,6 +51,8 @@ class Customer(Base):
         Index("ix_customers_created", "created_at", "id"),
         Index("ix_customers_owner", "owner"),
         Index("ix_customers_tier", "tier"),
+        Index("ix_customers_lifecycle", "lifecycle_stage"),
+        Index("ix_customers_tags", "tags", postgresql_using="gin"),
     )
 
 

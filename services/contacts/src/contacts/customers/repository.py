@@ -74,8 +74,14 @@ class CustomerRepository:
         phone: str | None,
         name: str | None,
         external_id: tuple[str, str] | None = None,
+        segment: dict[str, str] | None = None,
+        tag: str | None = None,
     ) -> list[Customer]:
         query = select(Customer).options(_WITH_EXTERNAL_IDS)
+        for column, value in (segment or {}).items():
+            query = query.where(getattr(Customer, column) == value)
+        if tag:
+            query = query.where(Customer.tags.contains([tag]))
         if external_id:
             query = query.where(Customer.id.in_(_owners_of([external_id])))
         if tier:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 
 from contacts.customers import service
 from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
-from crm_shared.contracts.vocabulary import Tier
+from crm_shared.contracts.vocabulary import CreditStanding, LifecycleStage, Tier
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -132,7 +132,8 @@ async def update_customer(
     response_model=CustomerPage,
     summary="List and look up customers",
     description="Keyset-paginated, oldest first. Filter by tier, owner, name (substring), or look a "
-    "caller up by `email` or `phone` (normalised the same way as on create) or by `external_id`.",
+    "caller up by `email` or `phone` (normalised the same way as on create) or by `external_id`; "
+    "segment by `lifecycle_stage`, `credit_standing`, `region` or `tag`.",
 )
 async def list_customers(
     request: Request,
@@ -148,7 +149,20 @@ async def list_customers(
     external_id: Annotated[
         str | None, Query(max_length=251, description="`<system>:<id>`, e.g. `callcentre:C-000142`.")
     ] = None,
+    lifecycle_stage: LifecycleStage | None = None,
+    credit_standing: CreditStanding | None = None,
+    region: Annotated[str | None, Query(max_length=100)] = None,
+    tag: Annotated[str | None, Query(max_length=50)] = None,
 ) -> CustomerPage:
+    segment = {
+        column: value
+        for column, value in (
+            ("lifecycle_stage", lifecycle_stage and lifecycle_stage.value),
+            ("credit_standing", credit_standing and credit_standing.value),
+            ("region", region),
+        )
+        if value
+    }
     return await service.list_customers(
         session,
         limit=limit,
@@ -159,5 +173,7 @@ async def list_customers(
         phone=phone,
         name=name,
         external_id=external_id,
+        segment=segment,
+        tag=tag,
         phone_region=request.app.state.settings.default_phone_region,
     )

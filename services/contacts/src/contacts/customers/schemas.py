@@ -2,11 +2,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-from crm_shared.contracts.vocabulary import Tier
+from crm_shared.contracts.vocabulary import CompanySize, CreditStanding, LifecycleStage, Tier
 from crm_shared.http.schemas import RequestModel
 
 
@@ -19,13 +28,51 @@ class ExternalId(RequestModel):
     id: str = Field(min_length=1, max_length=200, examples=["C-000142"])
 
 
+# Tags compare case-insensitively: stored lower case ("VIP " and "vip" are one tag).
+Tag = Annotated[
+    str,
+    BeforeValidator(lambda v: v.strip().lower() if isinstance(v, str) else v),
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_:.-]{0,49}$"),
+]
+AttributeValue = str | int | float | bool | None
+
+
+class Consent(RequestModel):
+    """Channels the customer agreed to be contacted on (unset: not asked)."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    email: StrictBool | None = None
+    phone: StrictBool | None = None
+    sms: StrictBool | None = None
+    post: StrictBool | None = None
+
+
+class ProfileFields(RequestModel):
+    """The segment and relationship fields create and PATCH share."""
+
+    region: str | None = Field(default=None, max_length=100, examples=["EMEA"])
+    industry: str | None = Field(default=None, max_length=100, examples=["logistics"])
+    size: CompanySize | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    credit_standing: CreditStanding | None = None
+    credit_reason: str | None = Field(
+        default=None, max_length=500, description="Why credit is `watch` or `poor` (required then)."
+    )
+    tags: list[Tag] | None = Field(default=None, max_length=30)
+    consent: Consent | None = None
+    attributes: dict[Annotated[str, StringConstraints(max_length=50)], AttributeValue] | None = Field(
+        default=None, max_length=50, description="Your own fields: up to 50 keys, scalar values."
+    )
+
+
 def _distinct(ids: list[ExternalId] | None) -> list[ExternalId] | None:
     if ids is not None and len({(e.system, e.id) for e in ids}) != len(ids):
         raise ValueError("external_ids lists the same system and id twice")
     return ids
 
 
-class CustomerCreate(RequestModel):
+class CustomerCreate(ProfileFields):
     model_config = ConfigDict(
         extra="forbid",
         str_strip_whitespace=True,
@@ -53,7 +100,7 @@ class CustomerCreate(RequestModel):
     _distinct_ids = field_validator("external_ids")(_distinct)
 
 
-class CustomerUpdate(RequestModel):
+class CustomerUpdate(ProfileFields):
     """JSON merge patch of a customer: only the fields sent change; null clears an optional one."""
 
     model_config = ConfigDict(
@@ -77,7 +124,16 @@ class CustomerUpdate(RequestModel):
     def _something_to_change(self) -> Self:
         if not self.model_fields_set:
             raise ValueError("give at least one field to change")
-        for required in ("name", "tier", "external_ids"):
+        for required in (
+            "name",
+            "tier",
+            "external_ids",
+            "lifecycle_stage",
+            "credit_standing",
+            "tags",
+            "consent",
+            "attributes",
+        ):
             if required in self.model_fields_set and getattr(self, required) is None:
                 raise ValueError(f"{required} cannot be cleared")
         return self
@@ -93,6 +149,15 @@ class CustomerRead(BaseModel):
     tier: Tier
     owner: str | None
     external_ids: list[ExternalId]
+    region: str | None
+    industry: str | None
+    size: CompanySize | None
+    lifecycle_stage: LifecycleStage
+    credit_standing: CreditStanding
+    credit_reason: str | None
+    tags: list[str]
+    consent: dict[str, bool]
+    attributes: dict[str, Any]
     version: int
     created_at: datetime
     updated_at: datetime

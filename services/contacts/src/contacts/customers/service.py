@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +40,46 @@ def normalized_identifiers(email: str | None, phone: str | None, region: str | N
     return email, phone
 
 
-AUDITED_FIELDS = ("name", "email", "phone", "tier", "owner", "external_ids")
+PROFILE_FIELDS = (
+    "region",
+    "industry",
+    "size",
+    "lifecycle_stage",
+    "credit_standing",
+    "credit_reason",
+    "tags",
+    "consent",
+    "attributes",
+)
+AUDITED_FIELDS = ("name", "email", "phone", "tier", "owner", "external_ids", *PROFILE_FIELDS)
+
+
+def _stored(field: str, value: object) -> object:
+    """A request value as the record stores it."""
+    if isinstance(value, Enum):
+        return value.value
+    if field == "consent" and isinstance(value, dict):
+        return {channel: agreed for channel, agreed in value.items() if agreed is not None}
+    if field == "tags" and isinstance(value, list):
+        return list(dict.fromkeys(value))
+    return value
+
+
+def _check_credit(customer: Customer) -> None:
+    if customer.credit_standing != "good" and not customer.credit_reason:
+        raise ProblemError(
+            422,
+            "Validation failed",
+            "credit_reason: say why credit is on watch or poor",
+            type="validation-error",
+            errors=[
+                {
+                    "field": "credit_reason",
+                    "message": "required when credit_standing is watch or poor",
+                    "code": "missing",
+                }
+            ],
+        )
 
 
 def _audited(customer: Customer, field: str) -> object:
@@ -65,19 +105,26 @@ async def create_customer(
             candidates=[str(c.id) for c in duplicates],
         )
     now = utcnow()
-    customer = await repository.add(
-        Customer(
-            name=data.name,
-            email=email,
-            phone=phone,
-            tier=data.tier.value,
-            owner=data.owner,
-            external_ids=[CustomerExternalId(system=system, id=ident) for system, ident in _pairs(data.external_ids)],
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
+    profile = {"lifecycle_stage": "customer", "credit_standing": "good", "tags": [], "consent": {}, "attributes": {}}
+    profile |= {
+        field: _stored(field, value)
+        for field, value in data.model_dump(include=set(PROFILE_FIELDS)).items()
+        if value is not None
+    }
+    customer = Customer(
+        name=data.name,
+        email=email,
+        phone=phone,
+        tier=data.tier.value,
+        owner=data.owner,
+        external_ids=[CustomerExternalId(system=system, id=ident) for system, ident in _pairs(data.external_ids)],
+        **profile,
+        version=1,
+        created_at=now,
+        updated_at=now,
     )
+    _check_credit(customer)
+    customer = await repository.add(customer)
     audit.record(
         session,
         customer.id,
@@ -112,9 +159,7 @@ async def update_customer(
             type="version-mismatch",
             current_version=customer.version,
         )
-    values = patch.model_dump(include=patch.model_fields_set)
-    if "tier" in values:
-        values["tier"] = values["tier"].value
+    values = {field: _stored(field, value) for field, value in patch.model_dump(include=patch.model_fields_set).items()}
     if {"email", "phone"} & values.keys():
         email, phone = normalized_identifiers(values.get("email"), values.get("phone"), phone_region)
         values.update({k: v for k, v in (("email", email), ("phone", phone)) if k in values})
@@ -146,6 +191,7 @@ async def update_customer(
             _replace_external_ids(customer, new_ids or [])
         else:
             setattr(customer, field, values[field])
+    _check_credit(customer)
     audit.record(
         session,
         customer.id,
@@ -186,6 +232,8 @@ async def list_customers(
     phone: str | None,
     name: str | None,
     external_id: str | None = None,
+    segment: dict[str, str] | None = None,
+    tag: str | None = None,
     phone_region: str | None,
 ) -> CustomerPage:
     after = decode_time_cursor(cursor)
@@ -197,7 +245,16 @@ async def list_customers(
             raise _invalid("external_id", "give it as <system>:<id>, for example callcentre:C-000142")
         pair = (system.strip(), ident.strip())
     rows = await CustomerRepository(session).list(
-        limit=limit + 1, after=after, tier=tier, owner=owner, email=email, phone=phone, name=name, external_id=pair
+        limit=limit + 1,
+        after=after,
+        tier=tier,
+        owner=owner,
+        email=email,
+        phone=phone,
+        name=name,
+        external_id=pair,
+        segment=segment,
+        tag=tag.strip().lower() if tag else None,
     )
     next_cursor = encode_time_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return CustomerPage(items=[CustomerRead.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor)

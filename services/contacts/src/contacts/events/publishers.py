@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contacts.customers.models import Customer
 from crm_shared.contracts import Topics, new_event
 from crm_shared.contracts.events import ContactCreatedV1, ContactUpdatedV1
-from crm_shared.contracts.vocabulary import Tier
+from crm_shared.contracts.vocabulary import CreditStanding, LifecycleStage, Tier
 from crm_shared.messaging.outbox import add_event
 
 SOURCE = "crm/contacts"
@@ -21,6 +21,8 @@ async def publish_customer_created(session: AsyncSession, customer: Customer) ->
         phone=customer.phone,
         tier=Tier(customer.tier),
         owner=customer.owner,
+        lifecycle_stage=LifecycleStage(customer.lifecycle_stage),
+        credit_standing=CreditStanding(customer.credit_standing),
         created_at=customer.created_at,
     )
     await add_event(
@@ -38,6 +40,8 @@ async def publish_customer_updated(session: AsyncSession, customer: Customer, ch
         phone=customer.phone,
         tier=Tier(customer.tier),
         owner=customer.owner,
+        lifecycle_stage=LifecycleStage(customer.lifecycle_stage),
+        credit_standing=CreditStanding(customer.credit_standing),
         version=customer.version,
         changed=changed,
         updated_at=customer.updated_at,
