@@ -352,3 +352,33 @@ async def test_credit_on_notice_needs_a_reason_and_reaches_the_other_services_wi
     assert (card["credit_standing"], card["lifecycle_stage"]) == ("poor", "at_risk")
     [entry, _] = (await services.contacts.get(f"{url}/audit")).json()["items"]
     assert entry["changes"]["credit_standing"] == {"from": "good", "to": "poor"}
+
+
+async def test_people_belong_to_an_organisation_once_and_are_listed_with_it(services) -> None:
+    organisation = (await services.contacts.post("/v1/customers", json=customer_body(name="Globex"))).json()
+    assert organisation["kind"] == "organisation"
+
+    def person(name: str, **extra) -> dict:
+        return customer_body(name=name, kind="person", organisation_id=organisation["id"]) | extra
+
+    hank = await services.contacts.post("/v1/customers", json=person("Hank  Scorpio"))
+    assert hank.status_code == 201, hank.text
+    again = await services.contacts.post("/v1/customers", json=person("hank scorpio"))
+    assert again.status_code == 409 and again.json()["candidates"] == [hank.json()["id"]]
+    elsewhere = await services.contacts.post(
+        "/v1/customers", json=person("Frank Grimes", organisation_id=hank.json()["id"])
+    )
+    assert elsewhere.status_code == 422 and elsewhere.json()["errors"][0]["field"] == "organisation_id"
+    not_a_person = await services.contacts.post(
+        "/v1/customers", json=customer_body(name="Sub Corp", organisation_id=organisation["id"])
+    )
+    assert not_a_person.status_code == 422
+
+    people = (await services.contacts.get("/v1/customers", params={"organisation_id": organisation["id"]})).json()
+    assert [p["id"] for p in people["items"]] == [hank.json()["id"]]
+    left = await services.contacts.patch(
+        f"/v1/customers/{hank.json()['id']}", json={"organisation_id": None}, headers={"If-Match": '"1"'}
+    )
+    assert left.status_code == 200 and left.json()["organisation_id"] is None
+    [entry, _] = (await services.contacts.get(f"/v1/customers/{hank.json()['id']}/audit")).json()["items"]
+    assert entry["changes"] == {"organisation_id": {"from": organisation["id"], "to": None}}

@@ -14,6 +14,13 @@ class Tier(StrEnum):
     bronze = "bronze"
 
 
+class CustomerKind(StrEnum):
+    """A customer is a company, or a person (who may belong to one: its contact person)."""
+
+    organisation = "organisation"
+    person = "person"
+
+
 class LifecycleStage(StrEnum):
     """Where the relationship stands (DOMAIN.md: identify, attract, convert, retain, win back)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.audit.models import AuditEntry
@@ -22,7 +23,7 @@ def record(session: AsyncSession, customer_id: uuid.UUID, *, actor: str, action:
             customer_id=customer_id,
             actor=actor,
             action=action,
-            changes=changes,
+            changes=to_jsonable_python(changes),
             correlation_id=context.correlation_id(),
             at=utcnow(),
         )

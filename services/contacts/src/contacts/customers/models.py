@@ -15,6 +15,10 @@ class Customer(Base):
     __tablename__ = "customers"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, default="organisation")
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id"), nullable=True
+    )
     name: Mapped[str] = mapped_column(String(300), nullable=False)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -52,6 +56,7 @@ class Customer(Base):
         Index("ix_customers_owner", "owner"),
         Index("ix_customers_tier", "tier"),
         Index("ix_customers_lifecycle", "lifecycle_stage"),
+        Index("ix_customers_organisation", "organisation_id"),
         Index("ix_customers_tags", "tags", postgresql_using="gin"),
     )
 

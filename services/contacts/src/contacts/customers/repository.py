@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -41,6 +41,15 @@ class CustomerRepository:
         except IntegrityError as exc:  # a concurrent write took the identifier
             raise Conflict("A customer with this email or phone already exists.") from exc
 
+    async def people_named(self, organisation_id: uuid.UUID, name: str) -> list[Customer]:
+        """People of one organisation whose name matches, ignoring case and spacing."""
+        normalised = " ".join(name.split()).lower()
+        query = select(Customer).where(
+            Customer.organisation_id == organisation_id,
+            func.lower(func.regexp_replace(Customer.name, r"\s+", " ", "g")) == normalised,
+        )
+        return list((await self.session.scalars(query)).all())
+
     async def find_by_identifiers(
         self, *, email: str | None, phone: str | None, external_ids: list[tuple[str, str]] = ()
     ) -> list[Customer]:
@@ -74,7 +83,7 @@ class CustomerRepository:
         phone: str | None,
         name: str | None,
         external_id: tuple[str, str] | None = None,
-        segment: dict[str, str] | None = None,
+        segment: dict[str, object] | None = None,
         tag: str | None = None,
     ) -> list[Customer]:
         query = select(Customer).options(_WITH_EXTERNAL_IDS)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 
 from contacts.customers import service
 from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
-from crm_shared.contracts.vocabulary import CreditStanding, LifecycleStage, Tier
+from crm_shared.contracts.vocabulary import CreditStanding, CustomerKind, LifecycleStage, Tier
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -133,7 +133,7 @@ async def update_customer(
     summary="List and look up customers",
     description="Keyset-paginated, oldest first. Filter by tier, owner, name (substring), or look a "
     "caller up by `email` or `phone` (normalised the same way as on create) or by `external_id`; "
-    "segment by `lifecycle_stage`, `credit_standing`, `region` or `tag`.",
+    "segment by `kind`, `organisation_id` (its people), `lifecycle_stage`, `credit_standing`, `region` or `tag`.",
 )
 async def list_customers(
     request: Request,
@@ -149,6 +149,8 @@ async def list_customers(
     external_id: Annotated[
         str | None, Query(max_length=251, description="`<system>:<id>`, e.g. `callcentre:C-000142`.")
     ] = None,
+    kind: CustomerKind | None = None,
+    organisation_id: Annotated[uuid.UUID | None, Query(description="The people of one organisation.")] = None,
     lifecycle_stage: LifecycleStage | None = None,
     credit_standing: CreditStanding | None = None,
     region: Annotated[str | None, Query(max_length=100)] = None,
@@ -157,6 +159,8 @@ async def list_customers(
     segment = {
         column: value
         for column, value in (
+            ("kind", kind and kind.value),
+            ("organisation_id", organisation_id),
             ("lifecycle_stage", lifecycle_stage and lifecycle_stage.value),
             ("credit_standing", credit_standing and credit_standing.value),
             ("region", region),

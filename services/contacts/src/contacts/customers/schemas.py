@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from crm_shared.contracts.vocabulary import CompanySize, CreditStanding, LifecycleStage, Tier
+from crm_shared.contracts.vocabulary import CompanySize, CreditStanding, CustomerKind, LifecycleStage, Tier
 from crm_shared.http.schemas import RequestModel
 
 
@@ -90,6 +90,10 @@ class CustomerCreate(ProfileFields):
         },
     )
 
+    kind: CustomerKind = CustomerKind.organisation
+    organisation_id: uuid.UUID | None = Field(
+        default=None, description="For a person: the organisation they belong to."
+    )
     name: str = Field(min_length=1, max_length=300)
     email: str | None = Field(default=None, max_length=320, description="Normalised to lower case.")
     phone: str | None = Field(default=None, max_length=40, description="Normalised to E.164.")
@@ -98,6 +102,12 @@ class CustomerCreate(ProfileFields):
     external_ids: list[ExternalId] = Field(default_factory=list, max_length=20)
 
     _distinct_ids = field_validator("external_ids")(_distinct)
+
+    @model_validator(mode="after")
+    def _only_people_belong(self) -> Self:
+        if self.organisation_id is not None and self.kind is not CustomerKind.person:
+            raise ValueError("only a person belongs to an organisation")
+        return self
 
 
 class CustomerUpdate(ProfileFields):
@@ -110,6 +120,7 @@ class CustomerUpdate(ProfileFields):
     )
 
     name: str | None = Field(default=None, min_length=1, max_length=300)
+    organisation_id: uuid.UUID | None = Field(default=None, description="A person moves (or `null`: leaves).")
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
     tier: Tier | None = None
@@ -143,6 +154,8 @@ class CustomerRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
+    kind: CustomerKind
+    organisation_id: uuid.UUID | None
     name: str
     email: str | None
     phone: str | None

@@ -51,7 +51,28 @@ PROFILE_FIELDS = (
     "consent",
     "attributes",
 )
-AUDITED_FIELDS = ("name", "email", "phone", "tier", "owner", "external_ids", *PROFILE_FIELDS)
+AUDITED_FIELDS = ("kind", "organisation_id", "name", "email", "phone", "tier", "owner", "external_ids", *PROFILE_FIELDS)
+
+
+async def _check_membership(
+    repository: CustomerRepository, person_id: uuid.UUID | None, organisation_id: uuid.UUID, name: str
+) -> None:
+    """A person joins an existing organisation, and not as a second record of someone already there."""
+    organisation = await repository.get(organisation_id)
+    if organisation is None or organisation.kind != "organisation" or organisation.id == person_id:
+        raise ProblemError(
+            422,
+            "Validation failed",
+            f"organisation_id: {organisation_id} is not an organisation in the customer master",
+            type="validation-error",
+            errors=[{"field": "organisation_id", "message": "not an organisation", "code": "unknown_organisation"}],
+        )
+    namesakes = [c for c in await repository.people_named(organisation_id, name) if c.id != person_id]
+    if namesakes:
+        raise Conflict(
+            "A person of that name already belongs to this organisation.",
+            candidates=[str(c.id) for c in namesakes],
+        )
 
 
 def _stored(field: str, value: object) -> object:
@@ -104,6 +125,8 @@ async def create_customer(
             "A customer with this email, phone or external id already exists.",
             candidates=[str(c.id) for c in duplicates],
         )
+    if data.organisation_id is not None:
+        await _check_membership(repository, None, data.organisation_id, data.name)
     now = utcnow()
     profile = {"lifecycle_stage": "customer", "credit_standing": "good", "tags": [], "consent": {}, "attributes": {}}
     profile |= {
@@ -112,6 +135,8 @@ async def create_customer(
         if value is not None
     }
     customer = Customer(
+        kind=data.kind.value,
+        organisation_id=data.organisation_id,
         name=data.name,
         email=email,
         phone=phone,
@@ -170,6 +195,25 @@ async def update_customer(
         ]
         if others:
             raise Conflict("Another customer already has this email or phone.", candidates=[str(c.id) for c in others])
+    if "organisation_id" in values and values["organisation_id"] is not None and customer.kind != "person":
+        raise ProblemError(
+            422,
+            "Validation failed",
+            "organisation_id: only a person belongs to an organisation",
+            type="validation-error",
+            errors=[
+                {
+                    "field": "organisation_id",
+                    "message": "only a person belongs to an organisation",
+                    "code": "not_a_person",
+                }
+            ],
+        )
+    organisation_id = values.get("organisation_id", customer.organisation_id)
+    if organisation_id is not None and (
+        organisation_id != customer.organisation_id or values.get("name", customer.name) != customer.name
+    ):
+        await _check_membership(repository, customer.id, organisation_id, values.get("name", customer.name))
     new_ids = _pairs(values.pop("external_ids")) if "external_ids" in values else None
     ids_changed = new_ids is not None and new_ids != _pairs(customer.external_ids)
     if ids_changed:
@@ -232,7 +276,7 @@ async def list_customers(
     phone: str | None,
     name: str | None,
     external_id: str | None = None,
-    segment: dict[str, str] | None = None,
+    segment: dict[str, object] | None = None,
     tag: str | None = None,
     phone_region: str | None,
 ) -> CustomerPage:
