@@ -40,8 +40,8 @@ class _Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class ContactCreatedV1(_Payload):
-    """A new customer record; carries the whole card so consumers need not call back."""
+class _CustomerCard(_Payload):
+    """The customer card every contact event carries whole, so consumers need not call back."""
 
     customer_id: uuid.UUID
     name: str
@@ -51,20 +51,17 @@ class ContactCreatedV1(_Payload):
     owner: str | None = Field(default=None, description="Account manager responsible for the customer.")
     lifecycle_stage: LifecycleStage = LifecycleStage.customer
     credit_standing: CreditStanding = CreditStanding.good
+
+
+class ContactCreatedV1(_CustomerCard):
+    """A new customer record."""
+
     created_at: datetime
 
 
-class ContactUpdatedV1(_Payload):
-    """A customer record changed; carries the whole card as it now is, and which fields changed."""
+class ContactUpdatedV1(_CustomerCard):
+    """A customer record changed: the card as it now is, and which fields changed."""
 
-    customer_id: uuid.UUID
-    name: str
-    email: str | None = None
-    phone: str | None = None
-    tier: Tier
-    owner: str | None = Field(default=None, description="Account manager responsible for the customer.")
-    lifecycle_stage: LifecycleStage = LifecycleStage.customer
-    credit_standing: CreditStanding = CreditStanding.good
     version: int = Field(description="The record's version after the change (its ETag).")
     changed: list[str] = Field(description="Names of the fields this change set.", examples=[["tier", "owner"]])
     updated_at: datetime
