@@ -382,3 +382,16 @@ async def test_people_belong_to_an_organisation_once_and_are_listed_with_it(serv
     assert left.status_code == 200 and left.json()["organisation_id"] is None
     [entry, _] = (await services.contacts.get(f"/v1/customers/{hank.json()['id']}/audit")).json()["items"]
     assert entry["changes"] == {"organisation_id": {"from": organisation["id"], "to": None}}
+
+
+async def test_a_retried_patch_with_its_idempotency_key_replays_the_answer_and_changes_nothing_more(services) -> None:
+    created = (await services.contacts.post("/v1/customers", json=customer_body(owner="alice"))).json()
+    url = f"/v1/customers/{created['id']}"
+    headers = {"If-Match": '"1"', "Idempotency-Key": str(uuid.uuid4())}
+    first = await services.contacts.patch(url, json={"owner": "bob"}, headers=headers)
+    again = await services.contacts.patch(url, json={"owner": "bob"}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true" and again.headers["etag"] == '"2"'
+    assert again.json() == first.json()
+    assert len((await services.contacts.get(f"{url}/audit")).json()["items"]) == 2  # created + one update
+    assert len(await updates_of(services, created["id"])) == 1

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_shared.http.auth import Principal
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.http.problems import ProblemError
+from crm_shared.http.responses import JsonResponse
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -53,6 +54,12 @@ class IdempotentReplay(Exception):
     def __init__(self, status_code: int, body: Any) -> None:
         self.status_code = status_code
         self.body = body
+
+    def response(self, headers: dict[str, str] | None = None) -> JsonResponse:
+        """The first answer again, marked as a replay."""
+        return JsonResponse(
+            self.body, status_code=self.status_code, headers={"Idempotent-Replayed": "true"} | (headers or {})
+        )
 
 
 class Idempotency:

@@ -112,6 +112,19 @@ class NotFound(ProblemError):
         super().__init__(404, "Not found", f"{what} {ident} does not exist", type="not-found")
 
 
+class ValidationFailed(ProblemError):
+    """A business-rule violation on one field, shaped like Pydantic's errors (422 with `errors`)."""
+
+    def __init__(self, field: str, message: str, code: str) -> None:
+        super().__init__(
+            422,
+            "Validation failed",
+            f"{field}: {message}",
+            type="validation-error",
+            errors=[{"field": field, "message": message, "code": code}],
+        )
+
+
 class Conflict(ProblemError):
     def __init__(self, detail: str, **extensions: Any) -> None:
         super().__init__(409, "Conflict", detail, type="conflict", **extensions)

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 
-from crm_shared.http.problems import ProblemError
+from crm_shared.http.problems import ProblemError, ValidationFailed
 from crm_shared.http.schemas import contains_nul
 
 
@@ -45,13 +45,7 @@ def _declared(dependant: Dependant) -> _DeclaredQuery:
 
 
 def _invalid(detail: str, name: str, code: str) -> ProblemError:
-    return ProblemError(
-        422,
-        "Validation failed",
-        detail,
-        type="validation-error",
-        errors=[{"field": f"query.{name}", "message": detail, "code": code}],
-    )
+    return ValidationFailed(f"query.{name}", detail, code)
 
 
 async def strict_query_parameters(request: Request) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import Enum
 
 from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from contacts.customers.models import Customer, CustomerExternalId
+from contacts.customers.schemas import CustomerFilters
 from crm_shared.http.problems import Conflict
 
 _WITH_EXTERNAL_IDS = selectinload(Customer.external_ids)
@@ -74,35 +76,34 @@ class CustomerRepository:
 
     async def list(
         self,
+        filters: CustomerFilters,
         *,
+        external_id: tuple[str, str] | None,
         limit: int,
         after: tuple[datetime, uuid.UUID] | None,
-        tier: str | None,
-        owner: str | None,
-        email: str | None,
-        phone: str | None,
-        name: str | None,
-        external_id: tuple[str, str] | None = None,
-        segment: dict[str, object] | None = None,
-        tag: str | None = None,
     ) -> list[Customer]:
+        """Oldest first; identifiers in `filters` are already normalised."""
         query = select(Customer).options(_WITH_EXTERNAL_IDS)
-        for column, value in (segment or {}).items():
-            query = query.where(getattr(Customer, column) == value)
-        if tag:
-            query = query.where(Customer.tags.contains([tag]))
+        equal = {
+            Customer.tier: filters.tier,
+            Customer.owner: filters.owner,
+            Customer.email: filters.email,
+            Customer.phone: filters.phone,
+            Customer.kind: filters.kind,
+            Customer.organisation_id: filters.organisation_id,
+            Customer.lifecycle_stage: filters.lifecycle_stage,
+            Customer.credit_standing: filters.credit_standing,
+            Customer.region: filters.region,
+        }
+        for column, value in equal.items():
+            if value is not None:
+                query = query.where(column == (value.value if isinstance(value, Enum) else value))
+        if filters.tag:
+            query = query.where(Customer.tags.contains([filters.tag]))
         if external_id:
             query = query.where(Customer.id.in_(_owners_of([external_id])))
-        if tier:
-            query = query.where(Customer.tier == tier)
-        if owner:
-            query = query.where(Customer.owner == owner)
-        if email:
-            query = query.where(Customer.email == email)
-        if phone:
-            query = query.where(Customer.phone == phone)
-        if name:
-            escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        if filters.name:
+            escaped = filters.name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(Customer.name.ilike(f"%{escaped}%", escape="\\"))
         if after:
             query = query.where(tuple_(Customer.created_at, Customer.id) > tuple_(*after))

@@ -6,8 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 
 from contacts.customers import service
-from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate
-from crm_shared.contracts.vocabulary import CreditStanding, CustomerKind, LifecycleStage, Tier
+from contacts.customers.schemas import CustomerCreate, CustomerFilters, CustomerPage, CustomerRead, CustomerUpdate
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -35,7 +34,7 @@ async def create_customer(
 ) -> JsonResponse:
     idempotency = Idempotency.from_request(request, session, principal, "customers.create")
     if replay := await idempotency.begin(body.model_dump(mode="json")):
-        return JsonResponse(replay.body, status_code=replay.status_code, headers={"Idempotent-Replayed": "true"})
+        return replay.response()
     customer = await service.create_customer(
         session, body, actor=principal.subject, phone_region=request.app.state.settings.default_phone_region
     )
@@ -113,7 +112,7 @@ async def update_customer(
         "patch": body.model_dump(mode="json", exclude_unset=True),
     }
     if replay := await idempotency.begin(request_identity):
-        return JsonResponse(replay.body, status_code=replay.status_code, headers={"Idempotent-Replayed": "true"})
+        return replay.response({"ETag": etag(replay.body["version"])})
     customer = await service.update_customer(
         session,
         customer_id,
@@ -139,45 +138,14 @@ async def list_customers(
     request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("contacts:read"))],
+    filters: Annotated[CustomerFilters, Depends()],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
-    tier: Tier | None = None,
-    owner: str | None = None,
-    email: str | None = None,
-    phone: str | None = None,
-    name: Annotated[str | None, Query(max_length=300)] = None,
-    external_id: Annotated[
-        str | None, Query(max_length=251, description="`<system>:<id>`, e.g. `callcentre:C-000142`.")
-    ] = None,
-    kind: CustomerKind | None = None,
-    organisation_id: Annotated[uuid.UUID | None, Query(description="The people of one organisation.")] = None,
-    lifecycle_stage: LifecycleStage | None = None,
-    credit_standing: CreditStanding | None = None,
-    region: Annotated[str | None, Query(max_length=100)] = None,
-    tag: Annotated[str | None, Query(max_length=50)] = None,
 ) -> CustomerPage:
-    segment = {
-        column: value
-        for column, value in (
-            ("kind", kind and kind.value),
-            ("organisation_id", organisation_id),
-            ("lifecycle_stage", lifecycle_stage and lifecycle_stage.value),
-            ("credit_standing", credit_standing and credit_standing.value),
-            ("region", region),
-        )
-        if value
-    }
     return await service.list_customers(
         session,
+        filters,
         limit=limit,
         cursor=cursor,
-        tier=tier.value if tier else None,
-        owner=owner,
-        email=email,
-        phone=phone,
-        name=name,
-        external_id=external_id,
-        segment=segment,
-        tag=tag,
         phone_region=request.app.state.settings.default_phone_region,
     )

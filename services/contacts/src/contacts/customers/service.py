@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,22 +11,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contacts.audit import service as audit
 from contacts.customers.models import Customer, CustomerExternalId
 from contacts.customers.repository import CustomerRepository
-from contacts.customers.schemas import CustomerCreate, CustomerPage, CustomerRead, CustomerUpdate, ExternalId
+from contacts.customers.schemas import (
+    CustomerCreate,
+    CustomerFilters,
+    CustomerPage,
+    CustomerRead,
+    CustomerUpdate,
+    ExternalId,
+)
 from contacts.events.publishers import publish_customer_created, publish_customer_updated
 from crm_shared.db import utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
-from crm_shared.http.problems import Conflict, NotFound, ProblemError
+from crm_shared.http.problems import Conflict, NotFound, ProblemError, ValidationFailed
 from crm_shared.normalize import InvalidIdentifier, normalize_email, normalize_phone
 
 
 def _invalid(field: str, message: str) -> ProblemError:
-    return ProblemError(
-        422,
-        "Validation failed",
-        f"{field}: {message}",
-        type="validation-error",
-        errors=[{"field": field, "message": message, "code": "invalid_identifier"}],
-    )
+    return ValidationFailed(field, message, "invalid_identifier")
 
 
 def normalized_identifiers(email: str | None, phone: str | None, region: str | None) -> tuple[str | None, str | None]:
@@ -60,13 +62,7 @@ async def _check_membership(
     """A person joins an existing organisation, and not as a second record of someone already there."""
     organisation = await repository.get(organisation_id)
     if organisation is None or organisation.kind != "organisation" or organisation.id == person_id:
-        raise ProblemError(
-            422,
-            "Validation failed",
-            f"organisation_id: {organisation_id} is not an organisation in the customer master",
-            type="validation-error",
-            errors=[{"field": "organisation_id", "message": "not an organisation", "code": "unknown_organisation"}],
-        )
+        raise ValidationFailed("organisation_id", f"{organisation_id} is not an organisation", "unknown_organisation")
     namesakes = [c for c in await repository.people_named(organisation_id, name) if c.id != person_id]
     if namesakes:
         raise Conflict(
@@ -88,19 +84,7 @@ def _stored(field: str, value: object) -> object:
 
 def _check_credit(customer: Customer) -> None:
     if customer.credit_standing != "good" and not customer.credit_reason:
-        raise ProblemError(
-            422,
-            "Validation failed",
-            "credit_reason: say why credit is on watch or poor",
-            type="validation-error",
-            errors=[
-                {
-                    "field": "credit_reason",
-                    "message": "required when credit_standing is watch or poor",
-                    "code": "missing",
-                }
-            ],
-        )
+        raise ValidationFailed("credit_reason", "required when credit_standing is watch or poor", "missing")
 
 
 def _audited(customer: Customer, field: str) -> object:
@@ -196,19 +180,7 @@ async def update_customer(
         if others:
             raise Conflict("Another customer already has this email or phone.", candidates=[str(c.id) for c in others])
     if "organisation_id" in values and values["organisation_id"] is not None and customer.kind != "person":
-        raise ProblemError(
-            422,
-            "Validation failed",
-            "organisation_id: only a person belongs to an organisation",
-            type="validation-error",
-            errors=[
-                {
-                    "field": "organisation_id",
-                    "message": "only a person belongs to an organisation",
-                    "code": "not_a_person",
-                }
-            ],
-        )
+        raise ValidationFailed("organisation_id", "only a person belongs to an organisation", "not_a_person")
     organisation_id = values.get("organisation_id", customer.organisation_id)
     if organisation_id is not None and (
         organisation_id != customer.organisation_id or values.get("name", customer.name) != customer.name
@@ -266,39 +238,17 @@ async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Custome
 
 
 async def list_customers(
-    session: AsyncSession,
-    *,
-    limit: int,
-    cursor: str | None,
-    tier: str | None,
-    owner: str | None,
-    email: str | None,
-    phone: str | None,
-    name: str | None,
-    external_id: str | None = None,
-    segment: dict[str, object] | None = None,
-    tag: str | None = None,
-    phone_region: str | None,
+    session: AsyncSession, filters: CustomerFilters, *, limit: int, cursor: str | None, phone_region: str | None
 ) -> CustomerPage:
     after = decode_time_cursor(cursor)
-    email, phone = normalized_identifiers(email, phone, phone_region)
-    pair = None
-    if external_id is not None:
-        system, _, ident = external_id.partition(":")
-        if not system or not ident:
+    email, phone = normalized_identifiers(filters.email, filters.phone, phone_region)
+    external_id = None
+    if filters.external_id is not None:
+        system, _, ident = filters.external_id.partition(":")
+        if not system.strip() or not ident.strip():
             raise _invalid("external_id", "give it as <system>:<id>, for example callcentre:C-000142")
-        pair = (system.strip(), ident.strip())
-    rows = await CustomerRepository(session).list(
-        limit=limit + 1,
-        after=after,
-        tier=tier,
-        owner=owner,
-        email=email,
-        phone=phone,
-        name=name,
-        external_id=pair,
-        segment=segment,
-        tag=tag.strip().lower() if tag else None,
-    )
+        external_id = (system.strip(), ident.strip())
+    normalised = replace(filters, email=email, phone=phone, tag=filters.tag.strip().lower() if filters.tag else None)
+    rows = await CustomerRepository(session).list(normalised, external_id=external_id, limit=limit + 1, after=after)
     next_cursor = encode_time_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return CustomerPage(items=[CustomerRead.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.events import ContactCreatedV1
 from crm_shared.http.auth import service_token
-from crm_shared.http.problems import ProblemError, ServiceUnavailable
+from crm_shared.http.problems import ProblemError, ServiceUnavailable, ValidationFailed
 from crm_shared.normalize import InvalidIdentifier, normalize_email, normalize_phone
 from crm_shared.projections import find_customer, get_customer, upsert_customer
 from feedback.config import Settings
@@ -58,13 +58,7 @@ class CustomerResolver:
             phone = normalize_phone(caller.phone, self.settings.default_phone_region) if caller.phone else None
         except InvalidIdentifier as exc:
             field = "customer.email" if caller.email and not caller.phone else "customer.phone"
-            raise ProblemError(
-                422,
-                "Validation failed",
-                str(exc),
-                type="validation-error",
-                errors=[{"field": field, "message": str(exc), "code": "invalid_identifier"}],
-            ) from exc
+            raise ValidationFailed(field, str(exc), "invalid_identifier") from exc
         found = await find_customer(self.session, email=email, phone=phone)
         if found:
             return found

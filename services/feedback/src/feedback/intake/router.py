@@ -39,7 +39,7 @@ async def create_feedback(
 ) -> JsonResponse:
     idempotency = Idempotency.from_request(request, session, principal, "feedback.create")
     if replay := await idempotency.begin(body.model_dump(mode="json")):
-        return JsonResponse(replay.body, status_code=replay.status_code, headers={"Idempotent-Replayed": "true"})
+        return replay.response()
     state = request.app.state
     feedback = await service.record_feedback(session, body, CustomerResolver(session, state.http, state.settings))
     payload = FeedbackRead.model_validate(feedback).model_dump(mode="json")
