@@ -28,9 +28,10 @@ test: install
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration and not e2e"
 
-## Complaint -> task latency over the running pipeline (starts its own stack).
+## Complaint -> task latency over the running pipeline, then a 100k-row bulk import (each starts its own stack).
 bench: install
 	$(BIN)/python -m tests.bench.complaint_loop
+	$(BIN)/python -m tests.bench.imports
 
 ## Print a dev bearer token with every scope (last line of output).
 token: install

@@ -165,7 +165,7 @@ async def test_a_patch_with_the_read_etag_changes_only_what_it_names_and_publish
 
     patched = await services.contacts.patch(
         f"/v1/customers/{created['id']}",
-        json={"tier": "key", "owner": "bob"},
+        json={"tier": "key", "tier_reason": "signed a framework agreement", "owner": "bob"},
         headers={"If-Match": read.headers["etag"]},
     )
     assert patched.status_code == 200, patched.text
@@ -242,15 +242,18 @@ async def test_the_audit_log_says_who_changed_what_and_when_newest_first(service
     assert changed.status_code == 200
     refused = await services.contacts.patch(url, json={"owner": "eve"}, headers=agent | {"If-Match": '"1"'})
     assert refused.status_code == 412  # a refused change leaves no trace in the log
-    await services.contacts.patch(url, json={"tier": "key"}, headers=agent | {"If-Match": '"2"'})
+    await services.contacts.patch(
+        url, json={"tier": "key", "tier_reason": "board decision"}, headers=agent | {"If-Match": '"2"'}
+    )
 
     log = (await services.contacts.get(f"{url}/audit")).json()["items"]
-    assert [e["action"] for e in log] == ["updated", "updated", "created"]
+    assert [e["action"] for e in log] == ["tier_overridden", "updated", "updated", "created"]
     assert {e["actor"] for e in log} == {"agent-7"}
-    assert log[0]["changes"] == {"tier": {"from": created["tier"], "to": "key"}}
-    assert log[1]["changes"] == {"owner": {"from": "alice", "to": "bob"}}
-    assert log[1]["correlation_id"] == "ticket-4711"
-    assert log[2]["changes"]["email"] == {"from": None, "to": created["email"]}
+    assert log[0]["changes"]["tier_override_reason"]["to"] == "board decision"
+    assert log[1]["changes"] == {"tier": {"from": created["tier"], "to": "key"}}
+    assert log[2]["changes"] == {"owner": {"from": "alice", "to": "bob"}}
+    assert log[2]["correlation_id"] == "ticket-4711"
+    assert log[3]["changes"]["email"] == {"from": None, "to": created["email"]}
 
     first = (await services.contacts.get(f"{url}/audit", params={"limit": 2})).json()
     rest = (await services.contacts.get(f"{url}/audit", params={"cursor": first["next_cursor"]})).json()

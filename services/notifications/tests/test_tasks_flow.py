@@ -127,7 +127,9 @@ async def test_a_customer_promoted_to_key_account_with_a_new_owner_is_handled_so
 ) -> None:
     customer = await new_customer(services, tier="silver", owner="erin")
     promoted = await services.contacts.patch(
-        f"/v1/customers/{customer['id']}", json={"tier": "key", "owner": "frank"}, headers={"If-Match": '"1"'}
+        f"/v1/customers/{customer['id']}",
+        json={"tier": "key", "tier_reason": "became a key account", "owner": "frank"},
+        headers={"If-Match": '"1"'},
     )
     assert promoted.status_code == 200
 

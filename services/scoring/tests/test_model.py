@@ -70,3 +70,37 @@ def test_the_explanation_names_every_component() -> None:
     assert explanation["components"]["complaint_penalty"] == pytest.approx(29.51, abs=0.01)
     assert "complaint penalty" in explanation["summary"]
     assert explanation["model_version"] == model.MODEL_VERSION
+
+
+def test_merging_two_records_gives_what_one_record_with_all_the_feedback_would_hold() -> None:
+    one = complaint(model.Inputs(), Severity.high, T0)
+    other = model.add_feedback(
+        complaint(model.Inputs(), Severity.low, T0 + timedelta(days=30)), FeedbackType.praise, Severity.low, T0
+    )
+    merged = model.combine(one, other)
+    everything = model.add_feedback(
+        complaint(complaint(model.Inputs(), Severity.high, T0), Severity.low, T0 + timedelta(days=30)),
+        FeedbackType.praise,
+        Severity.low,
+        T0,
+    )
+    assert merged.as_of == everything.as_of == T0 + timedelta(days=30)
+    assert merged.complaint_weight == pytest.approx(everything.complaint_weight)
+    assert merged.praise_weight == pytest.approx(everything.praise_weight)
+    assert (merged.complaints, merged.praises) == (2, 1)
+    assert model.compute(merged).satisfaction == model.compute(everything).satisfaction
+
+
+def test_a_merge_decays_the_older_record_to_the_newer_ones_time_before_adding() -> None:
+    older = complaint(model.Inputs(), Severity.high, T0)
+    newer = complaint(model.Inputs(), Severity.low, T0 + timedelta(days=model.HALF_LIFE_DAYS))
+    merged = model.combine(older, newer)
+    assert merged.complaint_weight == pytest.approx(4.0 / 2 + 1.0)
+    assert model.combine(newer, older) == merged
+
+
+def test_merging_with_a_record_without_feedback_changes_nothing() -> None:
+    inputs = complaint(model.Inputs(), Severity.medium, T0)
+    assert model.combine(inputs, model.Inputs()) == inputs
+    assert model.combine(model.Inputs(), inputs) == inputs
+    assert model.combine(model.Inputs(), model.Inputs()) == model.Inputs()

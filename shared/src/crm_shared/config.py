@@ -77,6 +77,9 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # Base URLs of the other services, for the few synchronous reads (views, fallbacks).
     contacts_url: str = "http://127.0.0.1:8001"
+    feedback_url: str = "http://127.0.0.1:8002"
+    scoring_url: str = "http://127.0.0.1:8003"
+    notifications_url: str = "http://127.0.0.1:8004"
     http_timeout_seconds: float = 2.0
     # National phone numbers (no +country prefix) are read in this region; contacts and
     # feedback must agree on it, so it is read from one variable for all services.

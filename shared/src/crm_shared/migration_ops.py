@@ -70,3 +70,24 @@ def create_customer_projection_v1() -> None:
 
 def drop_customer_projection_v1() -> None:
     op.drop_table("customer_projection")
+
+
+def create_customer_aliases_v1() -> None:
+    """Merged ids and erasure tombstones for the customer projection (merge and erasure events)."""
+    op.add_column("customer_projection", sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_table(
+        "customer_aliases",
+        sa.Column("merged_id", pg.UUID(as_uuid=True), primary_key=True),
+        sa.Column("survivor_id", pg.UUID(as_uuid=True), nullable=False),
+        sa.Column("email", sa.String(320), nullable=True),
+        sa.Column("phone", sa.String(32), nullable=True),
+        sa.Column("merged_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_customer_aliases_survivor_id", "customer_aliases", ["survivor_id"])
+    op.create_index("ix_customer_aliases_email", "customer_aliases", ["email"])
+    op.create_index("ix_customer_aliases_phone", "customer_aliases", ["phone"])
+
+
+def drop_customer_aliases_v1() -> None:
+    op.drop_table("customer_aliases")
+    op.drop_column("customer_projection", "erased_at")

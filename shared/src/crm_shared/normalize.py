@@ -22,11 +22,42 @@ def normalize_email(value: str) -> str:
 
 
 def normalize_phone(value: str, default_region: str | None) -> str:
-    """E.164 (`+4930123456`); national numbers are read in `default_region`."""
+    """E.164 (`+4930123456`); national numbers are read in `default_region`.
+
+    `00` followed by a country code (`0086-138-0013-8000`) is read as `+86...`: it is how most of
+    the world dials abroad, and call-centre systems often store numbers that way.
+    """
     try:
         parsed = phonenumbers.parse(value.strip(), default_region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidIdentifier(f"not a phone number: {exc}") from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidIdentifier("not a valid phone number")
+        digits = national_digits(value)
+        if digits and digits.startswith("00"):
+            try:
+                parsed = phonenumbers.parse("+" + digits[2:], None)
+            except phonenumbers.NumberParseException:
+                pass
+        if not phonenumbers.is_valid_number(parsed):
+            raise InvalidIdentifier("not a valid phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_digits(value: str) -> str | None:
+    """The digits of a number written without its country (`138 0013 8000`), for a lookup that
+    matches stored numbers by their national part; None when it is not such a number."""
+    if value.strip().startswith("+"):
+        return None
+    digits = "".join(ch for ch in value if ch.isdigit())
+    return digits if 6 <= len(digits) <= 17 else None
+
+
+def same_national_number(e164: str, digits: str) -> bool:
+    """Whether a stored E.164 number is `digits` dialled without its country code (a national
+    trunk `0` in front, as in `0138...`, is allowed)."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    national = str(parsed.national_number)
+    return digits == national or digits == "0" + national

@@ -93,13 +93,13 @@ class DevStack:
         env["PYTHONUNBUFFERED"] = "1"
         env["CRM_KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
         env["CRM_KAFKA_FETCH_MAX_WAIT_MS"] = str(self.config.fetch_max_wait_ms)
-        contacts_url = f"http://{self.config.host}:{self.config.service_ports['contacts']}"
         for service, port in self.config.service_ports.items():
             prefix = service.upper()
             env[f"{prefix}_DATABASE_URL"] = self.database_url(service)
             env[f"{prefix}_HOST"] = self.config.host
             env[f"{prefix}_PORT"] = str(port)
-            env[f"{prefix}_CONTACTS_URL"] = contacts_url
+            for other in self.config.service_ports:
+                env[f"{prefix}_{other.upper()}_URL"] = self.api_url(other)
         return env
 
     def api_url(self, service: str) -> str:

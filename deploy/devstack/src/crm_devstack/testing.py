@@ -106,7 +106,7 @@ async def services(dev_stack: DevStack, token: str) -> AsyncIterator[RunningServ
         )
         servers.append(server)
         tasks.append(asyncio.create_task(server.serve()))
-        worker = Worker(settings, worker_module.consumers())
+        worker = Worker(settings, worker_module.consumers(), getattr(worker_module, "background", list)())
         workers[service] = worker
         tasks.append(asyncio.create_task(worker.run(stop)))
     for server in servers:

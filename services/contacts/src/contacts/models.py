@@ -1,8 +1,24 @@
 """Every table of the contacts database (Alembic's env imports this)."""
 
+from contacts.activities.models import Activity
 from contacts.audit.models import AuditEntry
-from contacts.customers.models import Customer, CustomerExternalId
+from contacts.customers.models import Customer, CustomerExternalId, SecondaryIdentifier
+from contacts.imports.models import ImportJob, ImportRow, ImportRowError
+from contacts.tiers.models import TierRulesRecord
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 
-__all__ = ["AuditEntry", "Customer", "CustomerExternalId", "IdempotencyRecord", "OutboxMessage", "ProcessedEvent"]
+__all__ = [
+    "Activity",
+    "AuditEntry",
+    "Customer",
+    "CustomerExternalId",
+    "IdempotencyRecord",
+    "ImportJob",
+    "ImportRow",
+    "ImportRowError",
+    "OutboxMessage",
+    "ProcessedEvent",
+    "SecondaryIdentifier",
+    "TierRulesRecord",
+]

@@ -2,7 +2,7 @@
 
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
-from crm_shared.projections import CustomerProjection
+from crm_shared.projections import CustomerAlias, CustomerProjection
 from feedback.intake.models import Feedback
 
-__all__ = ["CustomerProjection", "Feedback", "IdempotencyRecord", "OutboxMessage", "ProcessedEvent"]
+__all__ = ["CustomerAlias", "CustomerProjection", "Feedback", "IdempotencyRecord", "OutboxMessage", "ProcessedEvent"]

@@ -2,7 +2,7 @@
 
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
-from crm_shared.projections import CustomerProjection
+from crm_shared.projections import CustomerAlias, CustomerProjection
 from notifications.tasks.models import Task
 
-__all__ = ["CustomerProjection", "IdempotencyRecord", "OutboxMessage", "ProcessedEvent", "Task"]
+__all__ = ["CustomerAlias", "CustomerProjection", "IdempotencyRecord", "OutboxMessage", "ProcessedEvent", "Task"]

@@ -2,10 +2,11 @@
 
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
-from crm_shared.projections import CustomerProjection
+from crm_shared.projections import CustomerAlias, CustomerProjection
 from scoring.scores.models import CustomerScore, ScoreHistory
 
 __all__ = [
+    "CustomerAlias",
     "CustomerProjection",
     "CustomerScore",
     "IdempotencyRecord",

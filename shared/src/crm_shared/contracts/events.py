@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +69,97 @@ class ContactUpdatedV1(_CustomerCard):
     updated_at: datetime
 
 
+class ContactMergedV1(_Payload):
+    """Two records were one customer. Every service re-points what it holds for `merged_id` to
+    `survivor_id` (feedback, scores, tasks) and treats `merged_id` as an alias from now on."""
+
+    survivor_id: uuid.UUID
+    merged_id: uuid.UUID
+    survivor: _CustomerCard = Field(description="The survivor's card after the merge.")
+    merged_at: datetime
+
+
+class ContactErasedV1(_Payload):
+    """The customer asked to be forgotten: every service removes the personal data it holds for
+    `customer_id` (names, identifiers, free text) and keeps only non-personal facts."""
+
+    customer_id: uuid.UUID
+    erased_at: datetime
+    aliases: list[uuid.UUID] = Field(
+        default_factory=list, description="Ids merged into this customer earlier: erase their data too."
+    )
+
+
+class OrderActivity(_Payload):
+    kind: Literal["order"] = "order"
+    amount: Decimal = Field(ge=0, examples=["1250.00"])
+    currency: str = Field(min_length=3, max_length=3, examples=["EUR"])
+    products: list[str] = Field(default_factory=list, examples=[["pump-x200"]])
+
+
+class ContractActivity(_Payload):
+    kind: Literal["contract"] = "contract"
+    starts_on: date
+    ends_on: date | None = None
+    renewal_of: uuid.UUID | None = Field(default=None, description="The contract activity this one renews.")
+    annual_value: Decimal | None = Field(default=None, ge=0)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+
+
+class VisitActivity(_Payload):
+    kind: Literal["visit"] = "visit"
+    purpose: str | None = None
+    visited_by: str | None = None
+
+
+class CallActivity(_Payload):
+    kind: Literal["call"] = "call"
+    direction: Literal["inbound", "outbound"] = "outbound"
+    duration_seconds: int | None = Field(default=None, ge=0)
+    handled_by: str | None = None
+
+
+ActivityDetails = Annotated[
+    OrderActivity | ContractActivity | VisitActivity | CallActivity, Field(discriminator="kind")
+]
+
+
+class ActivityRecordedV1(_Payload):
+    """A piece of commercial history (order, contract, visit, call) that loyalty and value scores use."""
+
+    activity_id: uuid.UUID
+    customer_id: uuid.UUID
+    occurred_at: datetime
+    details: ActivityDetails
+    recorded_at: datetime
+
+
+class TierChangedV1(_Payload):
+    """The customer's tier moved, by the tier rules or by a person overriding them (with a reason)."""
+
+    customer_id: uuid.UUID
+    previous: Tier | None
+    current: Tier
+    source: Literal["rules", "manual"]
+    reason: str = Field(examples=["continuous contracts for 14 months"])
+    changed_at: datetime
+
+
+class LifecycleChangedV1(_Payload):
+    customer_id: uuid.UUID
+    previous: LifecycleStage | None
+    current: LifecycleStage
+    changed_at: datetime
+
+
+class CreditChangedV1(_Payload):
+    customer_id: uuid.UUID
+    previous: CreditStanding | None
+    current: CreditStanding
+    reason: str | None = None
+    changed_at: datetime
+
+
 class CustomerRef(_Payload):
     """The customer as the producer saw it when the event happened (event-carried state)."""
 
@@ -117,6 +210,12 @@ class TaskCreatedV1(_Payload):
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "crm.contact.created.v1": ContactCreatedV1,
     "crm.contact.updated.v1": ContactUpdatedV1,
+    "crm.contact.merged.v1": ContactMergedV1,
+    "crm.contact.erased.v1": ContactErasedV1,
+    "crm.contact.activity_recorded.v1": ActivityRecordedV1,
+    "crm.contact.tier_changed.v1": TierChangedV1,
+    "crm.contact.lifecycle_changed.v1": LifecycleChangedV1,
+    "crm.contact.credit_changed.v1": CreditChangedV1,
     "crm.feedback.received.v1": FeedbackReceivedV1,
     "crm.score.changed.v1": ScoreChangedV1,
     "crm.task.created.v1": TaskCreatedV1,

@@ -20,8 +20,10 @@ from crm_shared.config import AuthSettings
 from crm_shared.http.problems import ProblemError
 
 ALL_SCOPES = (
-    "contacts:read",
+    "contacts:read",  # personal data: names, emails, phones, the 360 view
     "contacts:write",
+    "contacts:import",  # bulk import of customers and activities
+    "contacts:erase",  # right to be forgotten: irreversible, so its own scope
     "feedback:read",
     "feedback:write",
     "scores:read",
@@ -100,19 +102,24 @@ def mint_token(
     return jwt.encode(claims, settings.secret, algorithm="HS256")
 
 
+# Services read each other only to compose views (the customer 360) or to resolve a customer.
+_SERVICE_SCOPES = ("contacts:read", "feedback:read", "scores:read", "tasks:read")
+
+
 def service_token(settings: AuthSettings, service: str) -> str:
     """The bearer token a service uses for its own reads of other services' APIs."""
     if settings.service_token:
         return settings.service_token
-    return mint_token(settings, subject=f"service:{service}", scopes=("contacts:read",), ttl_seconds=86_400 * 365)
+    return mint_token(settings, subject=f"service:{service}", scopes=_SERVICE_SCOPES, ttl_seconds=86_400 * 365)
 
 
 # Declares the scheme in OpenAPI (the "Authorize" button of /docs); errors stay ours (problem+json).
 _bearer = HTTPBearer(auto_error=False, bearerFormat="JWT", description="`make token` prints a dev token.")
 
 
-def require(scope: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    """Dependency: the caller must present a valid bearer token carrying `scope`."""
+def require(scope: str, *alternatives: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """Dependency: the caller must present a valid bearer token carrying `scope` (or one of `alternatives`)."""
+    accepted = (scope, *alternatives)
 
     async def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
@@ -120,10 +127,11 @@ def require(scope: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials.strip():
             raise _unauthorized("A bearer token is required.")
         principal = verify_token(credentials.credentials.strip(), request.app.state.settings.auth)
-        if not principal.has(scope):
-            raise ProblemError(403, "Forbidden", f"The token lacks the '{scope}' scope.", type="forbidden")
+        if not any(principal.has(s) for s in accepted):
+            wanted = " or ".join(f"'{s}'" for s in accepted)
+            raise ProblemError(403, "Forbidden", f"The token lacks the {wanted} scope.", type="forbidden")
         request.state.principal = principal
         return principal
 
-    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    dependency.__name__ = "require_" + "_or_".join(s.replace(":", "_") for s in accepted)
     return dependency

@@ -37,6 +37,7 @@ from crm_shared.config import KafkaSettings, MessagingSettings
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import dead_letter_topic
 from crm_shared.db import unit_of_work
+from crm_shared.erasure import EventsInFlight
 from crm_shared.messaging.models import ProcessedEvent
 from crm_shared.messaging.outbox import EventPublisher
 from crm_shared.messaging.producer import create_consumer
@@ -64,7 +65,7 @@ class _Stopping(Exception):
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (OSError, ConnectionError, TimeoutError, KafkaError)):
+    if isinstance(exc, (OSError, ConnectionError, TimeoutError, KafkaError, EventsInFlight)):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):

@@ -55,10 +55,9 @@ _INSERT_OUTBOX = insert(OutboxMessage.__table__).values(
 )
 
 
-async def add_event(session: AsyncSession, event: Envelope, topic: str) -> None:
-    """Write an event in the caller's transaction; it is published once that commits."""
+def _pending(event: Envelope, topic: str) -> PendingEvent:
     trace = context.current().trace
-    pending = PendingEvent(
+    return PendingEvent(
         id=event.id,
         topic=topic,
         key=event.subject,
@@ -73,18 +72,24 @@ async def add_event(session: AsyncSession, event: Envelope, topic: str) -> None:
             "content-type": "application/cloudevents+json",
         },
     )
-    await session.execute(
-        _INSERT_OUTBOX,
-        {
-            "id": pending.id,
-            "topic": topic,
-            "key": pending.key,
-            "event_type": event.type,
-            "payload": pending.payload,
-            "headers": pending.headers,
-        },
-    )
-    session.info.setdefault("outbox", []).append(pending)
+
+
+async def add_event(session: AsyncSession, event: Envelope, topic: str) -> None:
+    """Write an event in the caller's transaction; it is published once that commits."""
+    await add_events(session, [event], topic)
+
+
+async def add_events(session: AsyncSession, events: Sequence[Envelope], topic: str) -> None:
+    """Several events in one statement (a bulk import's batch); published once the transaction commits."""
+    pending = [_pending(event, topic) for event in events]
+    if not pending:
+        return
+    rows = [
+        {"id": p.id, "topic": topic, "key": p.key, "event_type": e.type, "payload": p.payload, "headers": p.headers}
+        for p, e in zip(pending, events, strict=True)
+    ]
+    await session.execute(_INSERT_OUTBOX, rows[0] if len(rows) == 1 else rows)
+    session.info.setdefault("outbox", []).extend(pending)
 
 
 _MARK_SENT = (

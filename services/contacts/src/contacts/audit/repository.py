@@ -27,3 +27,8 @@ class AuditRepository:
             query = query.where(tuple_(AuditEntry.at, AuditEntry.id) < tuple_(*before))
         query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
+
+    async def of_customers(self, customer_ids: list[uuid.UUID]) -> list[AuditEntry]:
+        """Every entry of these records, locked: erasure rewrites their values."""
+        query = select(AuditEntry).where(AuditEntry.customer_id.in_(customer_ids)).order_by(AuditEntry.id)
+        return list((await self.session.scalars(query.with_for_update())).all())

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, false, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -33,6 +34,13 @@ class Customer(Base):
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(50)), nullable=False)
     consent: Mapped[dict[str, bool]] = mapped_column(JSONB, nullable=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # Tier inputs besides the activities (contacts/tiers/rules.py), and the manual override that
+    # holds the tier against the rules while `tier_override_at` is set.
+    strategic: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
+    potential: Mapped[Decimal | None] = mapped_column(Numeric(18, 2), nullable=True)
+    tier_override_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    tier_override_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    tier_override_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), nullable=False
@@ -40,6 +48,10 @@ class Customer(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now(), nullable=False
     )
+    # active | merged (a redirect to `merged_into`) | erased (a tombstone without personal data)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="active", server_default="active")
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), ForeignKey("customers.id"), nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     # Load explicitly (repository options); never by accident in a loop.
     external_ids: Mapped[list[CustomerExternalId]] = relationship(
@@ -58,6 +70,8 @@ class Customer(Base):
         Index("ix_customers_lifecycle", "lifecycle_stage"),
         Index("ix_customers_organisation", "organisation_id"),
         Index("ix_customers_tags", "tags", postgresql_using="gin"),
+        Index("ix_customers_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")),
+        Index("ix_customers_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
     )
 
 
@@ -75,3 +89,21 @@ class CustomerExternalId(Base):
     @property
     def label(self) -> str:
         return f"{self.system}:{self.id}"
+
+
+class SecondaryIdentifier(Base):
+    """An email or phone a customer also answers to: those of records merged into it.
+
+    Lookups and duplicate checks see them, so a caller known by an old number still finds the
+    survivor; one owner per value, like the primary identifiers.
+    """
+
+    __tablename__ = "customer_secondary_identifiers"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # email | phone
+    value: Mapped[str] = mapped_column(String(320), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    merged_from: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)

@@ -6,22 +6,47 @@ import uuid
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import delete, func, literal, or_, select, tuple_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from contacts.customers.models import Customer, CustomerExternalId
+from contacts.customers.models import Customer, CustomerExternalId, SecondaryIdentifier
 from contacts.customers.schemas import CustomerFilters
 from crm_shared.http.problems import Conflict
+from crm_shared.normalize import same_national_number
 
 _WITH_EXTERNAL_IDS = selectinload(Customer.external_ids)
+
+
+# Merged records redirect and erased ones are tombstones: neither is found, listed or matched.
+_ACTIVE = Customer.status == "active"
 
 
 def _owners_of(pairs: list[tuple[str, str]]):
     return select(CustomerExternalId.customer_id).where(
         tuple_(CustomerExternalId.system, CustomerExternalId.id).in_(pairs)
     )
+
+
+def _holders_of(kind: str, value: str) -> list:
+    """Who answers to an email or phone: as their own, or kept from a record merged into them.
+
+    Branches of a UNION, each an index lookup. Joined to `customers` as `id IN (...) OR ...`
+    instead, PostgreSQL scanned the whole table on every create (docs/benchmarks-imports.md).
+    """
+    column = Customer.email if kind == "email" else Customer.phone
+    return [
+        select(Customer.id).where(column == value),
+        select(SecondaryIdentifier.customer_id).where(
+            SecondaryIdentifier.kind == kind, SecondaryIdentifier.value == value
+        ),
+    ]
+
+
+def _trigram_score(name: str):
+    """Typos and word order cost little: the best of whole-name and best-matching-words similarity."""
+    return func.greatest(func.similarity(Customer.name, name), func.word_similarity(name, Customer.name))
 
 
 class CustomerRepository:
@@ -48,6 +73,7 @@ class CustomerRepository:
         normalised = " ".join(name.split()).lower()
         query = select(Customer).where(
             Customer.organisation_id == organisation_id,
+            _ACTIVE,
             func.lower(func.regexp_replace(Customer.name, r"\s+", " ", "g")) == normalised,
         )
         return list((await self.session.scalars(query)).all())
@@ -55,16 +81,40 @@ class CustomerRepository:
     async def find_by_identifiers(
         self, *, email: str | None, phone: str | None, external_ids: list[tuple[str, str]] = ()
     ) -> list[Customer]:
-        clauses = []
-        if email:
-            clauses.append(Customer.email == email)
-        if phone:
-            clauses.append(Customer.phone == phone)
-        if external_ids:
-            clauses.append(Customer.id.in_(_owners_of(list(external_ids))))
-        if not clauses:
+        ids = await self._holding(email=email, phone=phone, external_ids=external_ids)
+        if not ids:
             return []
-        return list((await self.session.scalars(select(Customer).where(or_(*clauses)))).all())
+        query = select(Customer).options(_WITH_EXTERNAL_IDS).where(Customer.id.in_(ids), _ACTIVE).order_by(Customer.id)
+        return list((await self.session.scalars(query)).all())
+
+    async def _holding(
+        self, *, email: str | None, phone: str | None, external_ids: list[tuple[str, str]] = ()
+    ) -> list[uuid.UUID]:
+        """Ids of the customers holding any of the identifiers: index lookups only, one round trip."""
+        branches = []
+        if email:
+            branches += _holders_of("email", email)
+        if phone:
+            branches += _holders_of("phone", phone)
+        if external_ids:
+            branches.append(_owners_of(list(external_ids)))
+        if not branches:
+            return []
+        return list(dict.fromkeys((await self.session.scalars(union_all(*branches))).all()))
+
+    async def holders_of_national_number(self, digits: str) -> list[uuid.UUID]:
+        """Customers whose phone (or one kept from a merged record) is `digits` without its country.
+
+        A suffix match scans the table; it serves only callers who leave out the country code,
+        and the exact E.164 lookup stays an index hit for everyone else.
+        """
+        pattern = "%" + digits.lstrip("0")
+        primary = select(Customer.id, Customer.phone).where(Customer.phone.like(pattern))
+        secondary = select(SecondaryIdentifier.customer_id, SecondaryIdentifier.value).where(
+            SecondaryIdentifier.kind == "phone", SecondaryIdentifier.value.like(pattern)
+        )
+        rows = await self.session.execute(union_all(primary, secondary))
+        return list(dict.fromkeys(cid for cid, phone in rows if same_national_number(phone, digits)))
 
     async def add(self, customer: Customer) -> Customer:
         self.session.add(customer)
@@ -81,14 +131,18 @@ class CustomerRepository:
         external_id: tuple[str, str] | None,
         limit: int,
         after: tuple[datetime, uuid.UUID] | None,
+        among: list[uuid.UUID] | None = None,
     ) -> list[Customer]:
         """Oldest first; identifiers in `filters` are already normalised."""
-        query = select(Customer).options(_WITH_EXTERNAL_IDS)
+        query = select(Customer).options(_WITH_EXTERNAL_IDS).where(_ACTIVE)
+        if among is not None:
+            query = query.where(Customer.id.in_(among))
+        for kind, value in (("email", filters.email), ("phone", filters.phone)):
+            if value is not None:  # a caller lookup: resolve the few ids first, by index
+                query = query.where(Customer.id.in_(await self._holding(**{"email": None, "phone": None, kind: value})))
         equal = {
             Customer.tier: filters.tier,
             Customer.owner: filters.owner,
-            Customer.email: filters.email,
-            Customer.phone: filters.phone,
             Customer.kind: filters.kind,
             Customer.organisation_id: filters.organisation_id,
             Customer.lifecycle_stage: filters.lifecycle_stage,
@@ -109,3 +163,123 @@ class CustomerRepository:
             query = query.where(tuple_(Customer.created_at, Customer.id) > tuple_(*after))
         query = query.order_by(Customer.created_at, Customer.id).limit(limit)
         return list((await self.session.scalars(query)).all())
+
+    async def similar_people(
+        self, organisation_id: uuid.UUID, name: str, threshold: float
+    ) -> list[tuple[Customer, float]]:
+        """People of one organisation whose name is close to `name` (pg_trgm similarity), best first."""
+        score = func.similarity(Customer.name, name)
+        query = (
+            select(Customer, score)
+            .options(_WITH_EXTERNAL_IDS)
+            .where(Customer.organisation_id == organisation_id, Customer.kind == "person", _ACTIVE, score >= threshold)
+            .order_by(score.desc(), Customer.id)
+            .limit(10)
+        )
+        return [(c, float(s)) for c, s in (await self.session.execute(query)).all()]
+
+    async def similar_organisations(self, name: str, threshold: float) -> list[tuple[Customer, float]]:
+        """Organisations whose name is close to `name`; `%` lets the trigram index narrow them first."""
+        score = func.similarity(Customer.name, name)
+        query = (
+            select(Customer, score)
+            .options(_WITH_EXTERNAL_IDS)
+            .where(Customer.name.op("%")(name), Customer.kind == "organisation", _ACTIVE, score >= threshold)
+            .order_by(score.desc(), Customer.id)
+            .limit(10)
+        )
+        return [(c, float(s)) for c, s in (await self.session.execute(query)).all()]
+
+    async def search(
+        self, text: str, *, kind: str | None, organisation_id: uuid.UUID | None, limit: int
+    ) -> list[tuple[Customer, float]]:
+        """Active customers whose name resembles `text`, best first (trigram index on name)."""
+        score = _trigram_score(text)
+        query = (
+            select(Customer, score)
+            .options(_WITH_EXTERNAL_IDS)
+            .where(or_(Customer.name.op("%")(text), literal(text).op("<%")(Customer.name)), _ACTIVE)
+        )
+        if kind is not None:
+            query = query.where(Customer.kind == kind)
+        if organisation_id is not None:
+            query = query.where(Customer.organisation_id == organisation_id)
+        query = query.order_by(score.desc(), Customer.created_at, Customer.id).limit(limit)
+        return [(c, round(float(s), 4)) for c, s in (await self.session.execute(query)).all()]
+
+    async def lock(self, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, Customer]:
+        """Several records locked in id order, so two merges of the same pair never deadlock."""
+        query = (
+            select(Customer)
+            .options(_WITH_EXTERNAL_IDS)
+            .where(Customer.id.in_(customer_ids))
+            .order_by(Customer.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return {c.id: c for c in (await self.session.scalars(query)).all()}
+
+    async def people_of(self, organisation_id: uuid.UUID) -> list[Customer]:
+        """Every active person of an organisation, locked (they move with a merge)."""
+        query = (
+            select(Customer)
+            .where(Customer.organisation_id == organisation_id, Customer.kind == "person", _ACTIVE)
+            .order_by(Customer.id)
+            .with_for_update()
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def aliases_of(self, customer_id: uuid.UUID) -> list[Customer]:
+        """Records merged into this one (merges re-point older aliases, so one hop finds them all)."""
+        query = select(Customer).options(_WITH_EXTERNAL_IDS).where(Customer.merged_into == customer_id)
+        return list((await self.session.scalars(query.order_by(Customer.id).with_for_update())).all())
+
+    async def repoint_aliases(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
+        """Records merged into `from_id` now redirect straight to `to_id` (no redirect chains)."""
+        await self.session.execute(update(Customer).where(Customer.merged_into == from_id).values(merged_into=to_id))
+
+    async def final_survivor(self, customer_id: uuid.UUID) -> Customer | None:
+        """Where a merged record's redirect leads, following older chains if any (bounded)."""
+        current = await self.get(customer_id)
+        for _ in range(20):
+            if current is None or current.status != "merged" or current.merged_into is None:
+                return current
+            current = await self.get(current.merged_into)
+        return current
+
+    async def secondary_identifiers(self, customer_ids: list[uuid.UUID]) -> list[SecondaryIdentifier]:
+        query = select(SecondaryIdentifier).where(SecondaryIdentifier.customer_id.in_(customer_ids))
+        return list(
+            (await self.session.scalars(query.order_by(SecondaryIdentifier.kind, SecondaryIdentifier.value))).all()
+        )
+
+    async def add_secondary_identifier(
+        self, customer_id: uuid.UUID, kind: str, value: str, merged_from: uuid.UUID | None
+    ) -> bool:
+        """False if the customer already answers to it."""
+        existing = await self.session.get(SecondaryIdentifier, (kind, value))
+        if existing is not None:
+            if existing.customer_id != customer_id:
+                raise Conflict(
+                    f"Another customer already answers to this {kind}.", candidates=[str(existing.customer_id)]
+                )
+            return False
+        self.session.add(SecondaryIdentifier(kind=kind, value=value, customer_id=customer_id, merged_from=merged_from))
+        return True
+
+    async def move_identifiers(self, source: Customer, target: Customer) -> None:
+        """External and secondary ids change owner in place (delete + insert would clash on the keys)."""
+        await self.session.flush()
+        await self.session.execute(
+            update(CustomerExternalId).where(CustomerExternalId.customer_id == source.id).values(customer_id=target.id)
+        )
+        await self.session.execute(
+            update(SecondaryIdentifier)
+            .where(SecondaryIdentifier.customer_id == source.id)
+            .values(customer_id=target.id)
+        )
+        await self.session.refresh(source, ["external_ids"])
+        await self.session.refresh(target, ["external_ids"])
+
+    async def delete_secondary_identifiers(self, customer_ids: list[uuid.UUID]) -> None:
+        await self.session.execute(delete(SecondaryIdentifier).where(SecondaryIdentifier.customer_id.in_(customer_ids)))

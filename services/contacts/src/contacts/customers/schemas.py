@@ -3,7 +3,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Self
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import Query
 from pydantic import (
@@ -66,6 +68,12 @@ class ProfileFields(RequestModel):
     attributes: dict[Annotated[str, StringConstraints(max_length=50)], AttributeValue] | None = Field(
         default=None, max_length=50, description="Your own fields: up to 50 keys, scalar values."
     )
+    strategic: StrictBool | None = Field(
+        default=None, description="Important to the business or image now or later: a key account by the tier rules."
+    )
+    potential: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)] | None = Field(
+        default=None, description="Estimated annual sales potential, in the reporting currency.", examples=["250000.00"]
+    )
 
 
 def _distinct(ids: list[ExternalId] | None) -> list[ExternalId] | None:
@@ -99,7 +107,13 @@ class CustomerCreate(ProfileFields):
     name: str = Field(min_length=1, max_length=300)
     email: str | None = Field(default=None, max_length=320, description="Normalised to lower case.")
     phone: str | None = Field(default=None, max_length=40, description="Normalised to E.164.")
-    tier: Tier = Tier.bronze
+    tier: Tier = Field(
+        default=Tier.bronze,
+        description="Left out, the tier rules set it. Given and different from the rules' tier, it is a manual override.",
+    )
+    tier_reason: str | None = Field(
+        default=None, min_length=1, max_length=500, description="Why `tier` is set by hand."
+    )
     owner: str | None = Field(default=None, max_length=200, description="Account manager responsible.")
     external_ids: list[ExternalId] = Field(default_factory=list, max_length=20)
 
@@ -125,7 +139,12 @@ class CustomerUpdate(ProfileFields):
     organisation_id: uuid.UUID | None = Field(default=None, description="A person moves (or `null`: leaves).")
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
-    tier: Tier | None = None
+    tier: Tier | None = Field(
+        default=None,
+        description="A tier set by hand overrides the tier rules: `tier_reason` is required with it. "
+        "The current tier again changes nothing (PUT `/tier-override` pins it).",
+    )
+    tier_reason: str | None = Field(default=None, min_length=1, max_length=500, examples=["agreed with sales director"])
     owner: str | None = Field(default=None, max_length=200)
     external_ids: list[ExternalId] | None = Field(
         default=None, max_length=20, description="Replaces the whole list; `[]` removes them all."
@@ -146,10 +165,14 @@ class CustomerUpdate(ProfileFields):
             "tags",
             "consent",
             "attributes",
+            "strategic",
         ):
             if required in self.model_fields_set and getattr(self, required) is None:
                 raise ValueError(f"{required} cannot be cleared")
         return self
+
+
+CustomerStatus = Literal["active", "merged", "erased"]
 
 
 class CustomerRead(BaseModel):
@@ -173,9 +196,19 @@ class CustomerRead(BaseModel):
     tags: list[str]
     consent: dict[str, bool]
     attributes: dict[str, Any]
+    strategic: bool
+    potential: Decimal | None
+    tier_override_reason: str | None = Field(description="Set while a manual override holds the tier.")
+    tier_override_by: str | None
+    tier_override_at: datetime | None
     version: int
     created_at: datetime
     updated_at: datetime
+    status: CustomerStatus = Field(
+        description="`merged`: the record redirects to `merged_into`; `erased`: a tombstone without personal data."
+    )
+    merged_into: uuid.UUID | None = Field(default=None, description="The survivor, for a merged record.")
+    erased_at: datetime | None = None
 
 
 @dataclass
@@ -201,3 +234,63 @@ class CustomerFilters:
 class CustomerPage(BaseModel):
     items: list[CustomerRead]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class OnDuplicate(StrEnum):
+    """What a create does when the customer seems to exist already."""
+
+    reject = "reject"
+    merge = "merge"
+    create = "create"
+
+
+class DuplicateCandidate(BaseModel):
+    id: uuid.UUID
+    name: str
+    matched: list[str] = Field(
+        description="What matched: `email`, `phone`, `external_id:<system>:<id>` or `name`.",
+        examples=[["email", "name"]],
+    )
+    similarity: float | None = Field(default=None, description="Name similarity (0..1) when the name matched.")
+
+
+class MergeRequest(RequestModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {"merged_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "reason": "same company, two ERP accounts"}
+            ]
+        },
+    )
+
+    merged_id: uuid.UUID = Field(description="The duplicate record; it becomes a redirect to the survivor.")
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
+
+
+class ErasureRequest(RequestModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"reason": "data subject request DSR-2024-0117"}]},
+    )
+
+    reason: str = Field(min_length=1, max_length=500, description="Why, for the audit log (no personal data).")
+
+
+class MergedRedirect(BaseModel):
+    """The body of the 308 a merged record answers with."""
+
+    id: uuid.UUID
+    status: Literal["merged"] = "merged"
+    merged_into: uuid.UUID = Field(description="The final survivor (also in `Location`).")
+
+
+class SearchHit(BaseModel):
+    score: float = Field(ge=0, le=1, description="Name similarity, 1 = identical (pg_trgm).", examples=[0.79])
+    customer: CustomerRead
+
+
+class SearchResults(BaseModel):
+    items: list[SearchHit] = Field(description="Best match first; at most `limit`, no further pages.")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import Enum
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,13 +20,19 @@ from contacts.customers.schemas import (
     CustomerPage,
     CustomerRead,
     CustomerUpdate,
+    DuplicateCandidate,
     ExternalId,
+    OnDuplicate,
+    SearchHit,
+    SearchResults,
 )
 from contacts.events.publishers import publish_customer_created, publish_customer_updated
-from crm_shared.db import utcnow
+from contacts.tiers import service as tiering
+from contacts.tiers.schemas import TierRules
+from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import Conflict, NotFound, ProblemError, ValidationFailed
-from crm_shared.normalize import InvalidIdentifier, normalize_email, normalize_phone
+from crm_shared.normalize import InvalidIdentifier, national_digits, normalize_email, normalize_phone
 
 
 def _invalid(field: str, message: str) -> ProblemError:
@@ -52,6 +61,8 @@ PROFILE_FIELDS = (
     "tags",
     "consent",
     "attributes",
+    "strategic",
+    "potential",
 )
 AUDITED_FIELDS = ("kind", "organisation_id", "name", "email", "phone", "tier", "owner", "external_ids", *PROFILE_FIELDS)
 
@@ -63,6 +74,12 @@ async def _check_membership(
     organisation = await repository.get(organisation_id)
     if organisation is None or organisation.kind != "organisation" or organisation.id == person_id:
         raise ValidationFailed("organisation_id", f"{organisation_id} is not an organisation", "unknown_organisation")
+    if organisation.status == "merged":
+        raise ValidationFailed(
+            "organisation_id", f"{organisation_id} was merged into {organisation.merged_into}", "merged_organisation"
+        )
+    if organisation.status == "erased":
+        raise ValidationFailed("organisation_id", f"{organisation_id} was erased", "erased_organisation")
     namesakes = [c for c in await repository.people_named(organisation_id, name) if c.id != person_id]
     if namesakes:
         raise Conflict(
@@ -98,6 +115,271 @@ def _pairs(ids: list[ExternalId] | list[dict]) -> list[tuple[str, str]]:
     return sorted((e["system"], e["id"]) if isinstance(e, dict) else (e.system, e.id) for e in ids)
 
 
+# Names this close (pg_trgm similarity, 0..1) are probably the same customer. Measured on sample
+# pairs: "Hank Scorpio"/"Hank Scorpoi" 0.62 but "John Smith"/"Jane Smith" 0.47; "Acme Logistics"/
+# "Acme Logistcs" 0.71 but "North Star Shipping"/"North Shore Shipping" 0.65. An organisation name
+# is matched across the whole master, so it needs the stricter bar.
+PERSON_NAME_SIMILARITY = 0.6
+ORGANISATION_NAME_SIMILARITY = 0.7
+
+
+@dataclass
+class Duplicate:
+    """A record a new customer may be a copy of, and why it matched."""
+
+    customer: Customer
+    matched: list[str] = dataclasses.field(default_factory=list)
+    similarity: float | None = None
+
+    @property
+    def by_identifier(self) -> bool:
+        return any(m != "name" for m in self.matched)
+
+    def describe(self) -> dict[str, Any]:
+        return DuplicateCandidate(
+            id=self.customer.id, name=self.customer.name, matched=self.matched, similarity=self.similarity
+        ).model_dump(mode="json")
+
+
+async def find_duplicates(session: AsyncSession, data: CustomerCreate, phone_region: str | None) -> list[Duplicate]:
+    """Active records that share an identifier with `data`, or whose name is very close.
+
+    Identifiers: normalised email or phone (also those kept from merged records) and external
+    ids. Names: people of the same organisation, or organisations anywhere; a similar name is
+    weak evidence, so it does not count when both records have an email, or both a phone, and
+    they differ (two "Acme" branches with their own mailboxes). An exact namesake in the same
+    organisation always counts (one record per name there). Strongest first.
+    """
+    email, phone = normalized_identifiers(data.email, data.phone, phone_region)
+    repository = CustomerRepository(session)
+    pairs = _pairs(data.external_ids)
+    found: dict[uuid.UUID, Duplicate] = {}
+    for customer in await repository.find_by_identifiers(email=email, phone=phone, external_ids=pairs):
+        duplicate = found.setdefault(customer.id, Duplicate(customer))
+        secondary = {(i.kind, i.value) for i in await repository.secondary_identifiers([customer.id])}
+        if email and (customer.email == email or ("email", email) in secondary):
+            duplicate.matched.append("email")
+        if phone and (customer.phone == phone or ("phone", phone) in secondary):
+            duplicate.matched.append("phone")
+        duplicate.matched += [f"external_id:{e.label}" for e in customer.external_ids if (e.system, e.id) in pairs]
+    exact: set[uuid.UUID] = set()
+    if data.kind.value == "person" and data.organisation_id is not None:
+        similar = await repository.similar_people(data.organisation_id, data.name, PERSON_NAME_SIMILARITY)
+        exact = {c.id for c in await repository.people_named(data.organisation_id, data.name)}
+    elif data.kind.value == "organisation":
+        similar = await repository.similar_organisations(data.name, ORGANISATION_NAME_SIMILARITY)
+    else:
+        similar = []  # a person on their own: a name is not an identity
+    for customer, score in similar:
+        contradicted = (email and customer.email and customer.email != email) or (
+            phone and customer.phone and customer.phone != phone
+        )
+        if contradicted and customer.id not in exact and customer.id not in found:
+            continue
+        duplicate = found.setdefault(customer.id, Duplicate(customer))
+        duplicate.matched.append("name")
+        duplicate.similarity = round(score, 4)
+    return sorted(found.values(), key=lambda d: (-len(d.matched), -(d.similarity or 0), str(d.customer.id)))
+
+
+def duplicate_conflict(duplicates: list[Duplicate], detail: str) -> Conflict:
+    return Conflict(
+        detail,
+        candidates=[str(d.customer.id) for d in duplicates],
+        duplicates=[d.describe() for d in duplicates],
+    )
+
+
+async def create_or_merge(
+    session: AsyncSession,
+    data: CustomerCreate,
+    *,
+    actor: str,
+    phone_region: str | None,
+    on_duplicate: OnDuplicate = OnDuplicate.reject,
+) -> tuple[Customer, bool]:
+    """Creates the customer, or with `merge` folds the data into the one record it duplicates.
+
+    Returns the record and whether it is new. `create` overrides name-only likeness (two real
+    people may have similar names); a shared identifier or an exact namesake is always a 409.
+    """
+    email, phone = normalized_identifiers(data.email, data.phone, phone_region)
+    repository = CustomerRepository(session)
+    if data.organisation_id is not None:
+        await _check_organisation(repository, data.organisation_id)
+    duplicates = await find_duplicates(session, data, phone_region)
+    if on_duplicate is OnDuplicate.create:
+        duplicates = [d for d in duplicates if d.by_identifier]
+    if not duplicates:
+        return await create_customer(session, data, actor=actor, phone_region=phone_region), True
+    if on_duplicate is not OnDuplicate.merge:
+        raise duplicate_conflict(
+            duplicates,
+            "This customer seems to exist already (see `duplicates`). Send `on_duplicate=merge` to add "
+            "the new details to that record, or change the request.",
+        )
+    if len(duplicates) > 1 or duplicates[0].customer.kind != data.kind.value:
+        raise duplicate_conflict(
+            duplicates,
+            "Several records (or a record of another kind) match: merge them first, or create with "
+            "identifiers that name one customer.",
+        )
+    target = await repository.get_for_update(duplicates[0].customer.id)
+    assert target is not None
+    before = {f: _audited(target, f) for f in AUDITED_FIELDS}
+    moved = [CustomerExternalId(system=s, id=i) for s, i in _pairs(data.external_ids)]
+    incoming = data.model_dump(include={"owner", "organisation_id", "region", "industry", "size", "potential"})
+    incoming["strategic"] = data.strategic
+    incoming |= {f: _stored(f, getattr(data, f)) for f in ("tags", "consent", "attributes")}
+    added = await absorb(repository, target, incoming, email=email, phone=phone, external_ids=moved, merged_from=None)
+    changed = [f for f in AUDITED_FIELDS if _audited(target, f) != before[f]]
+    if changed or added:
+        changes = {f: {"from": before[f], "to": _audited(target, f)} for f in changed}
+        if added:
+            changes["secondary_identifiers"] = {"from": None, "to": added}
+        audit.record(session, target.id, actor=actor, action="duplicate_merged", changes=changes)
+        target.version += 1
+        target.updated_at = utcnow()
+        await repository.flush()
+        await publish_customer_updated(
+            session, target, sorted([*changed, *(["secondary_identifiers"] if added else [])])
+        )
+    return target, False
+
+
+FILLED_WHEN_EMPTY = ("owner", "organisation_id", "region", "industry", "size", "potential")
+
+
+async def absorb(
+    repository: CustomerRepository,
+    target: Customer,
+    incoming: dict[str, Any],
+    *,
+    email: str | None,
+    phone: str | None,
+    external_ids: list[CustomerExternalId],
+    merged_from: uuid.UUID | None,
+) -> list[str]:
+    """Adds what `target` lacks, never overwriting what it has: empty fields, ids, tags, consent.
+
+    An email or phone different from the target's own is kept as a secondary identifier (returned
+    as `kind:value`), so nothing that identified the customer is lost.
+    """
+    for name in FILLED_WHEN_EMPTY:
+        if name == "organisation_id" and target.kind != "person":
+            continue
+        if getattr(target, name) is None and incoming.get(name) is not None:
+            setattr(target, name, _stored(name, incoming[name]))
+    if incoming.get("strategic") and not target.strategic:
+        target.strategic = True
+    present = {(e.system, e.id) for e in target.external_ids}
+    new_ids = [e for e in external_ids if (e.system, e.id) not in present]
+    if new_ids:
+        target.external_ids = sorted([*target.external_ids, *new_ids], key=lambda e: (e.system, e.id))
+    target.tags = list(dict.fromkeys([*target.tags, *(incoming.get("tags") or [])]))
+    target.consent = (incoming.get("consent") or {}) | target.consent
+    target.attributes = (incoming.get("attributes") or {}) | target.attributes
+    added = []
+    for kind, value in (("email", email), ("phone", phone)):
+        if value is None or value == getattr(target, kind):
+            continue
+        if getattr(target, kind) is None:
+            setattr(target, kind, value)
+        elif await repository.add_secondary_identifier(target.id, kind, value, merged_from):
+            added.append(f"{kind}:{value}")
+    return added
+
+
+def ensure_writable(customer: Customer, survivor_id: uuid.UUID | None = None) -> None:
+    """Merged records are redirects and erased ones tombstones: neither takes changes."""
+    if customer.status == "merged":
+        survivor = survivor_id or customer.merged_into
+        raise ProblemError(
+            409,
+            "Customer merged",
+            f"Customer {customer.id} was merged into {survivor}: change that record instead.",
+            type="customer-merged",
+            survivor_id=str(survivor),
+        )
+    if customer.status == "erased":
+        raise ProblemError(
+            409,
+            "Customer erased",
+            f"Customer {customer.id} was erased on request; its record is a tombstone and takes no changes.",
+            type="customer-erased",
+        )
+
+
+async def _check_organisation(repository: CustomerRepository, organisation_id: uuid.UUID) -> None:
+    organisation = await repository.get(organisation_id)
+    if organisation is None or organisation.kind != "organisation":
+        raise ValidationFailed("organisation_id", f"{organisation_id} is not an organisation", "unknown_organisation")
+    if organisation.status != "active":
+        raise ValidationFailed(
+            "organisation_id", f"{organisation_id} was {organisation.status}", f"{organisation.status}_organisation"
+        )
+
+
+_COLUMNS = tuple(a.key for a in Customer.__mapper__.column_attrs)
+
+
+def build_customer(
+    data: CustomerCreate, *, email: str | None, phone: str | None, rules: TierRules, actor: str
+) -> SimpleNamespace:
+    """The record a create stores (identifiers already normalised), tier decided and credit checked.
+
+    Every column as a plain attribute (id too) plus `external_ids` (`system`, `id`, `label`):
+    `create_customer` makes the ORM record of it, the bulk import inserts many at once with
+    Core. Not an ORM instance because its per-attribute bookkeeping cost more than the rest of
+    an imported row's work; the rules and checks read and set it as they would a Customer.
+    """
+    now = utcnow()
+    values: dict[str, Any] = dict.fromkeys(_COLUMNS)
+    values |= {
+        "lifecycle_stage": "customer",
+        "credit_standing": "good",
+        "tags": [],
+        "consent": {},
+        "attributes": {},
+        "strategic": False,
+    }
+    values |= {
+        field: _stored(field, value)
+        for field, value in data.model_dump(include=set(PROFILE_FIELDS)).items()
+        if value is not None
+    }
+    values |= {
+        "id": new_id(),
+        "kind": data.kind.value,
+        "organisation_id": data.organisation_id,
+        "name": data.name,
+        "email": email,
+        "phone": phone,
+        "tier": data.tier.value,
+        "owner": data.owner,
+        "version": 1,
+        "status": "active",
+        "created_at": now,
+        "updated_at": now,
+    }
+    record = SimpleNamespace(**values)
+    record.external_ids = [
+        SimpleNamespace(system=system, id=ident, label=f"{system}:{ident}")
+        for system, ident in _pairs(data.external_ids)
+    ]
+    tiering.decide_initial_tier(rules, record, data, actor=actor)
+    _check_credit(record)
+    return record
+
+
+def created_changes(customer: Customer) -> dict[str, Any]:
+    """The "created" audit entry's changes: every audited field, from nothing."""
+    return {f: {"from": None, "to": _audited(customer, f)} for f in AUDITED_FIELDS}
+
+
+DUPLICATE_DETAIL = "A customer with this email, phone or external id already exists."
+
+
 async def create_customer(
     session: AsyncSession, data: CustomerCreate, *, actor: str, phone_region: str | None
 ) -> Customer:
@@ -105,42 +387,15 @@ async def create_customer(
     repository = CustomerRepository(session)
     duplicates = await repository.find_by_identifiers(email=email, phone=phone, external_ids=_pairs(data.external_ids))
     if duplicates:
-        raise Conflict(
-            "A customer with this email, phone or external id already exists.",
-            candidates=[str(c.id) for c in duplicates],
-        )
+        raise Conflict(DUPLICATE_DETAIL, candidates=[str(c.id) for c in duplicates])
     if data.organisation_id is not None:
         await _check_membership(repository, None, data.organisation_id, data.name)
-    now = utcnow()
-    profile = {"lifecycle_stage": "customer", "credit_standing": "good", "tags": [], "consent": {}, "attributes": {}}
-    profile |= {
-        field: _stored(field, value)
-        for field, value in data.model_dump(include=set(PROFILE_FIELDS)).items()
-        if value is not None
-    }
-    customer = Customer(
-        kind=data.kind.value,
-        organisation_id=data.organisation_id,
-        name=data.name,
-        email=email,
-        phone=phone,
-        tier=data.tier.value,
-        owner=data.owner,
-        external_ids=[CustomerExternalId(system=system, id=ident) for system, ident in _pairs(data.external_ids)],
-        **profile,
-        version=1,
-        created_at=now,
-        updated_at=now,
-    )
-    _check_credit(customer)
+    rules = (await tiering.current_rules(session)).rules
+    record = build_customer(data, email=email, phone=phone, rules=rules, actor=actor)
+    customer = Customer(**{c: getattr(record, c) for c in _COLUMNS})
+    customer.external_ids = [CustomerExternalId(system=e.system, id=e.id) for e in record.external_ids]
     customer = await repository.add(customer)
-    audit.record(
-        session,
-        customer.id,
-        actor=actor,
-        action="created",
-        changes={f: {"from": None, "to": _audited(customer, f)} for f in AUDITED_FIELDS},
-    )
+    audit.record(session, customer.id, actor=actor, action="created", changes=created_changes(customer))
     await publish_customer_created(session, customer)
     return customer
 
@@ -159,6 +414,10 @@ async def update_customer(
     customer = await repository.get_for_update(customer_id)
     if customer is None:
         raise NotFound("Customer", customer_id)
+    if customer.status == "merged":
+        survivor = await repository.final_survivor(customer.id)
+        ensure_writable(customer, survivor.id if survivor else None)
+    ensure_writable(customer)
     if expected_version is not None and customer.version != expected_version:
         raise ProblemError(
             412,
@@ -169,6 +428,7 @@ async def update_customer(
             current_version=customer.version,
         )
     values = {field: _stored(field, value) for field, value in patch.model_dump(include=patch.model_fields_set).items()}
+    tier_reason = tiering.take_tier_reason(customer, values)
     if {"email", "phone"} & values.keys():
         email, phone = normalized_identifiers(values.get("email"), values.get("phone"), phone_region)
         values.update({k: v for k, v in (("email", email), ("phone", phone)) if k in values})
@@ -219,6 +479,7 @@ async def update_customer(
     customer.updated_at = utcnow()
     await repository.flush()
     await publish_customer_updated(session, customer, changed)
+    await tiering.customer_changed(session, customer, before, changed, actor=actor, tier_reason=tier_reason)
     return customer
 
 
@@ -231,16 +492,45 @@ def _replace_external_ids(customer: Customer, pairs: list[tuple[str, str]]) -> N
 
 
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer:
+    """The record whatever its status (a merged record's own audit log stays readable)."""
     customer = await CustomerRepository(session).get(customer_id)
     if customer is None:
         raise NotFound("Customer", customer_id)
     return customer
 
 
+async def final_survivor(session: AsyncSession, customer: Customer) -> Customer:
+    """Where a merged record's redirect leads: the survivor of the last merge in the chain."""
+    survivor = await CustomerRepository(session).final_survivor(customer.id)
+    return survivor or customer
+
+
+async def search_customers(
+    session: AsyncSession, text: str, *, kind: str | None, organisation_id: uuid.UUID | None, limit: int
+) -> SearchResults:
+    text = " ".join(text.split())
+    if not any(ch.isalnum() for ch in text):
+        raise ValidationFailed("q", "give at least one letter or digit to search for", "empty_search")
+    hits = await CustomerRepository(session).search(text, kind=kind, organisation_id=organisation_id, limit=limit)
+    return SearchResults(
+        items=[SearchHit(score=min(score, 1.0), customer=CustomerRead.model_validate(c)) for c, score in hits]
+    )
+
+
 async def list_customers(
     session: AsyncSession, filters: CustomerFilters, *, limit: int, cursor: str | None, phone_region: str | None
 ) -> CustomerPage:
     after = decode_time_cursor(cursor)
+    repository = CustomerRepository(session)
+    among = None
+    if filters.phone and (digits := national_digits(filters.phone)):
+        try:
+            normalize_phone(filters.phone, phone_region)
+        except InvalidIdentifier:
+            # Written without its country (13800138000 for +86 138 0013 8000): match the
+            # national part of the numbers held, as a caller's own habit would have it.
+            among = await repository.holders_of_national_number(digits)
+            filters = replace(filters, phone=None)
     email, phone = normalized_identifiers(filters.email, filters.phone, phone_region)
     external_id = None
     if filters.external_id is not None:
@@ -249,6 +539,6 @@ async def list_customers(
             raise _invalid("external_id", "give it as <system>:<id>, for example callcentre:C-000142")
         external_id = (system.strip(), ident.strip())
     normalised = replace(filters, email=email, phone=phone, tag=filters.tag.strip().lower() if filters.tag else None)
-    rows = await CustomerRepository(session).list(normalised, external_id=external_id, limit=limit + 1, after=after)
+    rows = await repository.list(normalised, external_id=external_id, limit=limit + 1, after=after, among=among)
     next_cursor = encode_time_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return CustomerPage(items=[CustomerRead.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor)

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contacts.activities.models import Activity
 from contacts.customers.models import Customer
-from crm_shared.contracts import Topics, new_event
-from crm_shared.contracts.events import ContactCreatedV1, ContactUpdatedV1
+from crm_shared.contracts import Envelope, Topics, new_event
+from crm_shared.contracts.events import (
+    ActivityRecordedV1,
+    ContactCreatedV1,
+    ContactErasedV1,
+    ContactMergedV1,
+    ContactUpdatedV1,
+    CreditChangedV1,
+    LifecycleChangedV1,
+    TierChangedV1,
+)
 from crm_shared.contracts.vocabulary import CreditStanding, LifecycleStage, Tier
 from crm_shared.messaging.outbox import add_event
 
 SOURCE = "crm/contacts"
+
+
+async def _publish(session: AsyncSession, type: str, customer_id: uuid.UUID, payload: BaseModel) -> None:
+    """Stages the event in this transaction's outbox; the customer id is the partition key."""
+    await add_event(session, new_event(type=type, source=SOURCE, subject=customer_id, data=payload), Topics.contacts)
 
 
 def _card(customer: Customer) -> dict[str, Any]:
@@ -28,21 +46,81 @@ def _card(customer: Customer) -> dict[str, Any]:
     }
 
 
-async def publish_customer_created(session: AsyncSession, customer: Customer) -> None:
+def customer_created_event(customer: Customer) -> Envelope:
+    """`crm.contact.created.v1` of a new record (for the topic `Topics.contacts`)."""
     card = ContactCreatedV1(**_card(customer), created_at=customer.created_at)
-    await add_event(
-        session,
-        new_event(type="crm.contact.created.v1", source=SOURCE, subject=customer.id, data=card),
-        Topics.contacts,
-    )
+    return new_event(type="crm.contact.created.v1", source=SOURCE, subject=customer.id, data=card)
+
+
+async def publish_customer_created(session: AsyncSession, customer: Customer) -> None:
+    await add_event(session, customer_created_event(customer), Topics.contacts)
 
 
 async def publish_customer_updated(session: AsyncSession, customer: Customer, changed: list[str]) -> None:
     card = ContactUpdatedV1(
         **_card(customer), version=customer.version, changed=changed, updated_at=customer.updated_at
     )
-    await add_event(
-        session,
-        new_event(type="crm.contact.updated.v1", source=SOURCE, subject=customer.id, data=card),
-        Topics.contacts,
+    await _publish(session, "crm.contact.updated.v1", customer.id, card)
+
+
+async def publish_customer_merged(
+    session: AsyncSession, survivor: Customer, merged_id: uuid.UUID, merged_at: datetime
+) -> None:
+    """Keyed by the merged id, so it follows that customer's earlier events on their partition."""
+    payload = ContactMergedV1(
+        survivor_id=survivor.id, merged_id=merged_id, survivor=_card(survivor), merged_at=merged_at
     )
+    await _publish(session, "crm.contact.merged.v1", merged_id, payload)
+
+
+async def publish_customer_erased(
+    session: AsyncSession, customer_id: uuid.UUID, erased_at: datetime, aliases: list[uuid.UUID]
+) -> None:
+    payload = ContactErasedV1(customer_id=customer_id, erased_at=erased_at, aliases=aliases)
+    await _publish(session, "crm.contact.erased.v1", customer_id, payload)
+
+
+async def publish_activity_recorded(session: AsyncSession, activity: Activity) -> None:
+    payload = ActivityRecordedV1(
+        activity_id=activity.id,
+        customer_id=activity.customer_id,
+        occurred_at=activity.occurred_at,
+        details=activity.details,
+        recorded_at=activity.recorded_at,
+    )
+    await _publish(session, "crm.contact.activity_recorded.v1", activity.customer_id, payload)
+
+
+async def publish_tier_changed(
+    session: AsyncSession, customer: Customer, *, previous: str | None, source: str, reason: str
+) -> None:
+    payload = TierChangedV1(
+        customer_id=customer.id,
+        previous=Tier(previous) if previous else None,
+        current=Tier(customer.tier),
+        source=source,
+        reason=reason,
+        changed_at=customer.updated_at,
+    )
+    await _publish(session, "crm.contact.tier_changed.v1", customer.id, payload)
+
+
+async def publish_lifecycle_changed(session: AsyncSession, customer: Customer, *, previous: str | None) -> None:
+    payload = LifecycleChangedV1(
+        customer_id=customer.id,
+        previous=LifecycleStage(previous) if previous else None,
+        current=LifecycleStage(customer.lifecycle_stage),
+        changed_at=customer.updated_at,
+    )
+    await _publish(session, "crm.contact.lifecycle_changed.v1", customer.id, payload)
+
+
+async def publish_credit_changed(session: AsyncSession, customer: Customer, *, previous: str | None) -> None:
+    payload = CreditChangedV1(
+        customer_id=customer.id,
+        previous=CreditStanding(previous) if previous else None,
+        current=CreditStanding(customer.credit_standing),
+        reason=customer.credit_reason,
+        changed_at=customer.updated_at,
+    )
+    await _publish(session, "crm.contact.credit_changed.v1", customer.id, payload)

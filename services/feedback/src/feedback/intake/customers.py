@@ -19,12 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_shared.contracts.events import ContactCreatedV1
 from crm_shared.http.auth import service_token
 from crm_shared.http.problems import ProblemError, ServiceUnavailable, ValidationFailed
-from crm_shared.normalize import InvalidIdentifier, normalize_email, normalize_phone
+from crm_shared.normalize import InvalidIdentifier, national_digits, normalize_email, normalize_phone
 from crm_shared.projections import find_customer, get_customer, upsert_customer
 from feedback.config import Settings
 from feedback.intake.schemas import CallerIdentity
 
 log = logging.getLogger(__name__)
+
+
+def _not_erased(customer: Row[Any]) -> Row[Any]:
+    """New feedback would collect again what the customer asked us to forget."""
+    if customer.erased_at is not None:
+        raise _unknown(f"Customer {customer.customer_id} was erased.", "customer_id")
+    return customer
 
 
 def _unknown(detail: str, field: str) -> ProblemError:
@@ -44,9 +51,10 @@ class CustomerResolver:
         self.settings = settings
 
     async def by_id(self, customer_id: uuid.UUID) -> Row[Any]:
+        """A merged id resolves to the survivor (the projection follows the alias)."""
         found = await get_customer(self.session, customer_id)
         if found:
-            return found
+            return _not_erased(found)
         record = await self._ask_contacts(f"/v1/customers/{customer_id}", None)
         if record is None:
             raise _unknown(f"No customer with id {customer_id}.", "customer_id")
@@ -55,19 +63,34 @@ class CustomerResolver:
     async def by_identity(self, caller: CallerIdentity) -> Row[Any]:
         try:
             email = normalize_email(caller.email) if caller.email else None
-            phone = normalize_phone(caller.phone, self.settings.default_phone_region) if caller.phone else None
         except InvalidIdentifier as exc:
-            field = "customer.email" if caller.email and not caller.phone else "customer.phone"
-            raise ValidationFailed(field, str(exc), "invalid_identifier") from exc
+            raise ValidationFailed("customer.email", str(exc), "invalid_identifier") from exc
+        phone = None
+        if caller.phone:
+            try:
+                phone = normalize_phone(caller.phone, self.settings.default_phone_region)
+            except InvalidIdentifier as exc:
+                if email or national_digits(caller.phone) is None:
+                    raise ValidationFailed("customer.phone", str(exc), "invalid_identifier") from exc
+                # A number without its country (13800138000 for +86 138 0013 8000): the customer
+                # directory matches it on the national part of the numbers it holds.
+                return await self._one_from_contacts({"phone": caller.phone}, f"phone {caller.phone}")
         found = await find_customer(self.session, email=email, phone=phone)
         if found:
             return found
         params = {"email": email} if email else {"phone": phone}
+        return await self._one_from_contacts(params, f"email {email}" if email else f"phone {phone}")
+
+    async def _one_from_contacts(self, params: dict[str, str | None], what: str) -> Row[Any]:
+        field = "customer.email" if "email" in params else "customer.phone"
         page = await self._ask_contacts("/v1/customers", params)
         items = (page or {}).get("items", [])
         if not items:
-            what = f"email {email}" if email else f"phone {phone}"
-            raise _unknown(f"No customer with {what}.", "customer.email" if email else "customer.phone")
+            raise _unknown(f"No customer with {what}.", field)
+        if len(items) > 1:
+            raise ValidationFailed(
+                field, f"{len(items)} customers match {what}: send it with its country code.", "ambiguous_identifier"
+            )
         return await self._remember(items[0])
 
     async def _ask_contacts(self, path: str, params: dict[str, str | None] | None) -> dict | None:
@@ -77,6 +100,9 @@ class CustomerResolver:
                 self.settings.contacts_url.rstrip("/") + path,
                 params={k: v for k, v in (params or {}).items() if v},
                 headers={"Authorization": f"Bearer {token}"},
+                # A merged record answers with a redirect to its survivor (before our projection
+                # has heard of the merge).
+                follow_redirects=True,
             )
         except httpx.HTTPError as exc:
             log.warning("contacts unreachable for a customer lookup", extra={"error": repr(exc)})
@@ -93,4 +119,4 @@ class CustomerResolver:
         await upsert_customer(self.session, card, as_of=datetime.fromisoformat(record["updated_at"]))
         found = await get_customer(self.session, card.customer_id)
         assert found is not None
-        return found
+        return _not_erased(found)

@@ -6,10 +6,13 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.contracts.envelope import Envelope
+from crm_shared.contracts.events import ContactErasedV1, ContactMergedV1
 from crm_shared.contracts.vocabulary import FeedbackType, Severity
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound
+from crm_shared.projections import erase_customer, merge_customer
 from feedback.events.publishers import publish_feedback_received
 from feedback.intake.customers import CustomerResolver
 from feedback.intake.models import Feedback
@@ -59,3 +62,19 @@ async def list_feedback(
         items=[FeedbackRead.model_validate(r) for r in rows[:limit]],
         next_cursor=encode_time_cursor(last.received_at, last.id) if last else None,
     )
+
+
+async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
+    """The merged customer's feedback becomes the survivor's; later posts with the old id land
+    there too, because the resolver follows the alias."""
+    merge = event.payload()
+    assert isinstance(merge, ContactMergedV1)
+    survivor_id = await merge_customer(session, merge, event.time)
+    await FeedbackRepository(session).move_customer(merge.merged_id, survivor_id)
+
+
+async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
+    erasure = event.payload()
+    assert isinstance(erasure, ContactErasedV1)
+    erased = await erase_customer(session, erasure, event.time)
+    await FeedbackRepository(session).erase_free_text(erased.ids)

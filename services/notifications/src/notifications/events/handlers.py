@@ -19,6 +19,8 @@ def consumers() -> list[ConsumerSpec]:
                 **CUSTOMER_PROJECTION_HANDLERS,
                 "crm.feedback.received.v1": service.on_feedback_received,
                 "crm.score.changed.v1": service.on_score_changed,
+                "crm.contact.merged.v1": service.on_contact_merged,
+                "crm.contact.erased.v1": service.on_contact_erased,
             },
         )
     ]

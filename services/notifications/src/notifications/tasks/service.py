@@ -7,11 +7,11 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
-from crm_shared.contracts.events import FeedbackReceivedV1, ScoreChangedV1
+from crm_shared.contracts.events import ContactErasedV1, ContactMergedV1, FeedbackReceivedV1, ScoreChangedV1
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound
-from crm_shared.projections import get_customer
+from crm_shared.projections import erase_customer, get_customer, merge_customer
 from notifications.events.publishers import publish_task_created
 from notifications.tasks import playbooks
 from notifications.tasks.repository import TaskRepository
@@ -19,6 +19,8 @@ from notifications.tasks.schemas import TaskPage, TaskRead
 
 # Queue that gets a customer's tasks when the customer has no account owner.
 FALLBACK_QUEUE = "service-desk"
+# Title of a task whose own title named an erased customer.
+ERASED_TITLE = "Follow-up task (customer details erased)"
 
 
 async def _create(
@@ -63,6 +65,23 @@ async def on_score_changed(session: AsyncSession, event: Envelope) -> None:
     if plans:
         customer = await get_customer(session, change.customer_id)
         await _create(session, change.customer_id, plans, event, customer.owner if customer else None)
+
+
+async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
+    """The merged customer's tasks, open or done, move to the survivor."""
+    merge = event.payload()
+    assert isinstance(merge, ContactMergedV1)
+    survivor_id = await merge_customer(session, merge, event.time)
+    await TaskRepository(session).move_customer(merge.merged_id, survivor_id)
+
+
+async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
+    """Playbook titles are written from severity, category and band, never from the card; a
+    title that quotes the customer anyway (a future playbook, a hand-made task) is replaced."""
+    erasure = event.payload()
+    assert isinstance(erasure, ContactErasedV1)
+    erased = await erase_customer(session, erasure, event.time)
+    await TaskRepository(session).redact_titles(erased.ids, erased.identifiers, ERASED_TITLE)
 
 
 async def get_task(session: AsyncSession, task_id: uuid.UUID) -> TaskRead:

@@ -22,6 +22,8 @@ def consumers() -> list[ConsumerSpec]:
             handlers={
                 "crm.contact.created.v1": on_contact_created,
                 "crm.contact.updated.v1": on_contact_updated,
+                "crm.contact.merged.v1": service.on_contact_merged,
+                "crm.contact.erased.v1": service.on_contact_erased,
                 "crm.feedback.received.v1": service.on_feedback_received,
             },
         )

@@ -79,6 +79,25 @@ def add_feedback(inputs: Inputs, kind: FeedbackType, severity: Severity, at: dat
     return replace(base, praise_weight=base.praise_weight + contribution, praises=base.praises + 1)
 
 
+def combine(first: Inputs, second: Inputs) -> Inputs:
+    """The inputs of two records of one customer (a merge), as if every event had been folded
+    into one: both sums are decayed to the later reference time, then added."""
+    if first.as_of is None or second.as_of is None:
+        as_of = first.as_of or second.as_of
+        first_shift = second_shift = 1.0
+    else:
+        as_of = max(first.as_of, second.as_of)
+        first_shift = _decay((as_of - first.as_of).total_seconds() / 86_400)
+        second_shift = _decay((as_of - second.as_of).total_seconds() / 86_400)
+    return Inputs(
+        complaint_weight=first.complaint_weight * first_shift + second.complaint_weight * second_shift,
+        praise_weight=first.praise_weight * first_shift + second.praise_weight * second_shift,
+        complaints=first.complaints + second.complaints,
+        praises=first.praises + second.praises,
+        as_of=as_of,
+    )
+
+
 def band_for(health: float) -> Band:
     for band, floor in BAND_FLOORS:
         if health >= floor:

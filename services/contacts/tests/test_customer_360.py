@@ -1,0 +1,137 @@
+"""Integration: the customer 360 view, whole and when other services are slow or down."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+
+from contacts.config import Settings
+from contacts.main import create_app
+from crm_devstack.testing import eventually, free_port, unique_email, unique_phone
+from crm_shared.http.auth import mint_token
+
+pytestmark = pytest.mark.integration
+
+
+async def new_customer(services) -> dict:
+    body = {"name": "Oscorp", "email": unique_email(), "phone": unique_phone(), "tier": "gold", "owner": "norman"}
+    response = await services.contacts.post("/v1/customers", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def test_the_360_view_joins_profile_activities_feedback_scores_and_open_tasks(services) -> None:
+    customer = await new_customer(services)
+    await services.contacts.post(
+        f"/v1/customers/{customer['id']}/activities",
+        json={"occurred_at": "2026-10-01T09:00:00Z", "details": {"kind": "call", "direction": "inbound"}},
+    )
+    complaint = await services.feedback.post(
+        "/v1/feedback",
+        json={
+            "customer_id": customer["id"],
+            "type": "complaint",
+            "category": "product.quality",
+            "severity": "medium",
+            "channel": "web",
+            "description": "The glider wobbles.",
+        },
+    )
+    assert complaint.status_code == 201
+
+    async def whole():
+        view = (await services.contacts.get(f"/v1/customers/{customer['id']}/360")).json()
+        return view if view["scores"] and view["open_tasks"] else None
+
+    view = await eventually(whole)
+    assert view["complete"] is True and view["missing"] == []
+    assert view["customer"]["id"] == customer["id"]
+    assert [a["details"]["kind"] for a in view["recent_activities"]] == ["call"]
+    assert [f["id"] for f in view["recent_feedback"]] == [complaint.json()["id"]]
+    assert view["scores"]["customer_id"] == customer["id"]
+    assert {t["type"] for t in view["open_tasks"]} >= {"service_recovery"}
+
+
+async def test_an_unknown_customer_is_a_404(services) -> None:
+    response = await services.contacts.get(f"/v1/customers/{uuid.uuid4()}/360")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def _silent_server(connections: list) -> asyncio.Server:
+    """Accepts connections and never answers: a service that hangs."""
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(writer)
+        await reader.read()
+
+    return await asyncio.start_server(hold, "127.0.0.1", 0)
+
+
+@pytest_asyncio.fixture
+async def degraded_contacts(services) -> AsyncIterator[httpx.AsyncClient]:
+    """A second contacts api on the same database whose feedback hangs and scoring is down."""
+    connections: list = []
+    hanging = await _silent_server(connections)
+    hanging_port = hanging.sockets[0].getsockname()[1]
+    settings = Settings(
+        port=free_port(),
+        feedback_url=f"http://127.0.0.1:{hanging_port}",
+        scoring_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+        view_part_timeout_seconds=0.3,
+    )
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), port=settings.port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    token = mint_token(settings.auth)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{settings.port}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task
+        for writer in connections:
+            writer.close()
+        hanging.close()
+
+
+async def test_a_slow_or_down_service_gives_a_partial_view_that_says_what_is_missing(
+    services, degraded_contacts
+) -> None:
+    customer = await new_customer(services)
+
+    response = await degraded_contacts.get(f"/v1/customers/{customer['id']}/360")
+
+    assert response.status_code == 200, response.text
+    view = response.json()
+    assert view["complete"] is False
+    assert view["customer"]["id"] == customer["id"]
+    assert view["recent_feedback"] is None and view["scores"] is None
+    assert view["open_tasks"] == []  # notifications answered: no tasks yet
+    reasons = {m["part"]: m["reason"] for m in view["missing"]}
+    assert reasons == {"feedback": "timeout", "scores": "unavailable"}
+
+
+async def test_parts_the_token_may_not_read_are_left_out_as_forbidden(services) -> None:
+    customer = await new_customer(services)
+    settings = Settings()
+    reader = mint_token(settings.auth, subject="front-desk", scopes=("contacts:read",))
+
+    response = await services.contacts.get(
+        f"/v1/customers/{customer['id']}/360", headers={"Authorization": f"Bearer {reader}"}
+    )
+
+    assert response.status_code == 200
+    view = response.json()
+    assert {m["part"]: m["reason"] for m in view["missing"]} == {
+        "feedback": "forbidden",
+        "scores": "forbidden",
+        "open_tasks": "forbidden",
+    }
