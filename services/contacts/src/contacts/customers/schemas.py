@@ -176,7 +176,44 @@ CustomerStatus = Literal["active", "merged", "erased"]
 
 
 class CustomerRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "6f1c8a50-3f7e-4f4f-9a53-0d3c1c7f2b10",
+                    "kind": "organisation",
+                    "organisation_id": None,
+                    "name": "Acme Logistics",
+                    "email": "ops@acme.example",
+                    "phone": "+14155550100",
+                    "tier": "key",
+                    "owner": "alice",
+                    "external_ids": [{"system": "erp", "id": "C-000142"}],
+                    "region": "EMEA",
+                    "industry": "logistics",
+                    "size": "large",
+                    "lifecycle_stage": "customer",
+                    "credit_standing": "good",
+                    "credit_reason": None,
+                    "tags": ["vip"],
+                    "consent": {"email": True, "phone": True},
+                    "attributes": {"segment": "3PL"},
+                    "strategic": False,
+                    "potential": "250000.00",
+                    "tier_override_reason": None,
+                    "tier_override_by": None,
+                    "tier_override_at": None,
+                    "version": 3,
+                    "created_at": "2026-11-02T09:12:44.120Z",
+                    "updated_at": "2026-11-20T16:03:10.502Z",
+                    "status": "active",
+                    "merged_into": None,
+                    "erased_at": None,
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     kind: CustomerKind
