@@ -5,8 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm_shared.contracts.events import CustomerRef, FeedbackReceivedV1, ScoreChangedV1, ScoreValues
-from crm_shared.contracts.vocabulary import Band, Channel, FeedbackType, Severity, Tier
+from crm_shared.contracts.events import (
+    CustomerRef,
+    FeedbackReceivedV1,
+    FeedbackStatusChangedV1,
+    ScoreChangedV1,
+    ScoreValues,
+)
+from crm_shared.contracts.vocabulary import Band, CaseStatus, Channel, FeedbackType, Severity, Tier
 from notifications.tasks import playbooks
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -80,3 +86,29 @@ def test_no_retention_plan_without_a_drop_into_danger() -> None:
     assert playbooks.plan_for_score_change(_change(Band.healthy, Band.watch)) == []
     assert playbooks.plan_for_score_change(_change(Band.critical, Band.at_risk)) == []
     assert playbooks.plan_for_score_change(_change(None, Band.at_risk)) == []
+
+
+def _status(current: CaseStatus, previous: CaseStatus | None) -> FeedbackStatusChangedV1:
+    return FeedbackStatusChangedV1(
+        feedback_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        previous=previous,
+        current=current,
+        changed_by="alice",
+        changed_at=T0,
+        severity=Severity.high,
+        category="service.delivery",
+        customer=CustomerRef(tier=Tier.gold, owner="alice"),
+    )
+
+
+def test_a_resolved_complaint_asks_for_a_satisfaction_follow_up_in_two_days() -> None:
+    [plan] = playbooks.plan_for_status_change(_status(CaseStatus.resolved, CaseStatus.in_progress))
+    assert plan.playbook == plan.type == "satisfaction_follow_up"
+    assert plan.due_at == T0 + timedelta(hours=48)
+    assert "high complaint (service.delivery)" in plan.title
+
+
+@pytest.mark.parametrize("current", [CaseStatus.acknowledged, CaseStatus.in_progress, CaseStatus.closed])
+def test_other_status_changes_ask_for_nothing(current: CaseStatus) -> None:
+    assert playbooks.plan_for_status_change(_status(current, CaseStatus.received)) == []

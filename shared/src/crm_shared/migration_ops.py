@@ -73,8 +73,10 @@ def drop_customer_projection_v1() -> None:
 
 
 def create_customer_aliases_v1() -> None:
-    """Merged ids and erasure tombstones for the customer projection (merge and erasure events)."""
+    """Merged ids and erasure tombstones for the customer projection (merge and erasure events),
+    and the customer's region (reports by region)."""
     op.add_column("customer_projection", sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("customer_projection", sa.Column("region", sa.String(100), nullable=True))
     op.create_table(
         "customer_aliases",
         sa.Column("merged_id", pg.UUID(as_uuid=True), primary_key=True),
@@ -90,4 +92,5 @@ def create_customer_aliases_v1() -> None:
 
 def drop_customer_aliases_v1() -> None:
     op.drop_table("customer_aliases")
+    op.drop_column("customer_projection", "region")
     op.drop_column("customer_projection", "erased_at")

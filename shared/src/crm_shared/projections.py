@@ -49,6 +49,7 @@ class CustomerProjection(Base):
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     tier: Mapped[str] = mapped_column(String(20), nullable=False)
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # Time of the event the row reflects: an older event never overwrites a newer one.
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
@@ -86,6 +87,7 @@ async def upsert_customer(session: AsyncSession, card: _CustomerCard, as_of: dat
         "phone": card.phone,
         "tier": card.tier.value,
         "owner": card.owner,
+        "region": card.region,
         "as_of": as_of,
     }
     columns = (

@@ -141,11 +141,18 @@ class LiveSystem:
 
     def restart(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Kill one process (SIGKILL by default) and start it again; waits for an api to be ready."""
+        self.stop(name, sig)
+        self.start(name)
+
+    def stop(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Kill one process and leave it down (to test what happens while it is away)."""
         self.supervisor.kill(name, sig)
+
+    def start(self, name: str) -> None:
+        """Start a stopped process again; waits for an api to be ready."""
         self.supervisor.start(name)
-        service = name.removesuffix("-api")
         if name.endswith("-api"):
-            wait_until_ready([self.url(service)])
+            wait_until_ready([self.url(name.removesuffix("-api"))])
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +179,21 @@ def token() -> str:
 @pytest.fixture(scope="session")
 def auth_headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def envelopes(records: list[Any]) -> list[Any]:
+    """The records that are events; a topic may also hold the poison messages a test put there."""
+    from pydantic import ValidationError
+
+    from crm_shared.contracts import Envelope
+
+    events = []
+    for record in records:
+        try:
+            events.append(Envelope.model_validate_json(record.value or b""))
+        except ValidationError:
+            continue
+    return events
 
 
 async def read_topic(bootstrap: str, topic: str, *, timeout: float = 2.0) -> list[Any]:

@@ -3,6 +3,19 @@
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 from crm_shared.projections import CustomerAlias, CustomerProjection
+from feedback.cases.models import CaseNote, StatusChange
 from feedback.intake.models import Feedback
+from feedback.sla.models import SlaClock, SlaPolicyRecord
 
-__all__ = ["CustomerAlias", "CustomerProjection", "Feedback", "IdempotencyRecord", "OutboxMessage", "ProcessedEvent"]
+__all__ = [
+    "CaseNote",
+    "CustomerAlias",
+    "CustomerProjection",
+    "Feedback",
+    "IdempotencyRecord",
+    "OutboxMessage",
+    "ProcessedEvent",
+    "SlaClock",
+    "SlaPolicyRecord",
+    "StatusChange",
+]

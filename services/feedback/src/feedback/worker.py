@@ -1,9 +1,14 @@
-"""The feedback worker: keeps the customer projection and relays the outbox."""
+"""The feedback worker: keeps the customer projection, relays the outbox and fires SLA breaches."""
 
-from crm_shared.worker import run_worker
+from crm_shared.worker import Background, run_worker
 from feedback.config import Settings
 from feedback.events.handlers import consumers
+from feedback.sla.timer import sla_timer
+
+
+def background() -> list[Background]:
+    return [sla_timer]
 
 
 def main() -> None:
-    run_worker(Settings, consumers)
+    run_worker(Settings, consumers, background)

@@ -11,11 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crm_shared.contracts.vocabulary import (
     Band,
+    CaseStatus,
     Channel,
     CreditStanding,
     FeedbackType,
     LifecycleStage,
     Severity,
+    SurveyMetric,
     Tier,
 )
 
@@ -53,6 +55,7 @@ class _CustomerCard(_Payload):
     owner: str | None = Field(default=None, description="Account manager responsible for the customer.")
     lifecycle_stage: LifecycleStage = LifecycleStage.customer
     credit_standing: CreditStanding = CreditStanding.good
+    region: str | None = Field(default=None, description="Sales region, for reports by region.", examples=["EMEA"])
 
 
 class ContactCreatedV1(_CustomerCard):
@@ -167,6 +170,11 @@ class CustomerRef(_Payload):
     owner: str | None = None
 
 
+class SurveyAnswer(_Payload):
+    metric: SurveyMetric
+    score: int = Field(description="CSAT 1-5, NPS 0-10, CES 1-7.")
+
+
 class FeedbackReceivedV1(_Payload):
     feedback_id: uuid.UUID
     customer_id: uuid.UUID
@@ -175,6 +183,38 @@ class FeedbackReceivedV1(_Payload):
     severity: Severity
     channel: Channel
     received_at: datetime
+    customer: CustomerRef
+    survey: SurveyAnswer | None = Field(default=None, description="Set for a survey response.")
+    related_feedback_id: uuid.UUID | None = Field(
+        default=None, description="The complaint a satisfaction follow-up answer is about."
+    )
+
+
+class FeedbackStatusChangedV1(_Payload):
+    """A complaint case moved (or was reopened); `changed_by` is a person or `system`."""
+
+    feedback_id: uuid.UUID
+    customer_id: uuid.UUID
+    previous: CaseStatus | None
+    current: CaseStatus
+    reopened: bool = False
+    reason: str | None = None
+    changed_by: str
+    changed_at: datetime
+    severity: Severity
+    category: str | None = None
+    customer: CustomerRef
+
+
+class SlaBreachedV1(_Payload):
+    """A complaint's first-response or resolution deadline passed before it was met."""
+
+    feedback_id: uuid.UUID
+    customer_id: uuid.UUID
+    clock: Literal["first_response", "resolution"]
+    due_at: datetime
+    breached_at: datetime
+    severity: Severity
     customer: CustomerRef
 
 
@@ -217,6 +257,8 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "crm.contact.lifecycle_changed.v1": LifecycleChangedV1,
     "crm.contact.credit_changed.v1": CreditChangedV1,
     "crm.feedback.received.v1": FeedbackReceivedV1,
+    "crm.feedback.status_changed.v1": FeedbackStatusChangedV1,
+    "crm.feedback.sla_breached.v1": SlaBreachedV1,
     "crm.score.changed.v1": ScoreChangedV1,
     "crm.task.created.v1": TaskCreatedV1,
 }

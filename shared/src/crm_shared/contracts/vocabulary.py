@@ -53,6 +53,26 @@ class FeedbackType(StrEnum):
     praise = "praise"
     suggestion = "suggestion"
     inquiry = "inquiry"
+    survey_response = "survey_response"
+
+
+class SurveyMetric(StrEnum):
+    """CSAT 1-5, NPS 0-10, CES 1-7 (DOMAIN.md: satisfaction is measured, not guessed)."""
+
+    csat = "csat"
+    nps = "nps"
+    ces = "ces"
+
+
+class CaseStatus(StrEnum):
+    """A complaint is a case: received -> acknowledged -> in_progress -> resolved -> closed;
+    it may be reopened from resolved or closed."""
+
+    received = "received"
+    acknowledged = "acknowledged"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
 
 
 class Severity(StrEnum):

@@ -102,8 +102,9 @@ def mint_token(
     return jwt.encode(claims, settings.secret, algorithm="HS256")
 
 
-# Services read each other only to compose views (the customer 360) or to resolve a customer.
-_SERVICE_SCOPES = ("contacts:read", "feedback:read", "scores:read", "tasks:read")
+# Services read each other to compose views (the customer 360) or to resolve a customer; feedback
+# also writes one: a caller unknown to contacts who gives a name becomes a lead there.
+_SERVICE_SCOPES = ("contacts:read", "contacts:write", "feedback:read", "scores:read", "tasks:read")
 
 
 def service_token(settings: AuthSettings, service: str) -> str:

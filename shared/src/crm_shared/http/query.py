@@ -6,13 +6,16 @@ using one of the two, is the kind of surprise an integration finds in production
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
+from pydantic import BeforeValidator
 
 from crm_shared.http.problems import ProblemError, ValidationFailed
 from crm_shared.http.schemas import contains_nul
@@ -25,6 +28,19 @@ class _DeclaredQuery:
 
 
 _by_route: dict[int, _DeclaredQuery] = {}
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_8601(value: object) -> object:
+    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
+        raise ValueError("give an ISO 8601 date-time, e.g. 2026-10-01T00:00:00Z")
+    return value
+
+
+# A date-time in a query string: ISO 8601 only. Pydantic alone would also read `0.5` as a Unix
+# time, so a client's typo would quietly mean 1970.
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601)]
 
 
 def _is_sequence(annotation: Any) -> bool:

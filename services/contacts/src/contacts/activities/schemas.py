@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from crm_shared.contracts.events import ActivityDetails
+from crm_shared.http.query import IsoDateTime
 from crm_shared.http.schemas import RequestModel
 
 
@@ -185,5 +186,5 @@ class ActivityFilters:
 
     kind: ActivityKind | None = None
     since: Annotated[
-        datetime | None, Query(description="Only activities that occurred at or after this time (UTC if no zone).")
+        IsoDateTime | None, Query(description="Only activities that occurred at or after this time (UTC if no zone).")
     ] = None

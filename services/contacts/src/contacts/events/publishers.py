@@ -43,6 +43,7 @@ def _card(customer: Customer) -> dict[str, Any]:
         "owner": customer.owner,
         "lifecycle_stage": LifecycleStage(customer.lifecycle_stage),
         "credit_standing": CreditStanding(customer.credit_standing),
+        "region": customer.region,
     }
 
 

@@ -3,6 +3,7 @@
 from crm_shared.contracts import Topics
 from crm_shared.projections import CUSTOMER_PROJECTION_HANDLERS
 from crm_shared.worker import ConsumerSpec
+from feedback.cases import service as cases
 from feedback.intake import service
 
 
@@ -13,8 +14,17 @@ def consumers() -> list[ConsumerSpec]:
             topics=[Topics.contacts],
             handlers={
                 **CUSTOMER_PROJECTION_HANDLERS,
+                # The projection's handlers, plus attaching unmatched feedback to its new customer.
+                "crm.contact.created.v1": service.on_contact_created,
+                "crm.contact.updated.v1": service.on_contact_updated,
                 "crm.contact.merged.v1": service.on_contact_merged,
                 "crm.contact.erased.v1": service.on_contact_erased,
             },
-        )
+        ),
+        # Its own feedback events: a follow-up survey answer reopens or closes its complaint.
+        ConsumerSpec(
+            name="feedback-cases",
+            topics=[Topics.feedback],
+            handlers={"crm.feedback.received.v1": cases.on_feedback_received},
+        ),
     ]

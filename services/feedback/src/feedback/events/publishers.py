@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts import Topics, new_event
-from crm_shared.contracts.events import CustomerRef, FeedbackReceivedV1
-from crm_shared.contracts.vocabulary import Channel, FeedbackType, Severity, Tier
+from crm_shared.contracts.events import (
+    CustomerRef,
+    FeedbackReceivedV1,
+    FeedbackStatusChangedV1,
+    SlaBreachedV1,
+)
+from crm_shared.contracts.vocabulary import CaseStatus, Channel, FeedbackType, Severity, Tier
 from crm_shared.messaging.outbox import add_event
 from feedback.intake.models import Feedback
+from feedback.sla.models import SlaClock
 
 SOURCE = "crm/feedback"
 
@@ -23,6 +31,53 @@ async def publish_feedback_received(session: AsyncSession, feedback: Feedback, o
         channel=Channel(feedback.channel),
         received_at=feedback.received_at,
         customer=CustomerRef(tier=Tier(feedback.customer_tier), owner=owner),
+        survey=feedback.survey,  # type: ignore[arg-type]  # {metric, score}: validated into SurveyAnswer
+        related_feedback_id=feedback.related_feedback_id,
     )
     event = new_event(type="crm.feedback.received.v1", source=SOURCE, subject=feedback.customer_id, data=data)
+    await add_event(session, event, Topics.feedback)
+
+
+async def publish_status_changed(
+    session: AsyncSession,
+    feedback: Feedback,
+    *,
+    previous: CaseStatus | None,
+    reopened: bool,
+    reason: str | None,
+    changed_by: str,
+    changed_at: datetime,
+    owner: str | None,
+) -> None:
+    """Carries severity, category, tier and owner so notifications plans the follow-up with no lookup."""
+    data = FeedbackStatusChangedV1(
+        feedback_id=feedback.id,
+        customer_id=feedback.customer_id,
+        previous=previous,
+        current=CaseStatus(feedback.status),
+        reopened=reopened,
+        reason=reason,
+        changed_by=changed_by,
+        changed_at=changed_at,
+        severity=Severity(feedback.severity),
+        category=feedback.category,
+        customer=CustomerRef(tier=Tier(feedback.customer_tier), owner=owner),
+    )
+    event = new_event(type="crm.feedback.status_changed.v1", source=SOURCE, subject=feedback.customer_id, data=data)
+    await add_event(session, event, Topics.feedback)
+
+
+async def publish_sla_breached(session: AsyncSession, clock: SlaClock, feedback: Feedback, owner: str | None) -> None:
+    """Tier and severity of the clock (the complaint's, when it arrived); the owner of today, who escalates."""
+    assert clock.breached_at is not None and feedback.customer_id is not None
+    data = SlaBreachedV1(
+        feedback_id=feedback.id,
+        customer_id=feedback.customer_id,
+        clock=clock.clock,  # type: ignore[arg-type]
+        due_at=clock.due_at,
+        breached_at=clock.breached_at,
+        severity=Severity(clock.severity),
+        customer=CustomerRef(tier=Tier(clock.tier), owner=owner),
+    )
+    event = new_event(type="crm.feedback.sla_breached.v1", source=SOURCE, subject=feedback.customer_id, data=data)
     await add_event(session, event, Topics.feedback)

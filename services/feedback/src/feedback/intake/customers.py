@@ -3,12 +3,16 @@
 The local projection (fed by contact events) answers almost every lookup with no network call.
 Only a miss, typically a customer created milliseconds ago whose event is still in flight,
 falls back to a read of the contacts API; its answer is stored in the projection.
+
+A caller nobody knows is not an error: `by_identity` answers None, and the intake either creates
+a lead in contacts (`create_lead`, when the caller gave a name) or holds the feedback unmatched.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +48,16 @@ def _unknown(detail: str, field: str) -> ProblemError:
     )
 
 
+@dataclass(frozen=True)
+class CallerKeys:
+    """The caller's identifiers as stored: email lower-cased, phone in E.164 when it can be (a
+    number without its country that the default region cannot place stays as given)."""
+
+    email: str | None
+    phone: str | None
+    phone_normalised: bool
+
+
 class CustomerResolver:
     def __init__(self, session: AsyncSession, http: httpx.AsyncClient, settings: Settings) -> None:
         self.session = session
@@ -60,38 +74,87 @@ class CustomerResolver:
             raise _unknown(f"No customer with id {customer_id}.", "customer_id")
         return await self._remember(record)
 
-    async def by_identity(self, caller: CallerIdentity) -> Row[Any]:
+    def keys(self, caller: CallerIdentity) -> CallerKeys:
         try:
             email = normalize_email(caller.email) if caller.email else None
         except InvalidIdentifier as exc:
             raise ValidationFailed("customer.email", str(exc), "invalid_identifier") from exc
-        phone = None
-        if caller.phone:
-            try:
-                phone = normalize_phone(caller.phone, self.settings.default_phone_region)
-            except InvalidIdentifier as exc:
-                if email or national_digits(caller.phone) is None:
-                    raise ValidationFailed("customer.phone", str(exc), "invalid_identifier") from exc
-                # A number without its country (13800138000 for +86 138 0013 8000): the customer
-                # directory matches it on the national part of the numbers it holds.
-                return await self._one_from_contacts({"phone": caller.phone}, f"phone {caller.phone}")
-        found = await find_customer(self.session, email=email, phone=phone)
+        if not caller.phone:
+            return CallerKeys(email, None, True)
+        try:
+            return CallerKeys(email, normalize_phone(caller.phone, self.settings.default_phone_region), True)
+        except InvalidIdentifier as exc:
+            if email or national_digits(caller.phone) is None:
+                raise ValidationFailed("customer.phone", str(exc), "invalid_identifier") from exc
+            return CallerKeys(None, caller.phone, False)
+
+    async def by_identity(self, keys: CallerKeys) -> Row[Any] | None:
+        """The caller's customer, or None when contacts knows nobody by these identifiers."""
+        if not keys.phone_normalised:
+            # A number without its country (13800138000 for +86 138 0013 8000): the customer
+            # directory matches it on the national part of the numbers it holds.
+            return await self._one_from_contacts({"phone": keys.phone}, f"phone {keys.phone}")
+        found = await find_customer(self.session, email=keys.email, phone=keys.phone)
         if found:
             return found
-        params = {"email": email} if email else {"phone": phone}
-        return await self._one_from_contacts(params, f"email {email}" if email else f"phone {phone}")
+        params = {"email": keys.email} if keys.email else {"phone": keys.phone}
+        return await self._one_from_contacts(params, f"email {keys.email}" if keys.email else f"phone {keys.phone}")
 
-    async def _one_from_contacts(self, params: dict[str, str | None], what: str) -> Row[Any]:
+    async def _one_from_contacts(self, params: dict[str, str | None], what: str) -> Row[Any] | None:
         field = "customer.email" if "email" in params else "customer.phone"
         page = await self._ask_contacts("/v1/customers", params)
         items = (page or {}).get("items", [])
         if not items:
-            raise _unknown(f"No customer with {what}.", field)
+            return None
         if len(items) > 1:
             raise ValidationFailed(
                 field, f"{len(items)} customers match {what}: send it with its country code.", "ambiguous_identifier"
             )
         return await self._remember(items[0])
+
+    async def create_lead(self, name: str, keys: CallerKeys) -> Row[Any] | None:
+        """A new caller who gave a name becomes a lead (a person) in contacts, so the feedback has a
+        customer at once. `on_duplicate=create`: a similar name alone is no reason to pin the
+        feedback on someone else; a shared email or phone (a concurrent create of the same caller)
+        answers 409 naming that record, which is the one to use. None: contacts refused the
+        identifiers (the feedback is then held unmatched rather than lost)."""
+        body = {
+            "name": name,
+            "kind": "person",
+            "lifecycle_stage": "lead",
+            "email": keys.email,
+            "phone": keys.phone,
+        }
+        response = await self._call_contacts(
+            "POST", "/v1/customers", params={"on_duplicate": "create"}, json={k: v for k, v in body.items() if v}
+        )
+        if response.status_code == 201:
+            return await self._remember(response.json())
+        if response.status_code == 409:
+            same_caller = [
+                d["id"]
+                for d in response.json().get("duplicates") or []
+                if {"email", "phone"} & set(d.get("matched") or [])
+            ]
+            return await self.by_id(uuid.UUID(same_caller[0])) if len(same_caller) == 1 else None
+        if response.status_code == 422:
+            log.info("contacts refused a lead for an unknown caller", extra={"body": response.text[:500]})
+            return None
+        log.warning("contacts lead creation failed", extra={"status": response.status_code})
+        raise ServiceUnavailable("The customer directory did not answer; retry shortly.")
+
+    async def _call_contacts(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        token = service_token(self.settings.auth, self.settings.service_name)
+        try:
+            return await self.http.request(
+                method,
+                self.settings.contacts_url.rstrip("/") + path,
+                headers={"Authorization": f"Bearer {token}"},
+                **kwargs,
+            )
+        except httpx.HTTPError as exc:
+            log.warning("contacts unreachable", extra={"error": repr(exc)})
+            raise ServiceUnavailable("The customer directory is unreachable; retry shortly.") from exc
 
     async def _ask_contacts(self, path: str, params: dict[str, str | None] | None) -> dict | None:
         token = service_token(self.settings.auth, self.settings.service_name)

@@ -12,7 +12,7 @@ from crm_shared.http.idempotency import Idempotency
 from crm_shared.http.responses import JsonResponse
 from feedback.intake import service
 from feedback.intake.customers import CustomerResolver
-from feedback.intake.schemas import FeedbackCreate, FeedbackPage, FeedbackRead
+from feedback.intake.schemas import MAX_BATCH, BatchResult, FeedbackBatch, FeedbackCreate, FeedbackPage, FeedbackRead
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 
@@ -21,13 +21,25 @@ router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=FeedbackRead,
-    summary="Record feedback (complaint, praise, suggestion, inquiry)",
+    summary="Record feedback (complaint, praise, suggestion, inquiry, survey response)",
     description="Stores the feedback and publishes `crm.feedback.received.v1`, which rescores the customer and, "
     "for a complaint, creates the service-recovery task. Identify the customer by `customer_id`, or by the "
-    "caller's `customer.phone` / `customer.email`. Send an `Idempotency-Key` header: a retry with the same key "
-    "returns the first answer (header `Idempotent-Replayed: true`) and records nothing new.",
+    "caller's `customer.phone` / `customer.email`. A caller unknown to contacts is never turned away: with "
+    "`customer.name` they become a lead in contacts; without it the feedback is stored **unmatched** "
+    "(`customer_id` null, listed by `GET /v1/feedback?unmatched=true`) and announced once the customer appears "
+    "in contacts with that phone or email. A `survey_response` carries `survey` {metric, score} (CSAT 1-5, "
+    "NPS 0-10, CES 1-7) and may name the complaint it answers in `related_feedback_id`.\n\n"
+    "Retries: the same (`source_system`, `external_ref`) sent again, with any or no `Idempotency-Key`, "
+    "answers **200** with the feedback first stored and records nothing. With an `Idempotency-Key`, a retry "
+    "with the same key returns the first answer (header `Idempotent-Replayed: true`).",
     responses={
+        200: {"model": FeedbackRead, "description": "Already stored under this `source_system` + `external_ref`"},
         400: {"description": "Malformed JSON", "content": {"application/problem+json": {}}},
+        422: {
+            "description": "Validation failed: fields, survey score out of range, unknown or other customer's "
+            "`related_feedback_id`, unknown or erased `customer_id`",
+            "content": {"application/problem+json": {}},
+        },
         503: {"description": "Customer directory unreachable; retry", "content": {"application/problem+json": {}}},
     },
 )
@@ -41,13 +53,50 @@ async def create_feedback(
     if replay := await idempotency.begin(body.model_dump(mode="json")):
         return replay.response()
     state = request.app.state
-    feedback = await service.record_feedback(session, body, CustomerResolver(session, state.http, state.settings))
-    payload = FeedbackRead.model_validate(feedback).model_dump(mode="json")
-    await idempotency.complete(201, payload)
-    return JsonResponse(payload, status_code=201, headers={"Location": f"/v1/feedback/{feedback.id}"})
+    recorded = await service.record_feedback(session, body, CustomerResolver(session, state.http, state.settings))
+    payload = FeedbackRead.model_validate(recorded.feedback).model_dump(mode="json")
+    status_code = 201 if recorded.created else 200
+    await idempotency.complete(status_code, payload)
+    return JsonResponse(payload, status_code=status_code, headers={"Location": f"/v1/feedback/{recorded.feedback.id}"})
 
 
-@router.get("/{feedback_id}", response_model=FeedbackRead, summary="Get one piece of feedback")
+@router.post(
+    "/batch",
+    response_model=BatchResult,
+    summary="Record up to 1000 pieces of feedback in one request (call-centre buffers)",
+    description=f"For systems that buffer feedback and send it in bulk. Each item is a `FeedbackCreate` body, "
+    f"checked and stored on its own: the answer is **200** with one result per item, in order: `status` 201 "
+    f"(stored), 200 (already stored under the same `source_system` + `external_ref`: the first one is returned) "
+    f"or a problem status (422, 503...) with `errors`, in which case that item stored nothing. A bad item never "
+    f"undoes the good ones, and events are published only for newly stored items. Re-sending a batch is safe: "
+    f"items with a source reference are not stored twice; an `Idempotency-Key` on the batch replays the first "
+    f"answer. More than {MAX_BATCH} items is a 422 for the whole request.",
+    responses={
+        400: {"description": "Malformed JSON", "content": {"application/problem+json": {}}},
+        422: {
+            "description": f"Not an object with 1 to {MAX_BATCH} `items` (nothing stored)",
+            "content": {"application/problem+json": {}},
+        },
+    },
+)
+async def create_feedback_batch(
+    body: FeedbackBatch,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("feedback:write"))],
+) -> JsonResponse:
+    idempotency = Idempotency.from_request(request, session, principal, "feedback.batch")
+    if replay := await idempotency.begin(body.model_dump(mode="json")):
+        return replay.response()
+    state = request.app.state
+    results = await service.record_batch(session, body.items, CustomerResolver(session, state.http, state.settings))
+    payload = BatchResult(results=results).model_dump(mode="json", exclude_unset=True)
+    await idempotency.complete(200, payload)
+    return JsonResponse(payload, status_code=200)
+
+
+# `:uuid`: `/v1/feedback/batch` is not an id (a GET there is a 405, not a 422).
+@router.get("/{feedback_id:uuid}", response_model=FeedbackRead, summary="Get one piece of feedback")
 async def get_feedback(
     feedback_id: uuid.UUID,
     session: SessionDep,
@@ -56,15 +105,31 @@ async def get_feedback(
     return FeedbackRead.model_validate(await service.get_feedback(session, feedback_id))
 
 
-@router.get("", response_model=FeedbackPage, summary="List feedback, newest first")
+@router.get(
+    "",
+    response_model=FeedbackPage,
+    summary="List feedback, newest first",
+    description="Filter by customer, kind, source reference, or `unmatched=true` for feedback from callers "
+    "not (yet) known to contacts, waiting for their customer.",
+)
 async def list_feedback(
     session: SessionDep,
     _: Annotated[Principal, Depends(require("feedback:read"))],
     customer_id: uuid.UUID | None = None,
     type: FeedbackType | None = None,
+    unmatched: Annotated[
+        bool | None, Query(description="true: only feedback without a customer yet; false: only matched.")
+    ] = None,
+    external_ref: Annotated[str | None, Query(max_length=200, description="The source system's reference.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> FeedbackPage:
     return await service.list_feedback(
-        session, customer_id=customer_id, type=type.value if type else None, limit=limit, cursor=cursor
+        session,
+        customer_id=customer_id,
+        type=type.value if type else None,
+        limit=limit,
+        cursor=cursor,
+        unmatched=unmatched,
+        external_ref=external_ref,
     )

@@ -18,6 +18,7 @@ def consumers() -> list[ConsumerSpec]:
             handlers={
                 **CUSTOMER_PROJECTION_HANDLERS,
                 "crm.feedback.received.v1": service.on_feedback_received,
+                "crm.feedback.status_changed.v1": service.on_feedback_status_changed,
                 "crm.score.changed.v1": service.on_score_changed,
                 "crm.contact.merged.v1": service.on_contact_merged,
                 "crm.contact.erased.v1": service.on_contact_erased,

@@ -10,14 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from crm_shared.contracts.events import FeedbackReceivedV1, ScoreChangedV1
-from crm_shared.contracts.vocabulary import Band, FeedbackType, Severity, Tier
+from crm_shared.contracts.events import FeedbackReceivedV1, FeedbackStatusChangedV1, ScoreChangedV1
+from crm_shared.contracts.vocabulary import Band, CaseStatus, FeedbackType, Severity, Tier
 
 # Hours to the first recovery contact, by severity; scaled down for more important tiers.
 RECOVERY_HOURS = {Severity.critical: 4, Severity.high: 24, Severity.medium: 72, Severity.low: 120}
 TIER_FACTOR = {Tier.key: 0.5, Tier.gold: 0.75, Tier.silver: 1.0, Tier.bronze: 1.0}
 PRIORITY = {Severity.critical: "urgent", Severity.high: "high", Severity.medium: "normal", Severity.low: "low"}
 RETENTION_HOURS = {Band.at_risk: 72, Band.critical: 24}
+# A resolved complaint gets a satisfaction follow-up after the fix had time to show (DOMAIN.md:
+# return visits/calls after service); the answer reopens the complaint if it did not work.
+FOLLOW_UP_HOURS = 48
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,24 @@ def plan_for_score_change(change: ScoreChangedV1) -> list[TaskPlan]:
             title=f"Health fell from {change.band_from.value} to {change.band_to.value}: agree a retention plan",
             priority="urgent" if change.band_to is Band.critical else "high",
             due_at=change.computed_at + timedelta(hours=RETENTION_HOURS[change.band_to]),
+            assignee=None,
+        )
+    ]
+
+
+def plan_for_status_change(change: FeedbackStatusChangedV1) -> list[TaskPlan]:
+    """Closed loop: every time a complaint is resolved (again, after a reopen, too), ask the customer."""
+    if change.current is not CaseStatus.resolved:
+        return []
+    category = f" ({change.category})" if change.category else ""
+    return [
+        TaskPlan(
+            playbook="satisfaction_follow_up",
+            type="satisfaction_follow_up",
+            title=f"Ask whether the resolved {change.severity.value} complaint{category} was put right "
+            "(satisfaction follow-up)",
+            priority="normal",
+            due_at=change.changed_at + timedelta(hours=FOLLOW_UP_HOURS),
             assignee=None,
         )
     ]

@@ -7,7 +7,13 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
-from crm_shared.contracts.events import ContactErasedV1, ContactMergedV1, FeedbackReceivedV1, ScoreChangedV1
+from crm_shared.contracts.events import (
+    ContactErasedV1,
+    ContactMergedV1,
+    FeedbackReceivedV1,
+    FeedbackStatusChangedV1,
+    ScoreChangedV1,
+)
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound
@@ -56,6 +62,20 @@ async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:
     if plans:
         # The event carries the owner at complaint time, so no lookup on the hot path.
         await _create(session, feedback.customer_id, plans, event, feedback.customer.owner)
+
+
+async def on_feedback_status_changed(session: AsyncSession, event: Envelope) -> None:
+    """A resolved complaint gets its satisfaction follow-up, owned like the recovery task: the
+    owner the event carries, else the projection's, else the fallback queue."""
+    change = event.payload()
+    assert isinstance(change, FeedbackStatusChangedV1)
+    plans = playbooks.plan_for_status_change(change)
+    if plans:
+        owner = change.customer.owner
+        if owner is None:
+            customer = await get_customer(session, change.customer_id)
+            owner = customer.owner if customer else None
+        await _create(session, change.customer_id, plans, event, owner)
 
 
 async def on_score_changed(session: AsyncSession, event: Envelope) -> None:

@@ -1,0 +1,1 @@
+"""Complaint cases: the lifecycle of a complaint, its history and internal notes."""

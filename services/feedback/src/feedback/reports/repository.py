@@ -1,0 +1,73 @@
+"""The report queries: aggregates over the feedback table, computed by PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import distinct, func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_shared.projections import CustomerProjection
+from feedback.intake.models import Feedback
+from feedback.reports.schemas import GroupBy, Interval
+
+UNKNOWN = "unknown"
+
+
+def _group_key(group_by: GroupBy) -> Any:
+    columns = {
+        GroupBy.category: Feedback.category,
+        GroupBy.channel: Feedback.channel,
+        GroupBy.product: Feedback.product,
+        GroupBy.tier: Feedback.customer_tier,  # the tier when the complaint came in
+        GroupBy.region: CustomerProjection.region,  # the customer's region now
+    }
+    return func.coalesce(columns[group_by], literal(UNKNOWN))
+
+
+def _complaints_between(since: datetime, until: datetime) -> list[Any]:
+    return [Feedback.type == "complaint", Feedback.received_at >= since, Feedback.received_at < until]
+
+
+class ReportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def complaint_counts(
+        self, group_by: GroupBy, interval: Interval, since: datetime, until: datetime
+    ) -> list[tuple[datetime, str, int]]:
+        """(period start, group, count), oldest period first; periods start at UTC midnight."""
+        period = func.date_trunc(interval.value, Feedback.received_at, "UTC").label("period")
+        key = _group_key(group_by).label("key")
+        query = select(period, key, func.count()).where(*_complaints_between(since, until))
+        if group_by is GroupBy.region:
+            query = query.outerjoin(CustomerProjection, CustomerProjection.customer_id == Feedback.customer_id)
+        query = query.group_by(period, key).order_by(period, key)
+        return [(row[0], row[1], row[2]) for row in (await self.session.execute(query)).all()]
+
+    async def top_themes(self, since: datetime, until: datetime, limit: int) -> list[tuple[str, str | None, int, int]]:
+        """(category, product, complaints, distinct customers), most complaints first."""
+        query = (
+            select(Feedback.category, Feedback.product, func.count(), func.count(distinct(Feedback.customer_id)))
+            .where(*_complaints_between(since, until), Feedback.category.is_not(None))
+            .group_by(Feedback.category, Feedback.product)
+            .order_by(func.count().desc(), Feedback.category, Feedback.product)
+            .limit(limit)
+        )
+        return [(row[0], row[1], row[2], row[3]) for row in (await self.session.execute(query)).all()]
+
+    async def theme_counts(
+        self, themes: list[tuple[str, str | None]], since: datetime, until: datetime
+    ) -> dict[tuple[str, str | None], int]:
+        """Complaints per (category, product) in another period (a NULL product is its own theme)."""
+        if not themes:
+            return {}
+        product = func.coalesce(Feedback.product, literal(""))
+        wanted = [(category, product or "") for category, product in themes]
+        query = (
+            select(Feedback.category, product, func.count())
+            .where(*_complaints_between(since, until), tuple_(Feedback.category, product).in_(wanted))
+            .group_by(Feedback.category, product)
+        )
+        return {(row[0], row[1] or None): row[2] for row in (await self.session.execute(query)).all()}

@@ -1,0 +1,75 @@
+"""All queries on SLA policies and clocks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from feedback.intake.models import Feedback
+from feedback.sla.models import SlaClock, SlaPolicyRecord
+
+# Any constant unique to this lock: policy changes get versions n+1, n+2, never two n+1.
+_POLICY_LOCK = 0x736C_6170  # "slap"
+
+
+class SlaPolicyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def current(self) -> SlaPolicyRecord | None:
+        query = select(SlaPolicyRecord).order_by(SlaPolicyRecord.version.desc()).limit(1)
+        return (await self.session.scalars(query)).first()
+
+    async def lock(self) -> None:
+        await self.session.execute(select(func.pg_advisory_xact_lock(_POLICY_LOCK)))
+
+    async def add(self, record: SlaPolicyRecord) -> SlaPolicyRecord:
+        self.session.add(record)
+        await self.session.flush()
+        return record
+
+
+class SlaClockRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def erase_pause_reasons(self, customer_ids: list[uuid.UUID]) -> None:
+        """Why a clock waits on the customer is prose about them; the timings stay."""
+        of_customer = select(Feedback.id).where(Feedback.customer_id.in_(customer_ids)).scalar_subquery()
+        await self.session.execute(
+            update(SlaClock)
+            .where(SlaClock.feedback_id.in_(of_customer), SlaClock.pause_reason.is_not(None))
+            .values(pause_reason="[erased]")
+        )
+
+    async def add_all(self, clocks: list[SlaClock]) -> None:
+        self.session.add_all(clocks)
+        await self.session.flush()
+
+    async def of_feedback(self, feedback_id: uuid.UUID, *, for_update: bool = False) -> list[SlaClock]:
+        query = select(SlaClock).where(SlaClock.feedback_id == feedback_id).order_by(SlaClock.clock)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return list((await self.session.scalars(query)).all())
+
+    async def claim_due(self, now: datetime, limit: int) -> list[tuple[SlaClock, Feedback]]:
+        """Running clocks past their deadline, locked; SKIP LOCKED lets two timers split the work
+        instead of firing one clock twice (the loser sees it `breached` once the winner commits)."""
+        query = (
+            select(SlaClock, Feedback)
+            .join(Feedback, Feedback.id == SlaClock.feedback_id)
+            .where(SlaClock.status == "running", SlaClock.due_at <= now)
+            .order_by(SlaClock.due_at)
+            .limit(limit)
+            .with_for_update(of=SlaClock.__table__, skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return [(clock, feedback) for clock, feedback in (await self.session.execute(query)).all()]
+
+    async def earliest_due(self) -> datetime | None:
+        """Served by the partial index on running deadlines."""
+        query = select(func.min(SlaClock.due_at)).where(SlaClock.status == "running")
+        return await self.session.scalar(query)
