@@ -3,38 +3,20 @@ a resolved complaint gets exactly one satisfaction follow-up task, and an unhapp
 reopens the complaint."""
 
 import asyncio
-import time
 import uuid
 
-import httpx
 import pytest
 
-from crm_devstack.testing import envelopes, read_topic, unique_email, unique_phone
+from crm_devstack.testing import envelopes, eventually, read_topic, unique_email, unique_phone
 
 pytestmark = pytest.mark.e2e
 
 
-def client(live_system, service: str, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=live_system.url(service), headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
-
-
-async def poll(check, timeout: float = 30.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(interval)
-    raise AssertionError(f"not reached within {timeout}s")
-
-
 async def test_resolved_complaint_gets_a_follow_up_and_an_unhappy_answer_reopens_it(live_system, token) -> None:
     async with (
-        client(live_system, "contacts", token) as contacts,
-        client(live_system, "feedback", token) as feedback,
-        client(live_system, "notifications", token) as notifications,
+        live_system.client("contacts", token) as contacts,
+        live_system.client("feedback", token) as feedback,
+        live_system.client("notifications", token) as notifications,
     ):
         customer = (
             await contacts.post(
@@ -70,7 +52,7 @@ async def test_resolved_complaint_gets_a_follow_up_and_an_unhappy_answer_reopens
             items = (await notifications.get("/v1/tasks", params={"customer_id": customer["id"]})).json()["items"]
             return [t for t in items if t["type"] == "satisfaction_follow_up"]
 
-        [task] = await poll(follow_ups)
+        [task] = await eventually(follow_ups, timeout=30)
         assert task["assignee"] == "lucius" and task["status"] == "open"
         assert "Wayne" not in task["title"]
         await asyncio.sleep(1.0)  # let any duplicate arrive before counting
@@ -92,7 +74,7 @@ async def test_resolved_complaint_gets_a_follow_up_and_an_unhappy_answer_reopens
             history = (await feedback.get(f"/v1/feedback/{complaint_id}/history")).json()
             return history if history["status"] == "in_progress" else None
 
-        history = await poll(reopened)
+        history = await eventually(reopened, timeout=30)
         last = history["items"][-1]
         assert (last["from_status"], last["to_status"], last["reopened"]) == ("resolved", "in_progress", True)
         assert last["changed_by"] == "system" and last["reason"] == "unhappy follow-up answer (CSAT 2)"
@@ -108,5 +90,5 @@ async def test_resolved_complaint_gets_a_follow_up_and_an_unhappy_answer_reopens
                 and e.data["reopened"]
             ]
 
-        [event] = await poll(reopen_event)
+        [event] = await eventually(reopen_event, timeout=30)
         assert event.data["current"] == "in_progress" and event.data["changed_by"] == "system"

@@ -2,31 +2,14 @@
 
 import asyncio
 import signal
-import time
 import uuid
 
 import httpx
 import pytest
 
-from crm_devstack.testing import unique_email, unique_phone
+from crm_devstack.testing import eventually, unique_email, unique_phone
 
 pytestmark = pytest.mark.e2e
-
-
-def client(live_system, service: str, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=live_system.url(service), headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
-
-
-async def poll(check, timeout: float = 30.0, interval: float = 0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(interval)
-    raise AssertionError(f"not reached within {timeout}s")
 
 
 async def create_customer(contacts: httpx.AsyncClient, tier: str = "gold") -> dict:
@@ -55,10 +38,10 @@ def complaint_body(customer_id: str, severity: str = "high") -> dict:
 
 async def test_a_posted_complaint_yields_a_new_score_and_a_follow_up_task(live_system, token) -> None:
     async with (
-        client(live_system, "contacts", token) as contacts,
-        client(live_system, "feedback", token) as feedback,
-        client(live_system, "scoring", token) as scoring,
-        client(live_system, "notifications", token) as notifications,
+        live_system.client("contacts", token) as contacts,
+        live_system.client("feedback", token) as feedback,
+        live_system.client("scoring", token) as scoring,
+        live_system.client("notifications", token) as notifications,
     ):
         customer = await create_customer(contacts)
         # By phone, as a call centre that only knows the caller's number would.
@@ -71,24 +54,24 @@ async def test_a_posted_complaint_yields_a_new_score_and_a_follow_up_task(live_s
             items = (await notifications.get("/v1/tasks", params={"customer_id": customer["id"]})).json()["items"]
             return [t for t in items if t["type"] == "service_recovery"]
 
-        [recovery] = await poll(task)
+        [recovery] = await eventually(task, timeout=30)
         assert recovery["assignee"] == "pepper" and recovery["status"] == "open"
 
         async def rescored():
             response = await scoring.get(f"/v1/scores/{customer['id']}")
             return response.json() if response.status_code == 200 and response.json()["satisfaction"] < 75 else None
 
-        score = await poll(rescored)
+        score = await eventually(rescored, timeout=30)
         assert score["band"] == "at_risk" and score["explanation"]["components"]["complaints"] == 1
         assert recovery["correlation_id"] == posted.headers["x-correlation-id"]
 
 
 async def test_one_idempotency_key_gives_one_feedback_one_score_change_one_task(live_system, token) -> None:
     async with (
-        client(live_system, "contacts", token) as contacts,
-        client(live_system, "feedback", token) as feedback,
-        client(live_system, "scoring", token) as scoring,
-        client(live_system, "notifications", token) as notifications,
+        live_system.client("contacts", token) as contacts,
+        live_system.client("feedback", token) as feedback,
+        live_system.client("scoring", token) as scoring,
+        live_system.client("notifications", token) as notifications,
     ):
         customer = await create_customer(contacts, tier="silver")
         key = {"Idempotency-Key": f"call-{uuid.uuid4()}"}
@@ -101,7 +84,7 @@ async def test_one_idempotency_key_gives_one_feedback_one_score_change_one_task(
         async def task():
             return (await notifications.get("/v1/tasks", params={"customer_id": customer["id"]})).json()["items"]
 
-        await poll(task)
+        await eventually(task, timeout=30)
         await asyncio.sleep(1.0)  # let any duplicate arrive before counting
         items = (await feedback.get("/v1/feedback", params={"customer_id": customer["id"]})).json()["items"]
         assert len(items) == 1
@@ -115,10 +98,10 @@ async def test_one_idempotency_key_gives_one_feedback_one_score_change_one_task(
 async def test_sigkill_of_workers_mid_burst_loses_and_doubles_nothing(live_system, token) -> None:
     supervisor = live_system.supervisor
     async with (
-        client(live_system, "contacts", token) as contacts,
-        client(live_system, "feedback", token) as feedback,
-        client(live_system, "scoring", token) as scoring,
-        client(live_system, "notifications", token) as notifications,
+        live_system.client("contacts", token) as contacts,
+        live_system.client("feedback", token) as feedback,
+        live_system.client("scoring", token) as scoring,
+        live_system.client("notifications", token) as notifications,
     ):
         customers = [await create_customer(contacts, tier="bronze") for _ in range(8)]
 
@@ -159,7 +142,7 @@ async def test_sigkill_of_workers_mid_burst_loses_and_doubles_nothing(live_syste
             recovery = [t for t in found if t["type"] == "service_recovery"]
             return recovery if len(recovery) >= len(posted) else None
 
-        recovery = await poll(all_tasks, timeout=90, interval=0.5)
+        recovery = await eventually(all_tasks, timeout=90, interval=0.5)
         await asyncio.sleep(1.0)
         recovery = await all_tasks()
         assert len(recovery) == len(posted) == 60

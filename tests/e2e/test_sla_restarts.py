@@ -28,12 +28,6 @@ def first_response_in(seconds: int) -> dict:
     }
 
 
-def client(live_system, service: str, token: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=live_system.url(service), headers={"Authorization": f"Bearer {token}"}, timeout=10
-    )
-
-
 async def complaint(contacts: httpx.AsyncClient, feedback: httpx.AsyncClient) -> dict:
     customer = await contacts.post(
         "/v1/customers", json={"name": "Umbrella", "email": unique_email(), "phone": unique_phone(), "tier": "key"}
@@ -82,7 +76,7 @@ def at(value: str) -> datetime:
 
 
 async def test_breaches_fire_on_time_across_worker_restarts(live_system, token) -> None:
-    async with client(live_system, "contacts", token) as contacts, client(live_system, "feedback", token) as feedback:
+    async with live_system.client("contacts", token) as contacts, live_system.client("feedback", token) as feedback:
         # (a) restarted before the deadline. The target leaves room for the worker's start-up.
         assert (await feedback.put("/v1/sla-policy", json=first_response_in(6))).status_code == 200
         try:

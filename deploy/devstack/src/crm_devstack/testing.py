@@ -139,6 +139,10 @@ class LiveSystem:
     def url(self, service: str) -> str:
         return self.stack.api_url(service)
 
+    def client(self, service: str, token: str) -> httpx.AsyncClient:
+        """An HTTP client for one service's api, authenticated with `token`."""
+        return httpx.AsyncClient(base_url=self.url(service), headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
     def restart(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Kill one process (SIGKILL by default) and start it again; waits for an api to be ready."""
         self.stop(name, sig)
