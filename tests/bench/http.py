@@ -38,6 +38,14 @@ class BenchClient:
             )
             writer.write(head.encode() + payload)
             status_line = await reader.readline()
+            if not status_line:  # the server closed an idle keep-alive connection: send again on a new one
+                writer.close()
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+                writer.write(head.encode() + payload)
+                status_line = await reader.readline()
+            if not status_line:
+                writer.close()
+                raise ConnectionResetError("the server closed the connection without an answer")
             status = int(status_line.split()[1])
             length = 0
             while (line := await reader.readline()) not in (b"\r\n", b""):
