@@ -94,3 +94,18 @@ def drop_customer_aliases_v1() -> None:
     op.drop_table("customer_aliases")
     op.drop_column("customer_projection", "region")
     op.drop_column("customer_projection", "erased_at")
+
+
+def add_customer_projection_profile_v1() -> None:
+    """Industry (indicators by industry), channel consent, language and time zone (outreach)."""
+    op.add_column("customer_projection", sa.Column("industry", sa.String(100), nullable=True))
+    op.add_column(
+        "customer_projection", sa.Column("consent", pg.JSONB, server_default=sa.text("'{}'::jsonb"), nullable=False)
+    )
+    op.add_column("customer_projection", sa.Column("language", sa.String(35), nullable=True))
+    op.add_column("customer_projection", sa.Column("timezone", sa.String(64), nullable=True))
+
+
+def drop_customer_projection_profile_v1() -> None:
+    for column in ("timezone", "language", "consent", "industry"):
+        op.drop_column("customer_projection", column)

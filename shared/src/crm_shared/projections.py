@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Row, String, bindparam, cast, delete, exists, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -50,6 +50,10 @@ class CustomerProjection(Base):
     tier: Mapped[str] = mapped_column(String(20), nullable=False)
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     region: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    industry: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    consent: Mapped[dict[str, bool]] = mapped_column(JSONB, nullable=False, server_default="{}")
+    language: Mapped[str | None] = mapped_column(String(35), nullable=True)
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Time of the event the row reflects: an older event never overwrites a newer one.
     as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
@@ -88,6 +92,10 @@ async def upsert_customer(session: AsyncSession, card: _CustomerCard, as_of: dat
         "tier": card.tier.value,
         "owner": card.owner,
         "region": card.region,
+        "industry": card.industry,
+        "consent": dict(card.consent),
+        "language": card.language,
+        "timezone": card.timezone,
         "as_of": as_of,
     }
     columns = (
@@ -249,7 +257,15 @@ async def erase_customer(session: AsyncSession, erasure: ContactErasedV1, as_of:
     await session.execute(
         tombstone.on_conflict_do_update(
             index_elements=[_CARD.c.customer_id],
-            set_={"name": ERASED_NAME, "email": None, "phone": None, "erased_at": tombstone.excluded.erased_at},
+            set_={
+                "name": ERASED_NAME,
+                "email": None,
+                "phone": None,
+                "consent": {},  # nobody left to contact
+                "language": None,
+                "timezone": None,
+                "erased_at": tombstone.excluded.erased_at,
+            },
             where=_CARD.c.erased_at.is_(None),
         )
     )

@@ -56,6 +56,16 @@ class _CustomerCard(_Payload):
     lifecycle_stage: LifecycleStage = LifecycleStage.customer
     credit_standing: CreditStanding = CreditStanding.good
     region: str | None = Field(default=None, description="Sales region, for reports by region.", examples=["EMEA"])
+    industry: str | None = Field(default=None, description="For indicators by industry.", examples=["logistics"])
+    consent: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Channel consent (email, phone, sms, ...): outreach only where true.",
+        examples=[{"email": True, "sms": False}],
+    )
+    language: str | None = Field(default=None, description="BCP 47 language for messages.", examples=["de"])
+    timezone: str | None = Field(
+        default=None, description="IANA time zone, for quiet hours.", examples=["Europe/Berlin"]
+    )
 
 
 class ContactCreatedV1(_CustomerCard):
@@ -236,6 +246,52 @@ class ScoreChangedV1(_Payload):
     computed_at: datetime
 
 
+class ScoreSet(_Payload):
+    """A customer's five scores (docs/scoring.md). `churn_risk` is the only one where higher is worse."""
+
+    satisfaction: float = Field(ge=0, le=100)
+    loyalty: float = Field(ge=0, le=100)
+    value: float = Field(ge=0, le=100)
+    churn_risk: float = Field(ge=0, le=100)
+    health: float = Field(ge=0, le=100)
+    band: Band
+
+
+class ScoreChangedV2(_Payload):
+    """Any of a customer's scores moved (never published when nothing moved): old and new values,
+    the band transition and the event that caused it (or the rescore run after a model change)."""
+
+    customer_id: uuid.UUID
+    model_version: str
+    previous: ScoreSet | None
+    current: ScoreSet
+    changed: list[str] = Field(description="Names of the scores that moved.", examples=[["satisfaction", "health"]])
+    band_from: Band | None
+    band_to: Band
+    cause_event_id: uuid.UUID
+    cause_event_type: str
+    rescore_run_id: uuid.UUID | None = Field(default=None, description="Set when a model change rescored the customer.")
+    computed_at: datetime
+
+
+class IndicatorThresholdCrossedV1(_Payload):
+    """An indicator of the indicator system crossed its threshold (published once per crossing,
+    not on every event while it stays crossed) or came back inside it (`state = recovered`).
+    Not about one customer: the envelope subject and key are `indicator:<indicator>:<dimension>:<segment>`."""
+
+    alert_id: uuid.UUID
+    indicator: str = Field(examples=["complaint_rate_per_100"])
+    dimension: Literal["all", "tier", "region", "industry", "owner"] = "all"
+    segment: str | None = Field(default=None, description="The tier, region, ... value; None for `all`.")
+    period_start: datetime
+    period_end: datetime
+    value: float
+    threshold: float
+    direction: Literal["above", "below"] = Field(description="The alert fires when the value goes above / below.")
+    state: Literal["crossed", "recovered"]
+    crossed_at: datetime
+
+
 class TaskCreatedV1(_Payload):
     task_id: uuid.UUID
     customer_id: uuid.UUID
@@ -245,6 +301,34 @@ class TaskCreatedV1(_Payload):
     due_at: datetime
     assignee: str
     cause_event_id: uuid.UUID
+
+
+class TaskStatusChangedV1(_Payload):
+    """A task was claimed, completed (with an outcome) or cancelled."""
+
+    task_id: uuid.UUID
+    customer_id: uuid.UUID
+    type: str
+    playbook: str
+    previous: str
+    current: Literal["open", "claimed", "done", "cancelled"]
+    outcome: str | None = Field(default=None, examples=["customer satisfied with the replacement"])
+    changed_by: str
+    changed_at: datetime
+
+
+class TaskEscalatedV1(_Payload):
+    """A task passed its due time undone and moved up a level (owner -> team lead -> manager)."""
+
+    task_id: uuid.UUID
+    customer_id: uuid.UUID
+    type: str
+    playbook: str
+    level: int = Field(ge=1, description="1 = team lead, 2 = manager, ...")
+    escalated_to: str
+    previous_assignee: str
+    due_at: datetime
+    escalated_at: datetime
 
 
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
@@ -260,5 +344,9 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "crm.feedback.status_changed.v1": FeedbackStatusChangedV1,
     "crm.feedback.sla_breached.v1": SlaBreachedV1,
     "crm.score.changed.v1": ScoreChangedV1,
+    "crm.score.changed.v2": ScoreChangedV2,
+    "crm.indicator.threshold_crossed.v1": IndicatorThresholdCrossedV1,
     "crm.task.created.v1": TaskCreatedV1,
+    "crm.task.status_changed.v1": TaskStatusChangedV1,
+    "crm.task.escalated.v1": TaskEscalatedV1,
 }

@@ -44,6 +44,8 @@ def _card(customer: Customer) -> dict[str, Any]:
         "lifecycle_stage": LifecycleStage(customer.lifecycle_stage),
         "credit_standing": CreditStanding(customer.credit_standing),
         "region": customer.region,
+        "industry": customer.industry,
+        "consent": dict(customer.consent or {}),
     }
 
 
