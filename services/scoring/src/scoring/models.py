@@ -3,6 +3,16 @@
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 from crm_shared.projections import CustomerAlias, CustomerProjection
+from scoring.indicators.models import (
+    IndicatorAlert,
+    IndicatorAlertState,
+    IndicatorComplaint,
+    IndicatorCounters,
+    IndicatorCustomer,
+    IndicatorCustomerOrders,
+    IndicatorSegment,
+    IndicatorThresholdVersion,
+)
 from scoring.scores.models import CustomerScore, ScoreHistory
 
 __all__ = [
@@ -10,6 +20,14 @@ __all__ = [
     "CustomerProjection",
     "CustomerScore",
     "IdempotencyRecord",
+    "IndicatorAlert",
+    "IndicatorAlertState",
+    "IndicatorComplaint",
+    "IndicatorCounters",
+    "IndicatorCustomer",
+    "IndicatorCustomerOrders",
+    "IndicatorSegment",
+    "IndicatorThresholdVersion",
     "OutboxMessage",
     "ProcessedEvent",
     "ScoreHistory",

@@ -6,6 +6,7 @@ from crm_shared.contracts import Envelope, Topics
 from crm_shared.projections import on_contact_created as project_contact
 from crm_shared.projections import on_contact_updated
 from crm_shared.worker import ConsumerSpec
+from scoring.indicators.consumer import consumer as indicators_consumer
 from scoring.scores import service
 
 
@@ -26,5 +27,6 @@ def consumers() -> list[ConsumerSpec]:
                 "crm.contact.erased.v1": service.on_contact_erased,
                 "crm.feedback.received.v1": service.on_feedback_received,
             },
-        )
+        ),
+        indicators_consumer(),
     ]

@@ -1,0 +1,1 @@
+"""The indicator system: service quality, satisfaction, retention and value by segment and period."""

@@ -1,0 +1,235 @@
+"""All queries of the indicator system.
+
+The per-event statements are one multi-row upsert each (counters, gauges, order counts, alert
+states), built once at import: an event costs a constant number of round trips, whatever the
+history holds.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, delete, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scoring.indicators.formulas import COUNTERS
+from scoring.indicators.models import (
+    IndicatorAlert,
+    IndicatorAlertState,
+    IndicatorComplaint,
+    IndicatorCounters,
+    IndicatorCustomer,
+    IndicatorCustomerOrders,
+    IndicatorSegment,
+    IndicatorThresholdVersion,
+)
+
+_COUNTERS = IndicatorCounters.__table__
+_SEGMENTS = IndicatorSegment.__table__
+_ORDERS = IndicatorCustomerOrders.__table__
+_STATE = IndicatorAlertState.__table__
+_KEY = ("dimension", "segment", "period", "period_start")
+
+_add_counters = insert(_COUNTERS)
+_ADD_COUNTERS = _add_counters.on_conflict_do_update(
+    index_elements=list(_KEY),
+    set_={
+        **{name: _COUNTERS.c[name] + _add_counters.excluded[name] for name in COUNTERS if name != "customers_at_start"},
+        "updated_at": func.now(),
+    },
+).returning(_COUNTERS)
+
+_add_gauge = insert(_SEGMENTS)
+_ADD_GAUGE = _add_gauge.on_conflict_do_update(
+    index_elements=["dimension", "segment"],
+    set_={"active_customers": _SEGMENTS.c.active_customers + _add_gauge.excluded.active_customers},
+)
+
+_add_orders = insert(_ORDERS)
+_ADD_ORDERS = _add_orders.on_conflict_do_update(
+    index_elements=["customer_id", "period", "period_start"], set_={"orders": _ORDERS.c.orders + 1}
+).returning(_ORDERS.c.period, _ORDERS.c.period_start, _ORDERS.c.orders)
+
+# The no-op update makes the upsert lock an existing row and return it: one statement both
+# creates the missing states and locks them all, in the caller's (sorted) order.
+_lock_states = insert(_STATE)
+_LOCK_STATES = _lock_states.on_conflict_do_update(
+    index_elements=["indicator", "dimension", "segment"], set_={"open_alert_id": _STATE.c.open_alert_id}
+).returning(_STATE)
+
+
+class IndicatorRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- per event ---------------------------------------------------------------------
+
+    async def gauges(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        query = select(_SEGMENTS).where(tuple_(_SEGMENTS.c.dimension, _SEGMENTS.c.segment).in_(keys))
+        return {(r.dimension, r.segment): r.active_customers for r in await self.session.execute(query)}
+
+    async def add_to_gauges(self, deltas: dict[tuple[str, str], int]) -> None:
+        rows = [{"dimension": d, "segment": s, "active_customers": n} for (d, s), n in sorted(deltas.items()) if n]
+        if rows:
+            await self.session.execute(_ADD_GAUGE, rows)
+
+    async def add_to_counters(self, rows: list[dict[str, Any]]) -> list[Row[Any]]:
+        """Adds each row's deltas to its counters (creating them; `customers_at_start` is only
+        set by the insert) and returns the counters as they are now."""
+        full = [{**dict.fromkeys(COUNTERS, 0), **row} for row in rows]
+        return list((await self.session.execute(_ADD_COUNTERS, full)).all())
+
+    async def count_order(self, customer_id: uuid.UUID, periods: list[tuple[str, datetime]]) -> dict[str, int]:
+        rows = [{"customer_id": customer_id, "period": p, "period_start": s, "orders": 1} for p, s in periods]
+        return {r.period: r.orders for r in await self.session.execute(_ADD_ORDERS, rows)}
+
+    async def customer(self, customer_id: uuid.UUID) -> IndicatorCustomer | None:
+        query = (
+            select(IndicatorCustomer)
+            .where(IndicatorCustomer.customer_id == customer_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(query)).first()
+
+    async def save_customer(self, values: dict[str, Any]) -> None:
+        statement = insert(IndicatorCustomer).values(values)
+        await self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["customer_id"], set_={k: statement.excluded[k] for k in values if k != "customer_id"}
+            )
+        )
+
+    async def forget_customers(self, customer_ids: list[uuid.UUID]) -> list[IndicatorCustomer]:
+        """Removes the per-customer rows (segments, order counts); returns the removed memberships."""
+        removed = list(
+            (
+                await self.session.scalars(
+                    delete(IndicatorCustomer)
+                    .where(IndicatorCustomer.customer_id.in_(customer_ids))
+                    .returning(IndicatorCustomer)
+                )
+            ).all()
+        )
+        await self.session.execute(delete(IndicatorCustomerOrders).where(_ORDERS.c.customer_id.in_(customer_ids)))
+        return removed
+
+    async def complaint(self, feedback_id: uuid.UUID) -> IndicatorComplaint | None:
+        query = (
+            select(IndicatorComplaint)
+            .where(IndicatorComplaint.feedback_id == feedback_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(query)).first()
+
+    async def add_complaint(self, values: dict[str, Any]) -> None:
+        await self.session.execute(
+            insert(IndicatorComplaint).values(values).on_conflict_do_nothing(index_elements=["feedback_id"])
+        )
+
+    async def lock_states(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Row[Any]]:
+        rows = [{"indicator": i, "dimension": d, "segment": s, "open_alert_id": None} for i, d, s in sorted(keys)]
+        result = await self.session.execute(_LOCK_STATES, rows)
+        return {(r.indicator, r.dimension, r.segment): r for r in result}
+
+    async def set_state(self, key: tuple[str, str, str], open_alert_id: uuid.UUID | None) -> None:
+        indicator, dimension, segment = key
+        await self.session.execute(
+            _STATE.update()
+            .where(_STATE.c.indicator == indicator, _STATE.c.dimension == dimension, _STATE.c.segment == segment)
+            .values(open_alert_id=open_alert_id)
+        )
+
+    async def add_alert(self, alert: IndicatorAlert) -> IndicatorAlert:
+        self.session.add(alert)
+        await self.session.flush()
+        return alert
+
+    # --- thresholds --------------------------------------------------------------------
+
+    async def thresholds(self) -> dict[str, IndicatorThresholdVersion]:
+        """The version in force of every indicator that was ever set (the others use defaults)."""
+        query = (
+            select(IndicatorThresholdVersion)
+            .distinct(IndicatorThresholdVersion.indicator)
+            .order_by(IndicatorThresholdVersion.indicator, IndicatorThresholdVersion.version.desc())
+        )
+        return {t.indicator: t for t in (await self.session.scalars(query)).all()}
+
+    async def lock_threshold(self, indicator: str) -> None:
+        """Versions n+1, n+2 of one indicator, never two n+1 (transaction-scoped advisory lock)."""
+        await self.session.execute(select(func.pg_advisory_xact_lock(0x696E_6474, func.hashtext(indicator))))
+
+    async def latest_threshold_version(self, indicator: str) -> int:
+        query = select(func.max(IndicatorThresholdVersion.version)).where(
+            IndicatorThresholdVersion.indicator == indicator
+        )
+        return (await self.session.scalar(query)) or 0
+
+    async def add_threshold(self, record: IndicatorThresholdVersion) -> IndicatorThresholdVersion:
+        self.session.add(record)
+        await self.session.flush()
+        return record
+
+    # --- reads -------------------------------------------------------------------------
+
+    async def counters(
+        self,
+        *,
+        dimension: str,
+        period: str,
+        since: datetime | None,
+        until: datetime | None,
+        segment: str | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[Row[Any]]:
+        """Newest period first, then segment; keyset `after` = (period_start, segment) of the last row."""
+        query = select(_COUNTERS).where(_COUNTERS.c.dimension == dimension, _COUNTERS.c.period == period)
+        if since is not None:
+            query = query.where(_COUNTERS.c.period_start >= since)
+        if until is not None:
+            query = query.where(_COUNTERS.c.period_start < until)
+        if segment is not None:
+            query = query.where(_COUNTERS.c.segment == segment)
+        if after is not None:
+            start, seg = after
+            query = query.where(
+                (_COUNTERS.c.period_start < start) | ((_COUNTERS.c.period_start == start) & (_COUNTERS.c.segment > seg))
+            )
+        query = query.order_by(_COUNTERS.c.period_start.desc(), _COUNTERS.c.segment).limit(limit)
+        return list((await self.session.execute(query)).all())
+
+    async def alert(self, alert_id: uuid.UUID) -> IndicatorAlert | None:
+        return await self.session.get(IndicatorAlert, alert_id, populate_existing=True)
+
+    async def lock_alert(self, alert_id: uuid.UUID) -> IndicatorAlert | None:
+        return await self.session.get(IndicatorAlert, alert_id, with_for_update=True, populate_existing=True)
+
+    async def alerts(
+        self,
+        *,
+        state: str | None,
+        indicator: str | None,
+        dimension: str | None,
+        segment: str | None,
+        before: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[IndicatorAlert]:
+        query = select(IndicatorAlert)
+        if state is not None:
+            query = query.where(IndicatorAlert.state == state)
+        if indicator is not None:
+            query = query.where(IndicatorAlert.indicator == indicator)
+        if dimension is not None:
+            query = query.where(IndicatorAlert.dimension == dimension)
+        if segment is not None:
+            query = query.where(IndicatorAlert.segment == segment)
+        if before is not None:
+            query = query.where(tuple_(IndicatorAlert.opened_at, IndicatorAlert.id) < tuple_(*before))
+        query = query.order_by(IndicatorAlert.opened_at.desc(), IndicatorAlert.id.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())
