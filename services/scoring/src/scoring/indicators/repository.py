@@ -153,11 +153,9 @@ class IndicatorRepository:
 
     async def thresholds(self) -> dict[str, IndicatorThresholdVersion]:
         """The version in force of every indicator that was ever set (the others use defaults)."""
-        query = (
-            select(IndicatorThresholdVersion)
-            .distinct(IndicatorThresholdVersion.indicator)
-            .order_by(IndicatorThresholdVersion.indicator, IndicatorThresholdVersion.version.desc())
-        )
+        t = IndicatorThresholdVersion
+        latest = select(t.indicator, func.max(t.version).label("version")).group_by(t.indicator).subquery()
+        query = select(t).join(latest, (t.indicator == latest.c.indicator) & (t.version == latest.c.version))
         return {t.indicator: t for t in (await self.session.scalars(query)).all()}
 
     async def lock_threshold(self, indicator: str) -> None:
