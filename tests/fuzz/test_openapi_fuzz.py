@@ -46,6 +46,13 @@ EXCLUDED = [positive_data_acceptance]
 EXCLUDED_FOR = {("POST", "/v1/imports"): [negative_data_rejection]}
 
 
+@SCHEMAS["scoring"].hook
+def filter_query(ctx, query):
+    """A query parameter with an empty name never reaches the wire (the HTTP client drops it), so
+    such a "negative" case is sent as a valid request and its 200 would be called a failure."""
+    return not query or "" not in query
+
+
 def _call(case, live_system: LiveSystem, service: str, token: str) -> None:
     case.call_and_validate(
         base_url=live_system.url(service),
