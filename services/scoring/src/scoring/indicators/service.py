@@ -96,7 +96,10 @@ async def _add(
                     row[name] = row.get(name, 0) + value
             for name, value in (per_key or {}).get((dimension, segment), {}).items():
                 row[name] = row.get(name, 0) + value
-    rows = {key: row for key, row in rows.items() if any(row.values())}
+    # A row whose only change is the gauge is still written: the period must remember that the
+    # customer who left was there at its start.
+    moved = {key for key, delta in (gauge_deltas or {}).items() if delta}
+    rows = {key: row for key, row in rows.items() if any(row.values()) or key[:2] in moved}
     if not rows:
         return
     gauges = await repository.gauges(sorted({(d, s) for d, s, _, _ in rows}))
@@ -189,8 +192,8 @@ async def on_lifecycle_changed(session: AsyncSession, event: Envelope) -> None:
 async def _forget(session: AsyncSession, customer_ids: list[uuid.UUID], at: datetime) -> None:
     """The customers leave the segment gauges (not as churn); their per-customer rows go."""
     removed = await IndicatorRepository(session).forget_customers(customer_ids)
-    for row in removed:
-        await _apply_changes(session, formulas.membership_changes(_membership(row), None), at)
+    changes = [change for row in removed for change in formulas.membership_changes(_membership(row), None)]
+    await _apply_changes(session, changes, at)  # one pass: rows are locked once, in one order
 
 
 async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
