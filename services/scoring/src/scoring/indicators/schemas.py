@@ -185,6 +185,10 @@ class ThresholdRead(BaseModel):
 
 
 class ThresholdList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": ThresholdRead.model_config["json_schema_extra"]["examples"]}]}  # type: ignore[index]
+    )
+
     items: list[ThresholdRead] = Field(description="Every indicator, in a fixed order.")
 
 
@@ -234,5 +238,13 @@ class AlertRead(BaseModel):
 
 
 class AlertPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": AlertRead.model_config["json_schema_extra"]["examples"], "next_cursor": None}  # type: ignore[index]
+            ]
+        }
+    )
+
     items: list[AlertRead] = Field(description="Newest first.")
     next_cursor: str | None

@@ -31,7 +31,7 @@ from crm_shared.contracts.events import (
 )
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_cursor, decode_time_cursor, encode_cursor, encode_time_cursor
-from crm_shared.http.problems import NotFound, ProblemError
+from crm_shared.http.problems import NotFound, ProblemError, ValidationFailed
 from crm_shared.messaging.outbox import add_event
 from crm_shared.projections import get_customer
 from scoring.indicators import formulas
@@ -445,18 +445,8 @@ async def set_threshold(session: AsyncSession, name: str, body: ThresholdSet, *,
     event that moves the indicator; open alerts stay until that event finds the value inside."""
     indicator = _indicator(name)
     if not indicator.low <= body.value <= indicator.high:
-        raise ProblemError(
-            422,
-            "Validation failed",
-            f"A {name} threshold lies between {indicator.low:g} and {indicator.high:g} ({indicator.unit}).",
-            type="validation",
-            errors=[
-                {
-                    "field": "body.value",
-                    "message": f"must be between {indicator.low:g} and {indicator.high:g}",
-                    "code": "out_of_range",
-                }
-            ],
+        raise ValidationFailed(
+            "value", f"a {name} threshold lies between {indicator.low:g} and {indicator.high:g}", "out_of_range"
         )
     repository = IndicatorRepository(session)
     await repository.lock_threshold(name)
