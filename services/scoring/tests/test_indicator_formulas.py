@@ -1,6 +1,6 @@
 """Unit: the indicator formulas, periods, segment moves and the alert state machine (no servers)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -138,3 +138,55 @@ def test_every_indicator_has_a_sane_default_inside_its_range(name: str) -> None:
     indicator, default = formulas.INDICATORS[name], formulas.DEFAULT_THRESHOLDS[name]
     assert indicator.low <= default.value <= indicator.high
     assert indicator.compute(counters())[0] is None  # no sample, no value
+
+
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def hours(n: float) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+def test_first_response_and_resolution_are_measured_once_from_arrival() -> None:
+    clocks = formulas.ComplaintClocks(received_at=T0)
+    clocks, acknowledged = formulas.status_changed(clocks, "received", "acknowledged", False, hours(2))
+    assert acknowledged == {"first_responses": 1, "first_response_seconds": 7200.0, "sla_met": 1}
+    clocks, working = formulas.status_changed(clocks, "acknowledged", "in_progress", False, hours(3))
+    assert working == {}
+    clocks, resolved = formulas.status_changed(clocks, "in_progress", "resolved", False, hours(10))
+    assert resolved == {"resolutions": 1, "resolution_seconds": 36_000.0, "sla_met": 1}
+    clocks, closed = formulas.status_changed(clocks, "resolved", "closed", False, hours(11))
+    assert closed == {}  # closing after resolving measures nothing again
+
+
+def test_first_contact_resolution_meets_both_clocks_at_once() -> None:
+    _, deltas = formulas.status_changed(
+        formulas.ComplaintClocks(received_at=T0), "received", "resolved", False, hours(1)
+    )
+    assert deltas == {
+        "first_responses": 1,
+        "first_response_seconds": 3600.0,
+        "resolutions": 1,
+        "resolution_seconds": 3600.0,
+        "sla_met": 2,
+    }
+
+
+def test_a_breached_clock_counts_breached_once_and_never_met() -> None:
+    clocks = formulas.ComplaintClocks(received_at=T0)
+    clocks, breach = formulas.sla_breached(clocks, "first_response")
+    assert breach == {"sla_breached": 1}
+    assert formulas.sla_breached(clocks, "first_response")[1] == {}
+    clocks, late = formulas.status_changed(clocks, "received", "acknowledged", False, hours(30))
+    assert late == {"first_responses": 1, "first_response_seconds": 30 * 3600.0}  # timed, but not met
+
+
+def test_a_reopened_case_runs_a_new_resolution_clock() -> None:
+    clocks = formulas.ComplaintClocks(received_at=T0)
+    clocks, _ = formulas.status_changed(clocks, "received", "resolved", False, hours(1))
+    clocks, reopened = formulas.status_changed(clocks, "resolved", "in_progress", True, hours(5))
+    assert reopened == {} and clocks.resolution_sla is None
+    clocks, breach = formulas.sla_breached(clocks, "resolution")
+    assert breach == {"sla_breached": 1}
+    _, resolved_again = formulas.status_changed(clocks, "in_progress", "resolved", False, hours(80))
+    assert resolved_again == {}  # time to resolution stays the first one; the clock was breached

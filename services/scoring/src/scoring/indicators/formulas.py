@@ -8,7 +8,7 @@ kind, period start); an indicator's value is computed from one counter row when 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -315,3 +315,57 @@ def survey_deltas(metric: str, score: int) -> dict[str, float]:
             "nps_detractors": 1 if score <= DETRACTOR_NPS else 0,
         }
     return {}  # CES is not an indicator (yet)
+
+
+# --- a complaint's clocks ----------------------------------------------------------------
+
+_DONE = frozenset({"resolved", "closed"})
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintClocks:
+    """What the indicators already counted of one complaint."""
+
+    received_at: datetime
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    first_response_sla: str | None = None  # met | breached, once counted
+    resolution_sla: str | None = None
+
+
+def _clock_met(
+    clocks: ComplaintClocks, done_at: str, sla: str, at: datetime, deltas: dict[str, float], name: str
+) -> ComplaintClocks:
+    changes: dict[str, object] = {}
+    if getattr(clocks, done_at) is None:
+        changes[done_at] = at
+        deltas[f"{name}s"] = 1
+        deltas[f"{name}_seconds"] = max(0.0, (at - clocks.received_at).total_seconds())
+    if getattr(clocks, sla) is None:
+        changes[sla] = "met"
+        deltas["sla_met"] = deltas.get("sla_met", 0) + 1
+    return replace(clocks, **changes)  # type: ignore[arg-type]
+
+
+def status_changed(
+    clocks: ComplaintClocks, previous: str | None, current: str, reopened: bool, at: datetime
+) -> tuple[ComplaintClocks, dict[str, float]]:
+    """First response: the first move out of `received`; resolution: the first `resolved` (or
+    `closed`). A clock met with no breach counted before counts as met for the SLA; a reopened
+    case starts a new resolution clock (its time to resolution stays the first one)."""
+    deltas: dict[str, float] = {}
+    if current != "received" and clocks.first_response_at is None:
+        clocks = _clock_met(clocks, "first_response_at", "first_response_sla", at, deltas, "first_response")
+    if current in _DONE:
+        clocks = _clock_met(clocks, "resolved_at", "resolution_sla", at, deltas, "resolution")
+    elif previous in _DONE or reopened:
+        clocks = replace(clocks, resolution_sla=None)
+    return clocks, deltas
+
+
+def sla_breached(clocks: ComplaintClocks, clock: str) -> tuple[ComplaintClocks, dict[str, float]]:
+    """A breach counts once per clock (and per resolution clock of a reopened case)."""
+    attribute = f"{clock}_sla"
+    if getattr(clocks, attribute) is not None:
+        return clocks, {}
+    return replace(clocks, **{attribute: "breached"}), {"sla_breached": 1}  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
@@ -55,7 +56,6 @@ from scoring.indicators.schemas import (
 
 SOURCE = "crm/scoring"
 EVENT_TYPE = "crm.indicator.threshold_crossed.v1"
-_DONE = ("resolved", "closed")
 
 
 # --- folding events into counters --------------------------------------------------------
@@ -261,35 +261,30 @@ def _complaint_segments(complaint: IndicatorComplaint) -> Segments:
     return Segments(complaint.tier, complaint.region, complaint.industry, complaint.owner)
 
 
+def _clocks(complaint: IndicatorComplaint) -> formulas.ComplaintClocks:
+    return formulas.ComplaintClocks(
+        **{f.name: getattr(complaint, f.name) for f in dataclass_fields(formulas.ComplaintClocks)}
+    )
+
+
+async def _save_clocks(session: AsyncSession, complaint: IndicatorComplaint, clocks: formulas.ComplaintClocks) -> None:
+    for f in dataclass_fields(clocks):
+        setattr(complaint, f.name, getattr(clocks, f.name))
+    await session.flush()
+
+
 async def on_status_changed(session: AsyncSession, event: Envelope) -> None:
-    """First response: the first move out of `received`; resolution: the first `resolved` (or
-    `closed`). A clock met with no breach announced before counts as met for the SLA."""
     change = event.payload()
     assert isinstance(change, FeedbackStatusChangedV1)
     complaint = await IndicatorRepository(session).complaint(change.feedback_id)
     if complaint is None:
         return  # received before the indicators existed: its clocks are not measured
-    deltas: dict[str, float] = {}
-    current, previous, at = change.current.value, change.previous.value if change.previous else None, change.changed_at
-    if current != "received" and complaint.first_response_at is None:
-        complaint.first_response_at = at
-        deltas["first_responses"] = 1
-        deltas["first_response_seconds"] = max(0.0, (at - complaint.received_at).total_seconds())
-        if complaint.first_response_sla is None:
-            complaint.first_response_sla = "met"
-            deltas["sla_met"] = deltas.get("sla_met", 0) + 1
-    if current in _DONE:
-        if complaint.resolved_at is None:
-            complaint.resolved_at = at
-            deltas["resolutions"] = 1
-            deltas["resolution_seconds"] = max(0.0, (at - complaint.received_at).total_seconds())
-        if complaint.resolution_sla is None:
-            complaint.resolution_sla = "met"
-            deltas["sla_met"] = deltas.get("sla_met", 0) + 1
-    elif previous in _DONE or change.reopened:
-        complaint.resolution_sla = None  # a reopened case runs a new resolution clock
-    await session.flush()
-    await _add(session, _complaint_segments(complaint), at, deltas)
+    previous = change.previous.value if change.previous else None
+    clocks, deltas = formulas.status_changed(
+        _clocks(complaint), previous, change.current.value, change.reopened, change.changed_at
+    )
+    await _save_clocks(session, complaint, clocks)
+    await _add(session, _complaint_segments(complaint), change.changed_at, deltas)
 
 
 async def on_sla_breached(session: AsyncSession, event: Envelope) -> None:
@@ -298,14 +293,12 @@ async def on_sla_breached(session: AsyncSession, event: Envelope) -> None:
     complaint = await IndicatorRepository(session).complaint(breach.feedback_id)
     if complaint is None:
         segments = await _segments_of(session, breach.customer_id, breach.customer.tier.value, breach.customer.owner)
+        deltas: dict[str, float] = {"sla_breached": 1}
     else:
+        clocks, deltas = formulas.sla_breached(_clocks(complaint), breach.clock)
+        await _save_clocks(session, complaint, clocks)
         segments = _complaint_segments(complaint)
-        attribute = f"{breach.clock}_sla"
-        if getattr(complaint, attribute) is not None:
-            return  # this clock's outcome is already counted
-        setattr(complaint, attribute, "breached")
-        await session.flush()
-    await _add(session, segments, breach.breached_at, {"sla_breached": 1})
+    await _add(session, segments, breach.breached_at, deltas)
 
 
 # --- thresholds and alerts ---------------------------------------------------------------
