@@ -140,6 +140,12 @@ async def test_a_threshold_crossing_raises_one_alert_and_one_event_until_it_reco
     assert put.json()["version"] >= 1 and put.json()["updated_by"] == "tests"
     try:
         first, second = [await new_customer(services, region, owner) for _ in range(2)]
+
+        async def customers_counted():
+            item = await month_of(services, "region", region)
+            return item if item and item["counters"]["customers_joined"] == 2 else None
+
+        await eventually(customers_counted)  # so the rate moves 50, 100, 150 whatever the topics' pace
         for customer in (first, second, first):  # 50 (inside), 100 (crossed), 150 (still crossed)
             await complaint(services, customer["id"])
 

@@ -328,10 +328,13 @@ async def _check_thresholds(
     session: AsyncSession, counters: list[Row[Any]], touched: dict[tuple[str, str, str, datetime], list[str]]
 ) -> None:
     now = utcnow()
+    current = {p: formulas.period_start(p, now) for p in formulas.PERIODS}
+    if not any(names and start == current[p] for (_, _, p, start), names in touched.items()):
+        return  # nothing this event moved is checked (a past period, or only a gauge)
     thresholds = await thresholds_in_force(session)
     candidates: dict[tuple[str, str, str], tuple[Row[Any], float, int]] = {}
     for row in counters:
-        if row.period_start != formulas.period_start(row.period, now):
+        if row.period_start != current[row.period]:
             continue  # a late event for a past period: alerts are about the current one
         for name in touched.get((row.dimension, row.segment, row.period, row.period_start), []):
             threshold, _ = thresholds[name]
