@@ -7,6 +7,7 @@ The session database is shared with other tests, so each test works in its own r
 import uuid
 from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 
 from crm_devstack.testing import envelopes, eventually, read_topic, unique_email, unique_phone
@@ -208,3 +209,34 @@ async def test_thresholds_are_listed_and_bad_ones_refused(services) -> None:
     after = {t["indicator"]: t for t in (await services.scoring.get("/v1/indicator-thresholds")).json()["items"]}
     assert after["sla_attainment"]["version"] == before
     assert (await services.scoring.get("/v1/indicators", params={"dimension": "planet"})).status_code == 422
+
+
+async def test_an_erased_customer_leaves_the_segments_but_the_aggregates_stay(services) -> None:
+    region, owner = f"region-{uuid.uuid4().hex[:10]}", f"owner-{uuid.uuid4().hex[:10]}"
+    customer = await new_customer(services, region, owner)
+    await complaint(services, customer["id"])
+
+    async def counted():
+        item = await month_of(services, "region", region)
+        return item if item and item["counters"]["complaints"] == 1 else None
+
+    await eventually(counted)
+    erased = await services.contacts.post(f"/v1/customers/{customer['id']}/erasure", json={"reason": "DSR-7"})
+    assert erased.status_code in (200, 202), erased.text
+    db = await asyncpg.connect(services.stack.database_url("scoring").replace("+asyncpg", ""))
+    try:
+
+        async def forgotten():
+            rows = await db.fetchval(
+                "SELECT count(*) FROM indicator_customers WHERE customer_id = $1", uuid.UUID(customer["id"])
+            )
+            gauge = await db.fetchval(
+                "SELECT active_customers FROM indicator_segments WHERE dimension = 'region' AND segment = $1", region
+            )
+            return rows == 0 and gauge == 0
+
+        await eventually(forgotten)
+    finally:
+        await db.close()
+    item = await month_of(services, "region", region)
+    assert (item["counters"]["complaints"], item["counters"]["customers_joined"]) == (1, 1)
