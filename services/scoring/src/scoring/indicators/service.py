@@ -122,7 +122,13 @@ async def _add(
 
 
 async def on_card(session: AsyncSession, card: _CustomerCard, at: datetime) -> None:
-    """A created or updated card (or a merge's survivor): move the customer between segments."""
+    """A created or updated card (or a merge's survivor): move the customer between segments.
+
+    A late card of a customer since erased or merged away is not counted again: the shared
+    projection (applied first) keeps their tombstone and alias."""
+    stored = await get_customer(session, card.customer_id)
+    if stored is not None and (stored.erased_at is not None or stored.customer_id != card.customer_id):
+        return
     await _move(
         session,
         card.customer_id,
@@ -181,8 +187,8 @@ async def on_lifecycle_changed(session: AsyncSession, event: Envelope) -> None:
     row = await IndicatorRepository(session).customer(change.customer_id)
     if row is None:
         card = await get_customer(session, change.customer_id)
-        if card is None or card.customer_id != change.customer_id:
-            return  # not a customer this consumer counts (unknown, or merged away)
+        if card is None or card.customer_id != change.customer_id or card.erased_at is not None:
+            return  # not a customer this consumer counts (unknown, merged away or erased)
         segments = Segments.of(card.tier, card.region, card.industry, card.owner)
     else:
         segments = _membership(row).segments
