@@ -10,12 +10,13 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
 from notifications.messages.service import event_context, queue_message
+from notifications.webhooks import signing
 
 
 class _Params(BaseModel):
@@ -42,6 +43,11 @@ class CallWebhookParams(_Params):
     kind: Literal["call_webhook"]
     url: str = Field(max_length=2000, pattern=r"^https?://[^\s/?#]+[^\s]*$")
     template: str | None = Field(default=None, min_length=1, max_length=60)
+
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, value: str) -> str:
+        return signing.checked_url(value)
 
 
 def _customer_id(trigger: Envelope, customer: Row[Any] | None) -> uuid.UUID | None:

@@ -130,7 +130,7 @@ class MessageFilters:
     status: MessageStatus | None = None
     channel: Channel | None = None
     limit: Annotated[int, Query(ge=1, le=200)] = 50
-    cursor: Annotated[str | None, Query(max_length=500)] = None
+    cursor: Annotated[str | None, Query(min_length=1, max_length=500)] = None
 
 
 class TemplateVariant(RequestModel):

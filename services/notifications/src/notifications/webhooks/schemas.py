@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from crm_shared.contracts.events import EVENT_PAYLOADS
 from crm_shared.http.schemas import RequestModel
 from notifications.messages.schemas import AttemptRead
+from notifications.webhooks import signing
 
 DeliveryStatus = Literal["queued", "sending", "retrying", "delivered", "dead", "cancelled"]
 EventPattern = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[a-z0-9_.]+(\.\*)?$|^\*$")]
@@ -38,6 +39,11 @@ class WebhookCreate(RequestModel):
         description="Exact event types (`crm.contact.erased.v1`), prefixes (`crm.feedback.*`) or `*` (all).",
     )
     description: str | None = Field(default=None, max_length=500)
+
+    @field_validator("url")
+    @classmethod
+    def _usable_url(cls, value: str) -> str:
+        return signing.checked_url(value)
 
     @field_validator("event_types")
     @classmethod
@@ -115,10 +121,10 @@ class DeliveryPage(BaseModel):
 class DeliveryFilters:
     status: DeliveryStatus | None = None
     limit: Annotated[int, Query(ge=1, le=200)] = 50
-    cursor: Annotated[str | None, Query(max_length=500)] = None
+    cursor: Annotated[str | None, Query(min_length=1, max_length=500)] = None
 
 
 @dataclass
 class WebhookFilters:
     limit: Annotated[int, Query(ge=1, le=200)] = 50
-    cursor: Annotated[str | None, Query(max_length=500)] = None
+    cursor: Annotated[str | None, Query(min_length=1, max_length=500)] = None

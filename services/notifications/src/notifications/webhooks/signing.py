@@ -48,3 +48,16 @@ def verify(secret: str, message_id: str, timestamp: int, body: bytes, signature_
         if version == "v1" and hmac.compare_digest(value, expected):
             return True
     return False
+
+
+def checked_url(value: str) -> str:
+    """An absolute http(s) URL httpx can send to (refused when subscribing, not at send time)."""
+    import httpx
+
+    try:
+        url = httpx.URL(value)
+    except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+        raise ValueError(f"not a usable URL: {exc}") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("give an absolute http:// or https:// URL")
+    return value
