@@ -226,3 +226,53 @@ async def test_templates_are_read_and_replaced_by_admins_and_bad_ones_are_refuse
         "/v1/messages", json={"customer_id": str(uuid.uuid4()), "channel": "email", "template": "no_such_template"}
     )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "template"
+
+
+async def test_a_send_cut_off_mid_way_is_sent_again_with_the_same_message_id_after_its_lease(services, inbox) -> None:
+    """As a worker that died between the SMTP peer's acknowledgement and recording it leaves it."""
+    from notifications.messages.models import MessageAttempt
+    from notifications.messages.repository import MessageRepository
+    from notifications.messages.service import queue_message
+
+    customer = await new_customer(services, consent={"email": True}, language="en", timezone=zone_where_it_is(DAYTIME))
+    async with services.workers["notifications"].sessions() as session, session.begin():
+        row = await queue_message(
+            session,
+            trigger_id=uuid.uuid4(),
+            trigger_type="test.crash",
+            playbook="test",
+            action_key="crash",
+            customer_id=uuid.UUID(customer["id"]),
+            audience="customer",
+            recipient="customer",
+            channel="email",
+            template="win_back",
+            event={},
+            data={},
+        )
+        message = await MessageRepository(session).get(row.id)
+        started = utcnow() - timedelta(minutes=10)
+        message.status, message.attempts, message.next_attempt_at = "sending", 1, started + timedelta(minutes=5)
+        session.add(MessageAttempt(message_id=row.id, number=1, started_at=started))
+
+    sent = await message_in(services, str(row.id), "sent")
+    assert [a["outcome"] for a in sent["attempts_log"]] == ["interrupted", "sent"]
+    [mail] = inbox.to(customer["email"])
+    assert mail["Message-ID"] == f"<{row.id}@crm.example>"
+
+
+async def test_a_merged_customers_messages_move_to_the_survivor(services) -> None:
+    survivor = await new_customer(services, consent={"email": False}, language="en", timezone="UTC")
+    duplicate = await new_customer(services, consent={"email": False}, language="en", timezone="UTC")
+    queued = await send(services, duplicate, "email")
+    await message_in(services, queued["id"], "suppressed")
+    merged = await services.contacts.post(
+        f"/v1/customers/{survivor['id']}/merge", json={"merged_id": duplicate["id"], "reason": "same person"}
+    )
+    assert merged.status_code == 200, merged.text
+
+    async def moved():
+        page = (await services.notifications.get("/v1/messages", params={"customer_id": survivor["id"]})).json()
+        return [m["id"] for m in page["items"]]
+
+    assert await eventually(moved) == [queued["id"]]

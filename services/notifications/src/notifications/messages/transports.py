@@ -49,12 +49,14 @@ class Transports:
     def _smtp_send(self, message: EmailMessage) -> None:
         s = self.settings
         timeout = s.delivery_timeout_seconds
+        # Our EHLO name: without it smtplib asks DNS for this host's FQDN on every connection.
+        helo = s.smtp_from.rpartition("@")[2] or "localhost"
         if s.smtp_ssl:
             client: smtplib.SMTP = smtplib.SMTP_SSL(
-                s.smtp_host, s.smtp_port, timeout=timeout, context=ssl.create_default_context()
+                s.smtp_host, s.smtp_port, local_hostname=helo, timeout=timeout, context=ssl.create_default_context()
             )
         else:
-            client = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=timeout)
+            client = smtplib.SMTP(s.smtp_host, s.smtp_port, local_hostname=helo, timeout=timeout)
         with client:
             if s.smtp_starttls and not s.smtp_ssl:
                 client.starttls(context=ssl.create_default_context())
