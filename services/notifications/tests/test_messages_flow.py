@@ -276,3 +276,39 @@ async def test_a_merged_customers_messages_move_to_the_survivor(services) -> Non
         return [m["id"] for m in page["items"]]
 
     assert await eventually(moved) == [queued["id"]]
+
+
+async def test_staff_alerts_reach_the_owners_team_lead_and_manager_through_the_directory(services, inbox) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    owner, lead, manager = f"agent-{suffix}", f"lead-{suffix}", f"boss-{suffix}"
+    addresses = {name: unique_email(name) for name in (owner, lead, manager)}
+    directory = {
+        owner: {"email": addresses[owner], "role": "agent", "reports_to": lead},
+        lead: {"email": addresses[lead], "role": "team_lead", "reports_to": manager},
+        manager: {"email": addresses[manager], "role": "manager"},
+    }
+    for name, entry in directory.items():
+        assert (await services.notifications.put(f"/v1/staff/{name}", json=entry)).status_code == 200
+    customer = await new_customer(services, consent={}, language=None, timezone="UTC", owner=owner)
+    trigger = Envelope(
+        type="crm.task.escalated.v1", source="crm/notifications", subject=customer["id"], correlationid="t", data={}
+    )
+    async with services.workers["notifications"].sessions() as session, session.begin():
+        for to in ("owner", "team_lead", "manager", "user:nobody-here"):
+            params = {"kind": "notify_staff", "channel": "email", "template": "staff_task_alert", "to": to}
+            await MESSAGE_EXECUTORS["notify_staff"](
+                session, trigger, playbook="escalation", action_key=to, customer=None, params=params
+            )
+
+    async def all_sent():
+        return all(inbox.to(address) for address in addresses.values())
+
+    await eventually(all_sent)
+    assert [m["Subject"] for m in inbox.to(addresses[lead])] == [f"[CRM] crm.task.escalated.v1 for {customer['name']}"]
+
+    async def unknown_is_dead():
+        page = (await services.notifications.get("/v1/messages", params={"customer_id": customer["id"]})).json()
+        [unknown] = [m for m in page["items"] if m["recipient"] == "user:nobody-here"]
+        return unknown if unknown["status"] == "dead" else None
+
+    assert "no email for staff 'user:nobody-here'" in (await eventually(unknown_is_dead))["status_reason"]
