@@ -31,7 +31,7 @@ fi
 
 EVENT_TOPICS="crm.contacts crm.feedback crm.scores crm.outreach"
 # One dead-letter topic per consumer group (ConsumerSpec.name in services/*/events/handlers.py).
-DLQ_TOPICS="crm.dlq.feedback-worker crm.dlq.feedback-cases crm.dlq.scoring-worker crm.dlq.scoring-indicators crm.dlq.notifications-worker"
+DLQ_TOPICS="crm.dlq.feedback-worker crm.dlq.feedback-cases crm.dlq.scoring-worker crm.dlq.scoring-indicators crm.dlq.notifications-worker crm.dlq.notifications-webhooks"
 
 ensure() {  # name partitions retention_ms
   # shellcheck disable=SC2086

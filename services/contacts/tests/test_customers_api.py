@@ -398,3 +398,24 @@ async def test_a_retried_patch_with_its_idempotency_key_replays_the_answer_and_c
     assert again.json() == first.json()
     assert len((await services.contacts.get(f"{url}/audit")).json()["items"]) == 2  # created + one update
     assert len(await updates_of(services, created["id"])) == 1
+
+
+async def test_language_and_time_zone_are_kept_patched_and_carried_in_the_card(services) -> None:
+    """Messages use them: the template variant and the customer's quiet hours."""
+    for bad in ({"timezone": "Mars/Olympus"}, {"language": "german!"}):
+        refused = await services.contacts.post("/v1/customers", json=customer_body(**bad))
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == next(iter(bad))
+    created = (await services.contacts.post("/v1/customers", json=customer_body(language="de"))).json()
+    assert (created["language"], created["timezone"]) == ("de", None)
+
+    patched = await services.contacts.patch(
+        f"/v1/customers/{created['id']}",
+        json={"language": "zh-Hans", "timezone": "Asia/Shanghai"},
+        headers={"If-Match": '"1"'},
+    )
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["language"], patched.json()["timezone"]) == ("zh-Hans", "Asia/Shanghai")
+    [record] = await eventually(lambda: updates_of(services, created["id"]))
+    data = Envelope.model_validate_json(record.value).data
+    assert data["changed"] == ["language", "timezone"]
+    assert (data["language"], data["timezone"]) == ("zh-Hans", "Asia/Shanghai")

@@ -25,7 +25,14 @@ ROOT = Path(__file__).resolve().parents[4]
 PROCFILE = ROOT / "deploy" / "Procfile"
 SERVICES: dict[str, int] = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications": 8004}
 # Consumer groups, each with its own dead-letter topic (see crm_shared.contracts.dead_letter_topic).
-CONSUMER_GROUPS = ("feedback-worker", "feedback-cases", "scoring-worker", "scoring-indicators", "notifications-worker")
+CONSUMER_GROUPS = (
+    "feedback-worker",
+    "feedback-cases",
+    "scoring-worker",
+    "scoring-indicators",
+    "notifications-worker",
+    "notifications-webhooks",
+)
 PARTITIONS = 6
 
 

@@ -9,3 +9,37 @@ class Settings(ServiceSettings):
     service_name: str = "notifications"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/crm_notifications"
     port: int = 8004
+
+    # Outbound email (SMTP). Port 1025 is the usual local mail catcher; production sets a relay.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_from: str = "crm@example.com"
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # SMS through an HTTP gateway: POST {"to", "text"} with this bearer token. Unset: SMS stay queued
+    # for retries and end as dead letters saying so, to be re-queued once configured.
+    sms_gateway_url: str | None = None
+    sms_gateway_token: str | None = None
+    # Optional Standard Webhooks secret (whsec_...) signing the playbooks' `call_webhook` calls.
+    outbound_webhook_secret: str | None = None
+
+    # Delivery of messages and webhooks: attempts, exponential backoff, timeouts, parallel sends.
+    delivery_max_attempts: int = 8
+    delivery_backoff_seconds: float = 30.0
+    delivery_backoff_max_seconds: float = 3600.0
+    delivery_timeout_seconds: float = 10.0
+    delivery_concurrency: int = 16
+    # A send not recorded after this long (the worker died mid-send) is attempted again, with the
+    # same Message-ID / webhook-id, so the receiver can drop the duplicate.
+    delivery_lease_seconds: float = 300.0
+
+    # Quiet hours in the customer's time zone ("" disables): messages to customers wait until the end.
+    quiet_hours_start: str = "21:00"
+    quiet_hours_end: str = "08:00"
+    default_timezone: str = "UTC"
+    # Staff who receive `notify_staff` messages sent "to" team_lead / manager when the account
+    # owner's directory entry names no `reports_to` (see docs/notifications-messages.md).
+    staff_team_lead: str | None = None
+    staff_manager: str | None = None

@@ -4,13 +4,16 @@ from fastapi import FastAPI
 
 from crm_shared.http.app import create_service_app
 from notifications.config import Settings
+from notifications.messages.router import router as messages_router
 from notifications.tasks.router import router as tasks_router
+from notifications.webhooks.router import router as webhooks_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or Settings(),
         title="CRM notifications",
-        description="Follow-up tasks created the moment a complaint arrives or a customer's health drops.",
-        routers=[tasks_router],
+        description="Follow-up tasks created the moment a complaint arrives or a customer's health drops; "
+        "messages to customers and staff; webhooks for integrators.",
+        routers=[tasks_router, messages_router, webhooks_router],
     )

@@ -3,6 +3,22 @@
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 from crm_shared.projections import CustomerAlias, CustomerProjection
+from notifications.messages.models import Message, MessageAttempt, MessageTemplate, StaffMember
 from notifications.tasks.models import Task
+from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
-__all__ = ["CustomerAlias", "CustomerProjection", "IdempotencyRecord", "OutboxMessage", "ProcessedEvent", "Task"]
+__all__ = [
+    "CustomerAlias",
+    "CustomerProjection",
+    "IdempotencyRecord",
+    "Message",
+    "MessageAttempt",
+    "MessageTemplate",
+    "OutboxMessage",
+    "ProcessedEvent",
+    "StaffMember",
+    "Task",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
+]

@@ -29,6 +29,8 @@ ALL_SCOPES = (
     "scores:read",
     "tasks:read",
     "tasks:write",
+    "webhooks:read",  # webhook subscriptions and their delivery history
+    "webhooks:write",  # subscribe a URL to events (they leave the system: its own scope)
     "admin",
 )
 

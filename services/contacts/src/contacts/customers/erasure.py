@@ -46,6 +46,7 @@ def _scrub(customer: Customer, erased_at: datetime) -> None:
     customer.external_ids = []
     customer.tags = []
     customer.consent = {}
+    customer.language = customer.timezone = None  # preferences of the person, with the rest
     customer.attributes = {}
     customer.owner = None
     customer.organisation_id = None

@@ -31,6 +31,9 @@ class Customer(Base):
     region: Mapped[str | None] = mapped_column(String(100), nullable=True)
     industry: Mapped[str | None] = mapped_column(String(100), nullable=True)
     size: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # For messages: the template variant (BCP 47) and quiet hours (IANA zone).
+    language: Mapped[str | None] = mapped_column(String(35), nullable=True)
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(50)), nullable=False)
     consent: Mapped[dict[str, bool]] = mapped_column(JSONB, nullable=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)

@@ -6,9 +6,11 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Query
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -39,6 +41,24 @@ Tag = Annotated[
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9_:.-]{0,49}$"),
 ]
 AttributeValue = str | int | float | bool | None
+
+
+def _known_timezone(value: str | None) -> str | None:
+    """An IANA zone the system's tz database knows (messages use it for quiet hours)."""
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from exc
+    return value
+
+
+# BCP 47 as messages use it: a 2-3 letter language, then optional subtags (script, region, ...).
+LanguageTag = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$", max_length=35)
+]
+TimeZoneName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64), AfterValidator(_known_timezone)]
 
 
 class Consent(RequestModel):
@@ -73,6 +93,12 @@ class ProfileFields(RequestModel):
     )
     potential: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)] | None = Field(
         default=None, description="Estimated annual sales potential, in the reporting currency.", examples=["250000.00"]
+    )
+    language: LanguageTag | None = Field(
+        default=None, description="BCP 47 language for messages to the customer.", examples=["de", "zh-Hans"]
+    )
+    timezone: TimeZoneName | None = Field(
+        default=None, description="IANA time zone, for quiet hours of messages.", examples=["Europe/Berlin"]
     )
 
 
@@ -201,6 +227,8 @@ class CustomerRead(BaseModel):
                     "attributes": {"segment": "3PL"},
                     "strategic": False,
                     "potential": "250000.00",
+                    "language": "de",
+                    "timezone": "Europe/Berlin",
                     "tier_override_reason": None,
                     "tier_override_by": None,
                     "tier_override_at": None,
@@ -235,6 +263,8 @@ class CustomerRead(BaseModel):
     attributes: dict[str, Any]
     strategic: bool
     potential: Decimal | None
+    language: str | None = None
+    timezone: str | None = None
     tier_override_reason: str | None = Field(description="Set while a manual override holds the tier.")
     tier_override_by: str | None
     tier_override_at: datetime | None

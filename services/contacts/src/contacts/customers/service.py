@@ -63,6 +63,8 @@ PROFILE_FIELDS = (
     "attributes",
     "strategic",
     "potential",
+    "language",
+    "timezone",
 )
 AUDITED_FIELDS = ("kind", "organisation_id", "name", "email", "phone", "tier", "owner", "external_ids", *PROFILE_FIELDS)
 
@@ -228,7 +230,7 @@ async def create_or_merge(
     assert target is not None
     before = {f: _audited(target, f) for f in AUDITED_FIELDS}
     moved = [CustomerExternalId(system=s, id=i) for s, i in _pairs(data.external_ids)]
-    incoming = data.model_dump(include={"owner", "organisation_id", "region", "industry", "size", "potential"})
+    incoming = data.model_dump(include=set(FILLED_WHEN_EMPTY))
     incoming["strategic"] = data.strategic
     incoming |= {f: _stored(f, getattr(data, f)) for f in ("tags", "consent", "attributes")}
     added = await absorb(repository, target, incoming, email=email, phone=phone, external_ids=moved, merged_from=None)
@@ -247,7 +249,7 @@ async def create_or_merge(
     return target, False
 
 
-FILLED_WHEN_EMPTY = ("owner", "organisation_id", "region", "industry", "size", "potential")
+FILLED_WHEN_EMPTY = ("owner", "organisation_id", "region", "industry", "size", "potential", "language", "timezone")
 
 
 async def absorb(

@@ -46,6 +46,8 @@ def _card(customer: Customer) -> dict[str, Any]:
         "region": customer.region,
         "industry": customer.industry,
         "consent": dict(customer.consent or {}),
+        "language": customer.language,
+        "timezone": customer.timezone,
     }
 
 

@@ -4,10 +4,11 @@ Task events (crm.outreach) are not consumed here, so a task can never re-trigger
 that made it.
 """
 
-from crm_shared.contracts import Topics
+from crm_shared.contracts import EVENT_PAYLOADS, Topics
 from crm_shared.projections import CUSTOMER_PROJECTION_HANDLERS
 from crm_shared.worker import ConsumerSpec
 from notifications.tasks import service
+from notifications.webhooks import service as webhooks
 
 
 def consumers() -> list[ConsumerSpec]:
@@ -23,5 +24,11 @@ def consumers() -> list[ConsumerSpec]:
                 "crm.contact.merged.v1": service.on_contact_merged,
                 "crm.contact.erased.v1": service.on_contact_erased,
             },
-        )
+        ),
+        # Its own group, so a slow or failing subscriber never holds up the task playbooks.
+        ConsumerSpec(
+            name="notifications-webhooks",
+            topics=Topics.all(),
+            handlers=dict.fromkeys(EVENT_PAYLOADS, webhooks.on_event),
+        ),
     ]

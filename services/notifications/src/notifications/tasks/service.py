@@ -19,6 +19,7 @@ from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound
 from crm_shared.projections import erase_customer, get_customer, merge_customer
 from notifications.events.publishers import publish_task_created
+from notifications.messages import service as messages
 from notifications.tasks import playbooks
 from notifications.tasks.repository import TaskRepository
 from notifications.tasks.schemas import TaskPage, TaskRead
@@ -93,6 +94,7 @@ async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
     assert isinstance(merge, ContactMergedV1)
     survivor_id = await merge_customer(session, merge, event.time)
     await TaskRepository(session).move_customer(merge.merged_id, survivor_id)
+    await messages.on_customer_merged(session, merge.merged_id, survivor_id)
 
 
 async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
@@ -102,6 +104,7 @@ async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
     assert isinstance(erasure, ContactErasedV1)
     erased = await erase_customer(session, erasure, event.time)
     await TaskRepository(session).redact_titles(erased.ids, erased.identifiers, ERASED_TITLE)
+    await messages.on_customer_erased(session, erased.ids)
 
 
 async def get_task(session: AsyncSession, task_id: uuid.UUID) -> TaskRead:

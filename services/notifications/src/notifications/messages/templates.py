@@ -1,0 +1,127 @@
+# ruff: noqa: RUF001  (the Chinese variants use full-width punctuation on purpose)
+"""Message templates: shipped defaults, language choice with fallback, placeholder rendering.
+
+Placeholders are `{{ path }}` with a dotted path into what the message knows: `customer.*` (the
+card: name, tier, owner, region, industry, language), `event.*` (the trigger event: id, type,
+time), `data.*` (the trigger event's data, or the `data` an API caller sent) and `staff.name`.
+A path that leads nowhere renders as an empty string, so a template never fails at send time;
+`PUT /v1/message-templates/{key}` refuses placeholders outside those roots instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+FALLBACK_LANGUAGE = "en"
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\s*\}\}")
+ROOTS = ("customer", "event", "data", "staff")
+
+Variants = dict[str, dict[str, str]]
+
+# Chinese text uses full-width punctuation on purpose.
+DEFAULT_TEMPLATES: dict[str, Variants] = {
+    "satisfaction_survey": {
+        "en": {
+            "subject": "How did we do, {{customer.name}}?",
+            "body": "Dear {{customer.name}},\n\nyour case was resolved. Please tell us in one minute how "
+            "satisfied you are with how we handled it.\n\nThank you.",
+        },
+        "de": {
+            "subject": "Wie zufrieden waren Sie, {{customer.name}}?",
+            "body": "Guten Tag {{customer.name}},\n\nIhr Anliegen wurde erledigt. Bitte sagen Sie uns in einer "
+            "Minute, wie zufrieden Sie mit der Bearbeitung sind.\n\nVielen Dank.",
+        },
+        "zh": {
+            "subject": "{{customer.name}}，您对我们的服务满意吗？",
+            "body": "尊敬的{{customer.name}}：\n\n您的问题已经解决。请用一分钟告诉我们您对处理结果的满意程度。\n\n谢谢！",
+        },
+    },
+    "win_back": {
+        "en": {
+            "subject": "We miss you, {{customer.name}}",
+            "body": "Dear {{customer.name}},\n\nit has been a while. Your account manager {{customer.owner}} "
+            "would like to hear what we can do better.",
+        },
+        "de": {
+            "subject": "Wir vermissen Sie, {{customer.name}}",
+            "body": "Guten Tag {{customer.name}},\n\nes ist eine Weile her. Ihr Ansprechpartner {{customer.owner}} "
+            "möchte gern hören, was wir besser machen können.",
+        },
+        "zh": {
+            "subject": "{{customer.name}}，我们想念您",
+            "body": "尊敬的{{customer.name}}：\n\n好久不见。您的客户经理{{customer.owner}}希望了解我们可以改进的地方。",
+        },
+    },
+    "complaint_received": {
+        "en": {
+            "subject": "We received your complaint",
+            "body": "Dear {{customer.name}},\n\nthank you for telling us. We are on it and will contact you "
+            "shortly. Reference: {{data.feedback_id}}",
+        },
+        "de": {
+            "subject": "Wir haben Ihre Beschwerde erhalten",
+            "body": "Guten Tag {{customer.name}},\n\ndanke für Ihre Nachricht. Wir kümmern uns darum und melden "
+            "uns in Kürze. Referenz: {{data.feedback_id}}",
+        },
+        "zh": {
+            "subject": "我们已收到您的投诉",
+            "body": "尊敬的{{customer.name}}：\n\n感谢您的反馈。我们正在处理，并会尽快与您联系。编号：{{data.feedback_id}}",
+        },
+    },
+    "staff_task_alert": {
+        "en": {
+            "subject": "[CRM] {{event.type}} for {{customer.name}}",
+            "body": "Hello {{staff.name}},\n\n{{customer.name}} ({{customer.tier}}) needs attention: "
+            "{{event.type}} at {{event.time}}.\nSeverity: {{data.severity}}  Category: {{data.category}}",
+        },
+    },
+}
+
+
+def choose_language(variants: Mapping[str, Any], wanted: str | None) -> str:
+    """The variant for a BCP 47 tag: exact ("de-CH"), then shorter prefixes ("de"), then English,
+    then any (a template always has English, but a stored one is taken as it is)."""
+    by_lower = {key.lower(): key for key in variants}
+    if wanted:
+        parts = wanted.lower().split("-")
+        for length in range(len(parts), 0, -1):
+            candidate = "-".join(parts[:length])
+            if candidate in by_lower:
+                return by_lower[candidate]
+    if FALLBACK_LANGUAGE in by_lower:
+        return by_lower[FALLBACK_LANGUAGE]
+    return next(iter(variants))
+
+
+def _lookup(values: Mapping[str, Any], path: str) -> Any:
+    current: Any = values
+    for part in path.split("."):
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        else:
+            return None
+    return current
+
+
+def render_text(text: str, values: Mapping[str, Any]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        value = _lookup(values, match.group(1))
+        if value is None or isinstance(value, dict | list):
+            return ""
+        return str(value)
+
+    return PLACEHOLDER.sub(replace, text)
+
+
+def render(variants: Variants, language: str | None, values: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(language used, subject, body) of the variant for `language`."""
+    chosen = choose_language(variants, language)
+    variant = variants[chosen]
+    return chosen, render_text(variant.get("subject", ""), values), render_text(variant.get("body", ""), values)
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    """Placeholders whose root no message knows (typos caught when the template is saved)."""
+    return [m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(1).split(".")[0] not in ROOTS]

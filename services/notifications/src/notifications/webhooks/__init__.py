@@ -1,0 +1,1 @@
+"""Webhook subscriptions for integrators: signed deliveries (Standard Webhooks), retries, replay."""

@@ -1,0 +1,281 @@
+"""Webhook use cases: subscriptions, one delivery per (subscription, event), history, replay.
+
+The `notifications-webhooks` consumer turns each event of the four topics into delivery rows in
+the consumer's transaction (with its inbox row), so an event is queued exactly once per
+subscription; the delivery loop sends them. Deliveries carry the event as published and nothing
+more: no customer card is added, so an integrator never learns more about a customer than the
+event itself said. When a customer is erased, their undelivered deliveries are cancelled and the
+stored bodies reduced to id and type (the erasure event itself is still delivered).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_shared.contracts.envelope import Envelope
+from crm_shared.db import new_id, utcnow
+from crm_shared.http.auth import Principal
+from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
+from crm_shared.http.problems import Conflict, NotFound
+from crm_shared.projections import get_customer
+from notifications.config import Settings
+from notifications.messages import schedule
+from notifications.messages.schemas import AttemptRead
+from notifications.webhooks import signing
+from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+from notifications.webhooks.repository import WebhookRepository
+from notifications.webhooks.schemas import (
+    DeliveryFilters,
+    DeliveryPage,
+    DeliveryRead,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookFilters,
+    WebhookPage,
+    WebhookRead,
+)
+
+ERASURE_EVENT = "crm.contact.erased.v1"
+
+
+def matches(patterns: list[str], event_type: str) -> bool:
+    """Exact types, prefixes ending in `.*` (`crm.feedback.*`) or `*`."""
+    for pattern in patterns:
+        if pattern == "*" or pattern == event_type:
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+def _customer_id(subject: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(subject)
+    except ValueError:
+        return None  # not about one customer (indicator alerts)
+
+
+# -- the consumer ------------------------------------------------------------------------------
+
+
+async def on_event(session: AsyncSession, event: Envelope) -> None:
+    repository = WebhookRepository(session)
+    subscriptions = [s for s in await repository.active_subscriptions() if matches(s.event_types, event.type)]
+    now = utcnow()
+    payload = event.model_dump(mode="json")
+    await repository.insert_deliveries(
+        [
+            {
+                "id": new_id(),
+                "subscription_id": s.id,
+                "event_id": event.id,
+                "event_type": event.type,
+                "customer_id": _customer_id(event.subject),
+                "payload": payload,
+                "status": "queued",
+                "attempts": 0,
+                "attempts_before_requeue": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for s in subscriptions
+        ]
+    )
+
+
+# -- subscriptions -----------------------------------------------------------------------------
+
+
+async def create_subscription(session: AsyncSession, body: WebhookCreate, principal: Principal) -> WebhookCreated:
+    subscription = WebhookSubscription(
+        id=new_id(),
+        url=body.url,
+        event_types=body.event_types,
+        description=body.description,
+        secret=signing.new_secret(),
+        created_by=principal.subject,
+        created_at=utcnow(),
+    )
+    repository = WebhookRepository(session)
+    repository.add(subscription)
+    await repository.flush()
+    return WebhookCreated.model_validate(subscription)
+
+
+async def _subscription(session: AsyncSession, subscription_id: uuid.UUID) -> WebhookSubscription:
+    subscription = await WebhookRepository(session).subscription(subscription_id)
+    if subscription is None:
+        raise NotFound("Webhook", subscription_id)
+    return subscription
+
+
+async def get_subscription(session: AsyncSession, subscription_id: uuid.UUID) -> WebhookRead:
+    return WebhookRead.model_validate(await _subscription(session, subscription_id))
+
+
+async def list_subscriptions(session: AsyncSession, filters: WebhookFilters) -> WebhookPage:
+    rows = await WebhookRepository(session).list_subscriptions(filters.limit + 1, decode_time_cursor(filters.cursor))
+    last = rows[filters.limit - 1] if len(rows) > filters.limit else None
+    return WebhookPage(
+        items=[WebhookRead.model_validate(r) for r in rows[: filters.limit]],
+        next_cursor=encode_time_cursor(last.created_at, last.id) if last else None,
+    )
+
+
+async def delete_subscription(session: AsyncSession, subscription_id: uuid.UUID) -> None:
+    """Nothing more is sent; the delivery history stays readable for the record."""
+    subscription = await _subscription(session, subscription_id)
+    now = utcnow()
+    subscription.deleted_at = now
+    await WebhookRepository(session).cancel_pending(subscription_id, "subscription deleted", now)
+
+
+async def list_deliveries(session: AsyncSession, subscription_id: uuid.UUID, filters: DeliveryFilters) -> DeliveryPage:
+    await _subscription(session, subscription_id)
+    repository = WebhookRepository(session)
+    rows = await repository.deliveries(
+        subscription_id, filters.status, filters.limit + 1, decode_time_cursor(filters.cursor)
+    )
+    last = rows[filters.limit - 1] if len(rows) > filters.limit else None
+    page = rows[: filters.limit]
+    attempts = await repository.attempts_of([d.id for d in page])
+    return DeliveryPage(
+        items=[_delivery_read(d, attempts[d.id]) for d in page],
+        next_cursor=encode_time_cursor(last.created_at, last.id) if last else None,
+    )
+
+
+def _delivery_read(delivery: WebhookDelivery, attempts: list[WebhookAttempt]) -> DeliveryRead:
+    read = DeliveryRead.model_validate(delivery)
+    return read.model_copy(update={"attempts_log": [AttemptRead.model_validate(a) for a in attempts]})
+
+
+async def replay_delivery(session: AsyncSession, subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryRead:
+    """Send again (dead, delivered or cancelled): same `webhook-id`, fresh timestamp and signature,
+    a fresh retry budget."""
+    await _subscription(session, subscription_id)
+    repository = WebhookRepository(session)
+    delivery = await repository.delivery(delivery_id, for_update=True)
+    if delivery is None or delivery.subscription_id != subscription_id:
+        raise NotFound("Delivery", delivery_id)
+    if delivery.status in ("queued", "sending", "retrying"):
+        raise Conflict(f"The delivery is still {delivery.status}; it will be sent.", current_status=delivery.status)
+    if delivery.status == "cancelled" and delivery.status_reason == "customer erased":
+        raise Conflict("The customer was erased: the event is not sent again.", current_status=delivery.status)
+    now = utcnow()
+    delivery.status = "queued"
+    delivery.status_reason = "replayed"
+    delivery.attempts_before_requeue = delivery.attempts
+    delivery.next_attempt_at = now
+    delivery.updated_at = now
+    await repository.flush()
+    return _delivery_read(delivery, (await repository.attempts_of([delivery.id]))[delivery.id])
+
+
+# -- merge and erasure -----------------------------------------------------------------------
+
+
+async def on_customer_merged(session: AsyncSession, merged_id: uuid.UUID, survivor_id: uuid.UUID) -> None:
+    await WebhookRepository(session).move_customer(merged_id, survivor_id)
+
+
+async def on_customer_erased(session: AsyncSession, customer_ids: list[uuid.UUID]) -> None:
+    await WebhookRepository(session).redact_customer(customer_ids, utcnow())
+
+
+# -- the delivery loop's decisions -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutgoingDelivery:
+    id: uuid.UUID
+    number: int
+    url: str
+    secret: str
+    event_id: uuid.UUID
+    body: dict[str, Any]
+
+
+def _stop(delivery: WebhookDelivery, status: str, reason: str, now: datetime) -> None:
+    delivery.status = status
+    delivery.status_reason = reason
+    delivery.next_attempt_at = None
+    delivery.updated_at = now
+
+
+async def prepare(
+    session: AsyncSession, delivery: WebhookDelivery, now: datetime, settings: Settings
+) -> OutgoingDelivery | None:
+    repository = WebhookRepository(session)
+    subscription = await repository.subscription(delivery.subscription_id)
+    if subscription is None:
+        _stop(delivery, "cancelled", "subscription deleted", now)
+        return None
+    if delivery.customer_id is not None and delivery.event_type != ERASURE_EVENT:
+        # The erasure may have been handled after this delivery was queued (another consumer).
+        customer = await get_customer(session, delivery.customer_id)
+        if customer is not None and customer.erased_at is not None:
+            _stop(delivery, "cancelled", "customer erased", now)
+            delivery.payload = {"id": str(delivery.event_id), "type": delivery.event_type, "redacted": True}
+            return None
+    if delivery.status == "sending":
+        interrupted = await repository.attempt(delivery.id, delivery.attempts)
+        if interrupted is not None and interrupted.outcome is None:
+            interrupted.outcome = "interrupted"
+            interrupted.finished_at = now
+            interrupted.error = "no outcome recorded (the worker stopped mid-send); sent again with the same id"
+    delivery.attempts += 1
+    delivery.status = "sending"
+    delivery.next_attempt_at = now + timedelta(seconds=settings.delivery_lease_seconds)
+    delivery.updated_at = now
+    repository.add(WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts, started_at=now))
+    return OutgoingDelivery(
+        id=delivery.id,
+        number=delivery.attempts,
+        url=subscription.url,
+        secret=subscription.secret,
+        event_id=delivery.event_id,
+        body=delivery.payload,
+    )
+
+
+async def record_outcome(
+    session: AsyncSession,
+    job: OutgoingDelivery,
+    *,
+    ok: bool,
+    status_code: int | None,
+    error: str | None,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    repository = WebhookRepository(session)
+    delivery = await repository.delivery(job.id, for_update=True)
+    attempt = await repository.attempt(job.id, job.number)
+    if attempt is not None and attempt.outcome is None:
+        attempt.outcome = "delivered" if ok else "failed"
+        attempt.finished_at = now
+        attempt.status_code = status_code
+        attempt.error = error
+    if delivery is None or delivery.status != "sending" or delivery.attempts != job.number:
+        return
+    delivery.updated_at = now
+    delivery.last_status_code = status_code
+    if ok:
+        delivery.status, delivery.status_reason, delivery.delivered_at = "delivered", None, now
+        delivery.next_attempt_at = None
+        return
+    used = delivery.attempts - delivery.attempts_before_requeue
+    if used >= settings.delivery_max_attempts:
+        _stop(delivery, "dead", f"{used} attempt(s) failed: {error}", now)
+        return
+    delay = schedule.backoff(used, settings.delivery_backoff_seconds, settings.delivery_backoff_max_seconds)
+    delivery.status = "retrying"
+    delivery.status_reason = error
+    delivery.next_attempt_at = now + timedelta(seconds=delay)
