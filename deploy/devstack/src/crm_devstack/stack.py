@@ -16,6 +16,7 @@ from pathlib import Path
 from crm_devstack.broker import TansuBroker
 from crm_devstack.postgres import EmbeddedPostgres
 from crm_devstack.topics import ensure_topics
+from crm_shared.config import DEV_METRICS_PORTS
 from crm_shared.contracts import Topics, dead_letter_topic
 from crm_shared.db import migrate
 
@@ -46,6 +47,8 @@ class StackConfig:
     pg_port: int = field(default_factory=lambda: int(os.environ.get("CRM_DEV_PG_PORT", "55432")))
     kafka_port: int = field(default_factory=lambda: int(os.environ.get("CRM_DEV_KAFKA_PORT", "9092")))
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
+    # Each worker's Prometheus endpoint (the apis serve /metrics on their own port).
+    metrics_ports: dict[str, int] = field(default_factory=lambda: dict(DEV_METRICS_PORTS))
     # Tansu answers a waiting fetch after about half of fetch.max.wait.ms: keep it small here.
     fetch_max_wait_ms: int = 10
 
@@ -98,12 +101,16 @@ class DevStack:
             env[f"{prefix}_DATABASE_URL"] = self.database_url(service)
             env[f"{prefix}_HOST"] = self.config.host
             env[f"{prefix}_PORT"] = str(port)
+            env[f"{prefix}_METRICS_PORT"] = str(self.config.metrics_ports.get(service, 0))
             for other in self.config.service_ports:
                 env[f"{prefix}_{other.upper()}_URL"] = self.api_url(other)
         return env
 
     def api_url(self, service: str) -> str:
         return f"http://{self.config.host}:{self.config.service_ports[service]}"
+
+    def worker_metrics_url(self, service: str) -> str:
+        return f"http://{self.config.host}:{self.config.metrics_ports[service]}/metrics"
 
 
 def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:
