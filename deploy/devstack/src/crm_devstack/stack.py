@@ -17,17 +17,15 @@ from crm_devstack.broker import TansuBroker
 from crm_devstack.postgres import EmbeddedPostgres
 from crm_devstack.topics import ensure_topics
 from crm_shared.config import DEV_METRICS_PORTS
-from crm_shared.contracts import Topics, dead_letter_topic
 from crm_shared.db import migrate
+from crm_shared.messaging.topics import CONSUMER_GROUPS, PARTITIONS  # noqa: F401  (re-exported for tests/deploy)
+from crm_shared.messaging.topics import topic_plan as shared_topic_plan
 
 log = logging.getLogger("crm_devstack")
 
 ROOT = Path(__file__).resolve().parents[4]
 PROCFILE = ROOT / "deploy" / "Procfile"
 SERVICES: dict[str, int] = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications": 8004}
-# Consumer groups, each with its own dead-letter topic (see crm_shared.contracts.dead_letter_topic).
-CONSUMER_GROUPS = ("feedback-worker", "feedback-cases", "scoring-worker", "notifications-worker")
-PARTITIONS = 6
 
 
 def database_name(service: str) -> str:
@@ -35,9 +33,7 @@ def database_name(service: str) -> str:
 
 
 def topic_plan() -> dict[str, int]:
-    topics = dict.fromkeys(Topics.all(), PARTITIONS)
-    topics.update({dead_letter_topic(group): 1 for group in CONSUMER_GROUPS})
-    return topics
+    return {spec.name: spec.partitions for spec in shared_topic_plan()}
 
 
 @dataclass
