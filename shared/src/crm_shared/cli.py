@@ -173,10 +173,17 @@ def api_token(given: str | None, subject: str) -> str:
     return given or os.environ.get("CRM_TOKEN") or mint_token(AuthSettings(), subject=subject, scopes=ALL_SCOPES)
 
 
-async def rescore(url: str, token: str, interval: float = 1.0, timeout: float = 3600.0) -> int:
+async def rescore(
+    url: str, token: str, interval: float = 1.0, timeout: float = 3600.0, transport: object = None
+) -> int:
     import httpx
 
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=url,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+        transport=transport,  # type: ignore[arg-type]
+    ) as client:
         response = await client.post("/v1/rescore-runs", json={})
         if response.status_code not in (200, 201, 202):
             print(f"rescore refused: {response.status_code} {response.text[:500]}", file=sys.stderr)
