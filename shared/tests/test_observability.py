@@ -76,23 +76,31 @@ async def test_one_complaint_is_one_trace_from_the_call_centre_to_the_task(servi
     def in_trace():
         return [s for s in spans.get_finished_spans() if s.context.trace_id == trace_id]
 
-    async def task_created():
-        found = in_trace()
-        inserts = [
-            s
-            for s in found
-            if s.attributes.get("crm.service") == "notifications"
-            and "INSERT INTO tasks" in str(s.attributes.get("db.query.text", ""))
-        ]
-        return found if inserts else None
+    def kinds(found) -> dict[str, set[SpanKind]]:
+        by_service: dict[str, set[SpanKind]] = {}
+        for s in found:
+            by_service.setdefault(s.attributes.get("crm.service"), set()).add(s.kind)
+        return by_service
 
-    found = await eventually(task_created, timeout=30)
-    by_service: dict[str, set[SpanKind]] = {}
-    for s in found:
-        by_service.setdefault(s.attributes.get("crm.service"), set()).add(s.kind)
-    assert SpanKind.SERVER in by_service["feedback"] and SpanKind.PRODUCER in by_service["feedback"]
-    assert SpanKind.CONSUMER in by_service["scoring"]
-    assert SpanKind.CONSUMER in by_service["notifications"]
+    async def whole_trace():
+        """Spans end when their work commits, in any order across services: wait for all of them."""
+        found = in_trace()
+        by_service = kinds(found)
+        task_insert = any(
+            s.attributes.get("crm.service") == "notifications"
+            and "INSERT INTO tasks" in str(s.attributes.get("db.query.text", ""))
+            for s in found
+        )
+        complete = (
+            {SpanKind.SERVER, SpanKind.PRODUCER} <= by_service.get("feedback", set())
+            and SpanKind.CONSUMER in by_service.get("scoring", set())
+            and SpanKind.CONSUMER in by_service.get("notifications", set())
+        )
+        ids = {s.context.span_id for s in found}
+        parents_ended = all(s.parent.span_id in ids for s in found if s.kind == SpanKind.CONSUMER)
+        return found if task_insert and complete and parents_ended else None
+
+    found = await eventually(whole_trace, timeout=30)
     [request] = [s for s in found if s.kind == SpanKind.SERVER and s.attributes["crm.service"] == "feedback"]
     assert request.name == "POST /v1/feedback" and request.parent is None
     # Each consumer continues from a publish span, not from nowhere.
