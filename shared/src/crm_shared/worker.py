@@ -101,7 +101,12 @@ class Worker:
         if not port:
             return
         # A thread of its own: a scrape never waits for the event loop (and shows a stuck one).
-        self.metrics_server, _thread = start_http_server(port, addr=self.settings.host)
+        try:
+            self.metrics_server, _thread = start_http_server(port, addr=self.settings.host)
+        except OSError as exc:
+            # The events matter more than their metrics: run on, and say so loudly.
+            log.error("worker metrics port unavailable; running without", extra={"port": port, "error": repr(exc)})
+            return
         log.info("worker metrics on", extra={"port": port})
 
     async def _sample_pending_timers(self, stop: asyncio.Event) -> None:
