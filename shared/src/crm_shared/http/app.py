@@ -57,9 +57,10 @@ class CorrelationMiddleware:
             try:
                 await self._handle(scope, receive, send, headers, span)
             finally:
-                route = metrics.route_template(scope)
-                span.update_name(f"{scope['method']} {route}")  # type: ignore[union-attr]
-                span.set_attribute("http.route", route)  # type: ignore[union-attr]
+                if span is not None:
+                    route = metrics.route_template(scope)
+                    span.update_name(f"{scope['method']} {route}")
+                    span.set_attribute("http.route", route)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], span: Any) -> None:
         ctx = context.set_for_request(

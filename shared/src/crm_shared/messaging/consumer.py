@@ -140,10 +140,10 @@ class EventConsumer:
     async def _sample_lag(self, consumer: AIOKafkaConsumer) -> None:
         """Lag per assigned partition from what the last fetch told (highwater - position)."""
         for tp in list(self.assigned):
-            highwater = consumer.highwater(tp)
-            if highwater is None:
-                continue  # nothing fetched from it yet
             try:
+                highwater = consumer.highwater(tp)
+                if highwater is None:
+                    continue  # nothing fetched from it yet
                 position = await consumer.position(tp)
             except Exception:  # a partition revoked under us: the next sample skips it
                 continue

@@ -119,14 +119,19 @@ async def send_rows(
     """
     spans: list[Any] = []
     futures = []
-    for row in rows:
-        span, traceparent = tracing.start_producer_span(row.topic, row.headers, service)
-        spans.append(span)
-        futures.append(
-            await producer.send(
-                row.topic, row.payload.encode(), key=row.key.encode(), headers=kafka_headers(row, traceparent)
+    try:
+        for row in rows:
+            span, traceparent = tracing.start_producer_span(row.topic, row.headers, service)
+            spans.append(span)
+            futures.append(
+                await producer.send(
+                    row.topic, row.payload.encode(), key=row.key.encode(), headers=kafka_headers(row, traceparent)
+                )
             )
-        )
+    except BaseException as exc:
+        for span in spans:
+            tracing.end_span(span, exc)
+        raise
     results = await asyncio.gather(*futures, return_exceptions=True)
     outcome: list[BaseException | None] = []
     for row, span, result in zip(rows, spans, results, strict=True):
