@@ -143,3 +143,23 @@ async def test_one_complaint_is_one_trace_from_the_call_centre_to_the_task(servi
     after_read = await scrape(str(services.contacts.base_url) + "/metrics")
     assert value(after_read, "crm_http_request_duration_seconds_count", **customer_route) >= 1
     assert not [key for key in after_read if customer["id"] in str(key)]
+
+    # The queried gauges: feedback's running SLA clocks (the complaint started two) and every
+    # worker's outbox backlog, sampled by the workers off the hot path.
+    from sqlalchemy import func, select
+
+    from feedback.sla.models import SlaClock
+
+    async def clocks_reported():
+        samples = await scrape(services.stack.worker_metrics_url("feedback"))
+        async with services.workers["feedback"].sessions() as session:
+            running = await session.scalar(select(func.count()).where(SlaClock.status == "running"))
+        reported = samples.get(
+            ("crm_timers_pending", frozenset({"service": "feedback", "timer": "sla_clocks"}.items()))
+        )
+        return running >= 2 and reported == running and samples
+
+    samples = await eventually(clocks_reported, timeout=20)
+    for service in services.clients:
+        assert value(samples, "crm_outbox_oldest_unsent_age_seconds", service=service) >= 0
+        assert ("crm_outbox_unsent", frozenset({"service": service}.items())) in samples

@@ -47,6 +47,8 @@ class StackConfig:
     metrics_ports: dict[str, int] = field(default_factory=lambda: dict(DEV_METRICS_PORTS))
     # Tansu answers a waiting fetch after about half of fetch.max.wait.ms: keep it small here.
     fetch_max_wait_ms: int = 10
+    # The workers' queried gauges (outbox backlog, pending timers): fresher than production's 5 s.
+    gauge_sample_seconds: float = 1.0
 
 
 class DevStack:
@@ -92,6 +94,7 @@ class DevStack:
         env["PYTHONUNBUFFERED"] = "1"
         env["CRM_KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
         env["CRM_KAFKA_FETCH_MAX_WAIT_MS"] = str(self.config.fetch_max_wait_ms)
+        env["CRM_MESSAGING_BACKLOG_SAMPLE_SECONDS"] = str(self.config.gauge_sample_seconds)
         for service, port in self.config.service_ports.items():
             prefix = service.upper()
             env[f"{prefix}_DATABASE_URL"] = self.database_url(service)
