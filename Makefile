@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PACKAGES := shared services/contacts services/feedback services/scoring services/notifications deploy/devstack
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 
-.PHONY: install run test test-unit bench token lint schemas lock clean
+.PHONY: install run test test-unit bench token seed lint schemas lock clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ bench: install
 ## Print a dev bearer token with every scope (last line of output).
 token: install
 	@$(BIN)/crmctl token
+
+## Demo data (30 customers, contracts, orders, feedback) through the apis of a running `make run`; idempotent.
+seed: install
+	$(BIN)/crmctl seed
 
 lint: install
 	$(BIN)/ruff check .

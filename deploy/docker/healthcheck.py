@@ -6,8 +6,8 @@ environment, not the entrypoint's):
 api (uvicorn): GET http://127.0.0.1:$CRM_PORT/healthz must answer 200. Liveness only; readiness
 (database and broker reachable) is /readyz, for load balancers and Kubernetes, not restarts.
 
-worker (<service>-worker): it serves no HTTP, so this is a process check: PID 1 must still be
-the service's worker and not a zombie. A worker that is alive but stuck is invisible from
+worker (<service>-worker): a process check: PID 1 must still be the service's worker and not
+a zombie (its only HTTP is the optional metrics port, which answers from its own thread). A worker that is alive but stuck is invisible from
 inside the container; consumer lag is the signal for that (KEDA and alerting watch it, see
 docs/operations.md). migrate and other one-shot commands always pass.
 """

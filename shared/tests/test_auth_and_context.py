@@ -88,3 +88,25 @@ def test_a_remembered_token_is_not_accepted_under_another_key() -> None:
     verify_token(token, SETTINGS)
     with pytest.raises(ProblemError):
         verify_token(token, AuthSettings(secret="another-secret-another-secret-0123456"))
+
+
+def test_tracing_is_off_unless_an_exporter_is_named(monkeypatch) -> None:
+    from crm_shared.observability import tracing
+
+    for value in (None, "none", " none "):
+        if value is None:
+            monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+        else:
+            monkeypatch.setenv("OTEL_TRACES_EXPORTER", value)
+        assert tracing.configure_from_environment("feedback-api") is False
+        assert not tracing.enabled() and tracing.current_traceparent() is None
+
+
+def test_metrics_use_the_route_template_and_one_label_for_unknown_paths() -> None:
+    from starlette.routing import Route
+
+    from crm_shared.observability.metrics import route_template
+
+    route = Route("/v1/customers/{customer_id:uuid}", lambda request: None)
+    assert route_template({"route": route}) == "/v1/customers/{customer_id}"
+    assert route_template({}) == "unmatched"  # a 404 for /v1/<random> never adds a series

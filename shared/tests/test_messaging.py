@@ -73,10 +73,15 @@ async def test_a_poison_message_is_dead_lettered_without_blocking_its_partition(
 
 
 async def test_a_failing_handler_dead_letters_after_bounded_retries_and_replay_after_the_fix_applies_it(
-    services,
+    services, capsys
 ) -> None:
-    from crm_shared.cli import dlq_replay
+    from prometheus_client import REGISTRY
+
+    from crm_shared.cli import dlq_inspect, dlq_replay
     from crm_shared.config import KafkaSettings
+
+    dead_lettered = {"service": "scoring", "consumer": "scoring-worker"}
+    dead_before = REGISTRY.get_sample_value("crm_dead_letters_total", dead_lettered) or 0
 
     customer = (
         await services.contacts.post(
@@ -107,8 +112,15 @@ async def test_a_failing_handler_dead_letters_after_bounded_retries_and_replay_a
     assert dict(dead.headers)["dlq-error"] == b"bug in scoring for this customer"
     score = (await services.scoring.get(f"/v1/scores/{customer['id']}")).json()
     assert score["satisfaction"] == 75.0  # the complaint was not applied
+    assert REGISTRY.get_sample_value("crm_dead_letters_total", dead_lettered) >= dead_before + 1
+    retried = dead_lettered | {"type": "crm.feedback.received.v1", "outcome": "retried"}
+    assert REGISTRY.get_sample_value("crm_events_consumed_total", retried) >= 3
 
     kafka = KafkaSettings(bootstrap_servers=services.stack.bootstrap, fetch_max_wait_ms=10)
+    capsys.readouterr()
+    assert await dlq_inspect(kafka, "scoring-worker", dead.offset, dead.partition) == 0
+    shown = capsys.readouterr().out
+    assert "dlq-error: bug in scoring for this customer" in shown and posted["id"] in shown
     await dlq_replay(kafka, "scoring-worker")
     await eventually(lambda: satisfaction_below(services, customer["id"], 75))
     await dlq_replay(kafka, "scoring-worker")  # already replayed: not sent again

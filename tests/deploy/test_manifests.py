@@ -187,7 +187,11 @@ def test_compose_start_order_and_health() -> None:
     services = compose()["services"]
     apps = {f"{s}-{p}" for s in SERVICES for p in ("api", "worker")}
     assert apps == set(procfile_commands()), "the eight Procfile processes"
-    assert apps | {f"migrate-{s}" for s in SERVICES} | {"postgres", "kafka", "kafka-topics"} == set(services)
+    observability = {"prometheus", "grafana"}  # opt-in: --profile observability
+    infra = {"postgres", "kafka", "kafka-topics"}
+    assert apps | {f"migrate-{s}" for s in SERVICES} | infra | observability == set(services)
+    for name in observability:
+        assert services[name]["profiles"] == ["observability"], name
     for service in SERVICES:
         migrate = services[f"migrate-{service}"]
         assert migrate["command"] == ["migrate"]
@@ -660,3 +664,63 @@ def test_settings_and_references(overlay: str) -> None:
         )
     else:
         assert secrets["crm-secrets"]["stringData"]["auth-secret"] != AuthSettings.model_fields["secret"].default
+
+
+# ---------------------------------------------------------------- metrics: scrape targets and dashboard
+
+
+def code_metric_names() -> set[str]:
+    """The metric families crm_shared defines (docs/operations.md lists them)."""
+    from prometheus_client import Counter, Gauge, Histogram
+
+    from crm_shared.observability import metrics
+
+    return {
+        m._name + ("_total" if isinstance(m, Counter) else "")
+        for m in vars(metrics).values()
+        if isinstance(m, (Counter, Gauge, Histogram))
+    }
+
+
+def test_compose_exposes_every_workers_metrics_and_prometheus_scrapes_all_eight() -> None:
+    services = compose()["services"]
+    targets: set[str] = set()
+    for service in SERVICES:
+        env = services[f"{service}-worker"]["environment"]
+        assert env[f"{service.upper()}_METRICS_PORT"] == "9100"
+        assert env[f"{service.upper()}_HOST"] == "0.0.0.0", "reachable from the Prometheus container"
+        assert any(str(p).endswith(":9100") for p in services[f"{service}-worker"]["ports"])
+        targets |= {f"{service}-api:8000", f"{service}-worker:9100"}
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    scraped = {t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    assert scraped == targets
+    mounted = [v.split(":")[0] for v in services["prometheus"]["volumes"] + services["grafana"]["volumes"]]
+    for source in mounted:
+        assert (DEPLOY / source).exists(), source
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_is_annotated_for_scraping_on_the_port_it_serves_metrics(overlay: str) -> None:
+    config_maps = objects(overlay, "ConfigMap")
+    for name, deployment in objects(overlay, "Deployment").items():
+        service, _, component = name.rpartition("-")
+        template = deployment["spec"]["template"]
+        annotations = template["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+        (container,) = template["spec"]["containers"]
+        ports = {p["containerPort"] for p in container["ports"]}
+        assert int(annotations["prometheus.io/port"]) in ports, name
+        if component == "worker":
+            data = config_maps[f"{service}-config"]["data"]
+            assert data[f"{service.upper()}_METRICS_PORT"] == annotations["prometheus.io/port"]
+            assert data[f"{service.upper()}_HOST"] == "0.0.0.0"
+
+
+def test_the_dashboard_charts_every_metric_the_code_exports_and_no_other() -> None:
+    dashboard = json.loads((DEPLOY / "grafana" / "crm-overview.json").read_text())
+    assert dashboard["uid"] and dashboard["panels"]
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    used = {re.sub(r"_(bucket|count|sum)$", "", n) for e in exprs for n in re.findall(r"\b(crm_[a-z_]+)", e)}
+    assert used == code_metric_names()
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))

@@ -133,6 +133,19 @@ async def test_on_duplicate_merge_returns_the_existing_record_with_the_new_detai
     assert same.status_code == 200 and same.json()["version"] == again.json()["version"]
 
 
+async def test_on_duplicate_merge_adds_consent_the_record_lacks_and_keeps_what_it_has(services) -> None:
+    email = unique_email()
+    first = await create(services, name=f"Vandelay {word()}", email=email, consent={"email": False})
+    merged = await services.contacts.post(
+        "/v1/customers",
+        json={"name": first["name"], "email": email, "tier": "silver", "consent": {"email": True, "sms": True}},
+        params={"on_duplicate": "merge"},
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["id"] == first["id"]
+    assert merged.json()["consent"] == {"email": False, "sms": True}  # a recorded refusal is never overturned
+
+
 async def test_on_duplicate_merge_with_several_candidates_is_a_409(services) -> None:
     first = await create(services, name=word(), email=unique_email())
     second = await create(services, name=word(), phone=unique_phone())

@@ -61,6 +61,11 @@ class MessagingSettings(BaseSettings):
     max_handler_attempts: int = 4
     retry_backoff_seconds: float = 0.1
     retry_backoff_max_seconds: float = 5.0
+    # How often the worker samples its gauges that need a query (outbox backlog, pending timers).
+    backlog_sample_seconds: float = 5.0
+
+
+DEV_METRICS_PORTS = {"contacts": 9101, "feedback": 9102, "scoring": 9103, "notifications": 9104}
 
 
 class ServiceSettings(BaseSettings):
@@ -75,6 +80,9 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    # The worker's Prometheus endpoint (`<SERVICE>_METRICS_PORT`; 0 = off). Unset: the dev
+    # default of the service (9101-9104, `DEV_METRICS_PORTS`). The api serves /metrics on `port`.
+    metrics_port: int | None = None
     # Base URLs of the other services, for the few synchronous reads (views, fallbacks).
     contacts_url: str = "http://127.0.0.1:8001"
     feedback_url: str = "http://127.0.0.1:8002"
@@ -88,3 +96,9 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+
+    @property
+    def worker_metrics_port(self) -> int:
+        if self.metrics_port is not None:
+            return self.metrics_port
+        return DEV_METRICS_PORTS.get(self.service_name, 0)

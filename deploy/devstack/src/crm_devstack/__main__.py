@@ -21,7 +21,9 @@ def _banner(stack: DevStack) -> str:
     lines = ["", "CRM dev stack is up:"]
     for service in stack.config.service_ports:
         lines.append(f"  {service:<14} {stack.api_url(service)}/docs")
+    ports = ", ".join(str(p) for p in stack.config.metrics_ports.values())
     lines += [
+        f"  Metrics        /metrics on each api; workers on ports {ports}",
         f"  PostgreSQL     {stack.postgres.dsn('postgres')}",
         f"  Kafka broker   {stack.bootstrap}",
         "  Token:         make token",

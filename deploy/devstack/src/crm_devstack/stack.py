@@ -16,24 +16,16 @@ from pathlib import Path
 from crm_devstack.broker import TansuBroker
 from crm_devstack.postgres import EmbeddedPostgres
 from crm_devstack.topics import ensure_topics
-from crm_shared.contracts import Topics, dead_letter_topic
+from crm_shared.config import DEV_METRICS_PORTS
 from crm_shared.db import migrate
+from crm_shared.messaging.topics import CONSUMER_GROUPS, PARTITIONS  # noqa: F401  (re-exported for tests/deploy)
+from crm_shared.messaging.topics import topic_plan as shared_topic_plan
 
 log = logging.getLogger("crm_devstack")
 
 ROOT = Path(__file__).resolve().parents[4]
 PROCFILE = ROOT / "deploy" / "Procfile"
 SERVICES: dict[str, int] = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications": 8004}
-# Consumer groups, each with its own dead-letter topic (see crm_shared.contracts.dead_letter_topic).
-CONSUMER_GROUPS = (
-    "feedback-worker",
-    "feedback-cases",
-    "scoring-worker",
-    "scoring-indicators",
-    "notifications-worker",
-    "notifications-webhooks",
-)
-PARTITIONS = 6
 
 
 def database_name(service: str) -> str:
@@ -41,9 +33,7 @@ def database_name(service: str) -> str:
 
 
 def topic_plan() -> dict[str, int]:
-    topics = dict.fromkeys(Topics.all(), PARTITIONS)
-    topics.update({dead_letter_topic(group): 1 for group in CONSUMER_GROUPS})
-    return topics
+    return {spec.name: spec.partitions for spec in shared_topic_plan()}
 
 
 @dataclass
@@ -53,8 +43,12 @@ class StackConfig:
     pg_port: int = field(default_factory=lambda: int(os.environ.get("CRM_DEV_PG_PORT", "55432")))
     kafka_port: int = field(default_factory=lambda: int(os.environ.get("CRM_DEV_KAFKA_PORT", "9092")))
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
+    # Each worker's Prometheus endpoint (the apis serve /metrics on their own port).
+    metrics_ports: dict[str, int] = field(default_factory=lambda: dict(DEV_METRICS_PORTS))
     # Tansu answers a waiting fetch after about half of fetch.max.wait.ms: keep it small here.
     fetch_max_wait_ms: int = 10
+    # The workers' queried gauges (outbox backlog, pending timers): fresher than production's 5 s.
+    gauge_sample_seconds: float = 1.0
 
 
 class DevStack:
@@ -100,17 +94,22 @@ class DevStack:
         env["PYTHONUNBUFFERED"] = "1"
         env["CRM_KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
         env["CRM_KAFKA_FETCH_MAX_WAIT_MS"] = str(self.config.fetch_max_wait_ms)
+        env["CRM_MESSAGING_BACKLOG_SAMPLE_SECONDS"] = str(self.config.gauge_sample_seconds)
         for service, port in self.config.service_ports.items():
             prefix = service.upper()
             env[f"{prefix}_DATABASE_URL"] = self.database_url(service)
             env[f"{prefix}_HOST"] = self.config.host
             env[f"{prefix}_PORT"] = str(port)
+            env[f"{prefix}_METRICS_PORT"] = str(self.config.metrics_ports.get(service, 0))
             for other in self.config.service_ports:
                 env[f"{prefix}_{other.upper()}_URL"] = self.api_url(other)
         return env
 
     def api_url(self, service: str) -> str:
         return f"http://{self.config.host}:{self.config.service_ports[service]}"
+
+    def worker_metrics_url(self, service: str) -> str:
+        return f"http://{self.config.host}:{self.config.metrics_ports[service]}/metrics"
 
 
 def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:

@@ -41,6 +41,7 @@ def new_stack(tmp_dir: Any) -> DevStack:
         pg_port=free_port(),
         kafka_port=free_port(),
         service_ports={service: free_port() for service in SERVICES},
+        metrics_ports={service: free_port() for service in SERVICES},
     )
     stack = DevStack(config)
     stack.start()

@@ -1,21 +1,10 @@
-"""Topic creation (idempotent), used by the dev stack; production uses the deploy topic job."""
+"""Topic creation for the dev stack: the shared, idempotent code `crmctl topics create` uses too."""
 
 from __future__ import annotations
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from crm_shared.messaging.topics import TopicSpec
+from crm_shared.messaging.topics import ensure_topics as _ensure_topics
 
 
 async def ensure_topics(bootstrap: str, topics: dict[str, int], replication_factor: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [
-            NewTopic(name=name, num_partitions=partitions, replication_factor=replication_factor)
-            for name, partitions in topics.items()
-            if name not in existing
-        ]
-        if missing:
-            await admin.create_topics(missing)
-    finally:
-        await admin.close()
+    await _ensure_topics(bootstrap, [TopicSpec(name, n) for name, n in topics.items()], replication_factor)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,7 +21,7 @@ from crm_shared.db import create_engine, create_session_factory, unit_of_work
 from crm_shared.http.problems import document_problems, install_problem_handlers, problem
 from crm_shared.http.query import strict_query_parameters
 from crm_shared.messaging.outbox import EventPublisher
-from crm_shared.observability import context
+from crm_shared.observability import context, metrics, tracing
 from crm_shared.observability.logging import configure_logging
 
 log = logging.getLogger(__name__)
@@ -29,22 +30,51 @@ CORRELATION_HEADER = "x-correlation-id"
 
 
 class CorrelationMiddleware:
-    """Binds correlation id and trace context for the request; echoes the correlation id."""
+    """Binds correlation id and trace context for the request; echoes the correlation id.
 
-    def __init__(self, app: ASGIApp) -> None:
+    With tracing on, the request is a server span (named by its route template once routed)
+    and the context's trace is that span, so the outbox rows it writes continue from it.
+    """
+
+    def __init__(self, app: ASGIApp, service: str = "") -> None:
         self.app = app
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if not tracing.enabled():
+            await self._handle(scope, receive, send, headers, None)
+            return
+        with tracing.span(
+            f"{scope['method']} {metrics.UNMATCHED_ROUTE}",
+            kind=SpanKind.SERVER,
+            traceparent=headers.get("traceparent"),
+            attributes={tracing.SERVICE_ATTRIBUTE: self.service, "http.request.method": scope["method"]},
+        ) as span:
+            try:
+                await self._handle(scope, receive, send, headers, span)
+            finally:
+                if span is not None:
+                    route = metrics.route_template(scope)
+                    span.update_name(f"{scope['method']} {route}")
+                    span.set_attribute("http.route", route)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], span: Any) -> None:
         ctx = context.set_for_request(
-            correlation_id=headers.get(CORRELATION_HEADER), traceparent=headers.get("traceparent")
+            correlation_id=headers.get(CORRELATION_HEADER),
+            traceparent=headers.get("traceparent"),
+            span=tracing.trace_context(span),
         )
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
+                if span is not None:
+                    span.set_attribute("http.response.status_code", message["status"])
+                    if message["status"] >= 500:
+                        span.set_status(Status(StatusCode.ERROR))
                 message.setdefault("headers", [])
                 message["headers"] = [
                     *list(message["headers"]),
@@ -54,6 +84,15 @@ class CorrelationMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+async def propagate_context(request: httpx.Request) -> None:
+    """A synchronous call to another service continues the caller's trace and correlation."""
+    ctx = context.current()
+    if "traceparent" not in request.headers:
+        request.headers["traceparent"] = tracing.current_traceparent() or ctx.trace.traceparent
+    if CORRELATION_HEADER not in request.headers:
+        request.headers[CORRELATION_HEADER] = ctx.correlation_id
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -82,12 +121,18 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name + "-api", settings.log_level)
+        tracing.configure_from_environment(settings.service_name + "-api")
         engine = create_engine(settings)
+        tracing.instrument_engine(engine, settings.service_name)
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessions = create_session_factory(engine)
-        app.state.publisher = EventPublisher(settings.kafka, app.state.sessions, f"{settings.service_name}-api")
-        app.state.http = httpx.AsyncClient(timeout=settings.http_timeout_seconds)
+        app.state.publisher = EventPublisher(
+            settings.kafka, app.state.sessions, f"{settings.service_name}-api", service=settings.service_name
+        )
+        app.state.http = httpx.AsyncClient(
+            timeout=settings.http_timeout_seconds, event_hooks={"request": [propagate_context]}
+        )
         await app.state.publisher.start()
         for hook in on_startup:
             await hook(app)
@@ -99,6 +144,7 @@ def create_service_app(
             await app.state.publisher.stop()
             await app.state.http.aclose()
             await engine.dispose()
+            tracing.shutdown()
 
     app = FastAPI(
         title=title,
@@ -123,7 +169,10 @@ def create_service_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(CorrelationMiddleware, service=settings.service_name)
+    # Outermost, so the time includes everything the app does; no token, no schema (see metrics).
+    app.add_middleware(metrics.HttpMetricsMiddleware, service=settings.service_name)
+    app.add_route("/metrics", metrics.metrics_response, include_in_schema=False)
     install_problem_handlers(app)
     app.include_router(_health_router())
     for router in routers:

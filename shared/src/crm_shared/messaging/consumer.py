@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import bindparam
 from sqlalchemy import exc as sa_exc
@@ -41,7 +42,8 @@ from crm_shared.erasure import EventsInFlight
 from crm_shared.messaging.models import ProcessedEvent
 from crm_shared.messaging.outbox import EventPublisher
 from crm_shared.messaging.producer import create_consumer
-from crm_shared.observability import context
+from crm_shared.observability import context, tracing
+from crm_shared.observability.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED, HANDLER_LATENCY
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 # SQLSTATE classes that mean "the database is not there right now", not "this event is bad".
 _TRANSIENT_SQLSTATE_PREFIXES = ("08", "40", "53", "57P")
+LAG_SAMPLE_SECONDS = 1.0
 
 
 # Built once; a redelivered event conflicts on the primary key and inserts nothing.
@@ -90,8 +93,10 @@ class EventConsumer:
         publisher: EventPublisher,
         kafka: KafkaSettings,
         messaging: MessagingSettings,
+        service: str = "",
     ) -> None:
         self.name = name
+        self.service = service or name
         self.topics = topics
         self.handlers = handlers
         self._sessions = sessions
@@ -111,9 +116,14 @@ class EventConsumer:
         consumer = await self._start_consumer()
         if consumer is None:
             return
+        next_lag_sample = 0.0
         try:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200)
+                now = time.monotonic()
+                if now >= next_lag_sample:  # local state only (no broker round trip), once a second
+                    next_lag_sample = now + LAG_SAMPLE_SECONDS
+                    await self._sample_lag(consumer)
                 if not batches:
                     continue
                 async with self._lock:  # a rebalance waits for the batch in hand
@@ -126,6 +136,25 @@ class EventConsumer:
         finally:
             await consumer.stop()
             log.info("consumer stopped", extra={"consumer": self.name, "processed": self.processed})
+
+    async def _sample_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Lag per assigned partition from what the last fetch told (highwater - position)."""
+        for tp in list(self.assigned):
+            try:
+                highwater = consumer.highwater(tp)
+                if highwater is None:
+                    continue  # nothing fetched from it yet
+                position = await consumer.position(tp)
+            except Exception:  # a partition revoked under us: the next sample skips it
+                continue
+            CONSUMER_LAG.labels(self.service, self.name, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+
+    def forget_lag(self, partitions: set[TopicPartition]) -> None:
+        for tp in partitions:
+            try:
+                CONSUMER_LAG.remove(self.service, self.name, tp.topic, str(tp.partition))
+            except KeyError:
+                pass
 
     async def _start_consumer(self) -> AIOKafkaConsumer | None:
         delay = 0.2
@@ -173,33 +202,70 @@ class EventConsumer:
         try:
             event = Envelope.model_validate_json(record.value or b"")
         except ValidationError as exc:
-            await self._dead_letter(record, exc, attempts=1)
+            await self._dead_letter(record, exc, attempts=1, event_type="unparseable")
             return
         handler = self.handlers.get(event.type)
         if handler is None:
             return  # an event type this consumer does not care about
         headers = {name: value.decode(errors="replace") for name, value in (record.headers or ())}
+        with tracing.span(
+            f"{record.topic} process",
+            kind=SpanKind.CONSUMER,
+            traceparent=headers.get("traceparent"),
+            attributes={
+                tracing.SERVICE_ATTRIBUTE: self.service,
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self.name,
+                "messaging.destination.partition.id": str(record.partition),
+                "messaging.kafka.offset": record.offset,
+                "messaging.message.id": str(event.id),
+                "crm.event.type": event.type,
+            },
+        ) as span:
+            outcome = await self._handle(record, event, handler, headers, tracing.trace_context(span))
+            if span is not None:
+                span.set_attribute("crm.outcome", outcome)
+
+    async def _handle(
+        self,
+        record: ConsumerRecord,
+        event: Envelope,
+        handler: Handler,
+        headers: dict[str, str],
+        span: context.TraceContext | None,
+    ) -> str:
+        """Runs the handler until it commits or the event is dead-lettered; returns the outcome."""
         attempt = 0
         outage = 0
         while True:
             attempt += 1
+            started = time.perf_counter()
             try:
                 with context.bind(
                     correlation_id=event.correlationid,
                     causation_id=str(event.id),
                     traceparent=headers.get("traceparent"),
+                    span=span,
                 ):
                     async with unit_of_work(self._sessions, self._publisher.dispatch) as session:
-                        if await self._first_delivery(session, event):
+                        first = await self._first_delivery(session, event)
+                        if first:
                             await handler(session, event)
                 self.processed += 1
-                return
+                outcome = "ok" if first else "duplicate"
+                EVENTS_CONSUMED.labels(self.service, self.name, event.type, outcome).inc()
+                if first:
+                    HANDLER_LATENCY.labels(self.service, self.name, event.type).observe(time.perf_counter() - started)
+                return outcome
             except Exception as exc:
                 if is_transient(exc):
                     log.warning(
                         "transient failure handling event; will retry",
                         extra={"consumer": self.name, "event_id": str(event.id), "error": repr(exc)},
                     )
+                    EVENTS_CONSUMED.labels(self.service, self.name, event.type, "retried").inc()
                     outage += 1
                     attempt -= 1  # infrastructure trouble does not use up the event's attempts
                     await self._sleep(self._backoff(min(outage, 6)))
@@ -209,8 +275,9 @@ class EventConsumer:
                         "handler failed; dead-lettering event",
                         extra={"consumer": self.name, "event_id": str(event.id), "error": repr(exc)},
                     )
-                    await self._dead_letter(record, exc, attempts=attempt)
-                    return
+                    await self._dead_letter(record, exc, attempts=attempt, event_type=event.type)
+                    return "dead_lettered"
+                EVENTS_CONSUMED.labels(self.service, self.name, event.type, "retried").inc()
                 await self._sleep(self._backoff(attempt))
 
     async def _first_delivery(self, session: AsyncSession, event: Envelope) -> bool:
@@ -219,7 +286,9 @@ class EventConsumer:
         )
         return inserted.first() is not None
 
-    async def _dead_letter(self, record: ConsumerRecord, exc: BaseException, attempts: int) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord, exc: BaseException, attempts: int, event_type: str = "unknown"
+    ) -> None:
         """Never drop: keep trying until the dead-letter topic has the record."""
         headers = [
             *list(record.headers or ()),
@@ -242,6 +311,8 @@ class EventConsumer:
                     dead_letter_topic(self.name), record.value, key=record.key, headers=headers
                 )
                 self.dead_lettered += 1
+                DEAD_LETTERS.labels(self.service, self.name).inc()
+                EVENTS_CONSUMED.labels(self.service, self.name, event_type, "dead_lettered").inc()
                 return
             except Exception as exc2:
                 log.warning("dead-letter publish failed; retrying", extra={"consumer": self.name, "error": repr(exc2)})
@@ -270,6 +341,7 @@ class _Listener(ConsumerRebalanceListener):
         started = time.monotonic()
         async with self.runner._lock:
             self.runner.assigned -= set(revoked)
+        self.runner.forget_lag(set(revoked))
         log.info(
             "partitions revoked",
             extra={"consumer": self.runner.name, "partitions": len(revoked), "waited_s": time.monotonic() - started},

@@ -15,16 +15,18 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_shared.config import KafkaSettings, MessagingSettings
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.messaging.models import OutboxMessage
 from crm_shared.messaging.producer import create_producer
-from crm_shared.observability import context
+from crm_shared.observability import context, tracing
+from crm_shared.observability.metrics import EVENTS_PRODUCED, OUTBOX_OLDEST_AGE, OUTBOX_UNSENT
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,8 @@ def _pending(event: Envelope, topic: str) -> PendingEvent:
             "ce_source": event.source,
             "correlation_id": event.correlationid,
             "causation_id": event.causationid or "",
-            "traceparent": trace.child().traceparent,
+            # The span that wrote the event (with tracing on): its publish and consumers continue it.
+            "traceparent": tracing.current_traceparent() or trace.child().traceparent,
             "content-type": "application/cloudevents+json",
         },
     )
@@ -99,8 +102,45 @@ _MARK_SENT = (
 )
 
 
-def kafka_headers(row: OutboxMessage | PendingEvent) -> list[tuple[str, bytes]]:
-    return [(name, str(value).encode()) for name, value in row.headers.items()]
+def kafka_headers(row: OutboxMessage | PendingEvent, traceparent: str | None = None) -> list[tuple[str, bytes]]:
+    """The row's headers; `traceparent` (the publish span's) replaces the stored one."""
+    headers = [(name, str(value).encode()) for name, value in row.headers.items()]
+    if traceparent is not None:
+        headers = [(n, v) for n, v in headers if n != "traceparent"] + [("traceparent", traceparent.encode())]
+    return headers
+
+
+async def send_rows(
+    producer: AIOKafkaProducer, rows: Sequence[OutboxMessage | PendingEvent], service: str
+) -> list[BaseException | None]:
+    """Send rows and wait for every ack; one result per row (None = acknowledged).
+
+    With tracing on, each send is a producer span, child of the span that wrote the row.
+    """
+    spans: list[Any] = []
+    futures = []
+    try:
+        for row in rows:
+            span, traceparent = tracing.start_producer_span(row.topic, row.headers, service)
+            spans.append(span)
+            futures.append(
+                await producer.send(
+                    row.topic, row.payload.encode(), key=row.key.encode(), headers=kafka_headers(row, traceparent)
+                )
+            )
+    except BaseException as exc:
+        for span in spans:
+            tracing.end_span(span, exc)
+        raise
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    outcome: list[BaseException | None] = []
+    for row, span, result in zip(rows, spans, results, strict=True):
+        error = result if isinstance(result, BaseException) else None
+        if error is None:
+            EVENTS_PRODUCED.labels(service, row.headers.get("ce_type", "unknown")).inc()
+        tracing.end_span(span, error)
+        outcome.append(error)
+    return outcome
 
 
 class EventPublisher:
@@ -115,7 +155,9 @@ class EventPublisher:
         kafka: KafkaSettings,
         sessions: async_sessionmaker[AsyncSession],
         client_id: str,
+        service: str = "",
     ) -> None:
+        self.service = service or client_id
         self._kafka = kafka
         self._sessions = sessions
         self._client_id = client_id
@@ -181,15 +223,14 @@ class EventPublisher:
         producer = self._producer
         assert producer is not None
         try:
-            futures = [
-                await producer.send(row.topic, row.payload.encode(), key=row.key.encode(), headers=kafka_headers(row))
-                for row in rows
-            ]
-            await asyncio.gather(*futures)
+            errors = await send_rows(producer, rows, self.service)
         except Exception as exc:
             log.warning("publish after commit failed; relay will retry", extra={"error": repr(exc)})
             return
-        self._sent_ids.extend(row.id for row in rows)
+        failed = [error for error in errors if error is not None]
+        if failed:
+            log.warning("publish after commit failed; relay will retry", extra={"error": repr(failed[0])})
+        self._sent_ids.extend(row.id for row, error in zip(rows, errors, strict=True) if error is None)
         self._sent_signal.set()
 
     async def _mark_sent_loop(self) -> None:
@@ -213,6 +254,17 @@ class EventPublisher:
             log.warning("could not mark outbox rows sent", extra={"error": repr(exc), "rows": len(ids)})
 
 
+_BACKLOG = text(
+    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox WHERE sent_at IS NULL"
+)
+
+
+async def outbox_backlog(session: AsyncSession) -> tuple[int, float]:
+    """Unsent rows and the age of the oldest (uses the partial index on unsent rows)."""
+    count, age = (await session.execute(_BACKLOG)).one()
+    return int(count), float(age)
+
+
 class OutboxRelay:
     """Re-sends outbox rows that the immediate publish did not get out (runs in the worker)."""
 
@@ -226,12 +278,14 @@ class OutboxRelay:
         self._sessions = sessions
         self._settings = settings
         self._last_prune = 0.0
+        self._last_sample = float("-inf")
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 relayed = await self.relay_once()
                 await self._maybe_prune()
+                await self._maybe_sample_backlog()
             except Exception as exc:
                 log.warning("outbox relay pass failed", extra={"error": repr(exc)})
                 relayed = 0
@@ -261,14 +315,10 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            futures = [
-                await producer.send(row.topic, row.payload.encode(), key=row.key.encode(), headers=kafka_headers(row))
-                for row in rows
-            ]
-            results = await asyncio.gather(*futures, return_exceptions=True)
-            sent = [row.id for row, result in zip(rows, results, strict=True) if not isinstance(result, BaseException)]
+            results = await send_rows(producer, rows, self._publisher.service)
+            sent = [row.id for row, result in zip(rows, results, strict=True) if result is None]
             for row, result in zip(rows, results, strict=True):
-                if isinstance(result, BaseException):
+                if result is not None:
                     row.attempts += 1
                     row.last_error = repr(result)[:2000]
             if sent:
@@ -279,6 +329,21 @@ class OutboxRelay:
                 )
             log.info("outbox relay re-sent events", extra={"sent": len(sent), "failed": len(rows) - len(sent)})
             return len(sent)
+
+    async def _maybe_sample_backlog(self) -> None:
+        """The outbox gauges, from one indexed query every few seconds (never per event)."""
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_sample < self._settings.backlog_sample_seconds:
+            return
+        self._last_sample = loop.time()
+        unsent, oldest_age = await self.backlog()
+        OUTBOX_UNSENT.labels(self._publisher.service).set(unsent)
+        OUTBOX_OLDEST_AGE.labels(self._publisher.service).set(oldest_age)
+
+    async def backlog(self) -> tuple[int, float]:
+        """Unsent rows and the age in seconds of the oldest one (0 when none)."""
+        async with self._sessions() as session:
+            return await outbox_backlog(session)
 
     async def _maybe_prune(self) -> None:
         loop = asyncio.get_running_loop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from crm_shared.config import KafkaSettings
 
@@ -49,3 +50,7 @@ def create_consumer(settings: KafkaSettings, group_id: str, topics: list[str]) -
         request_timeout_ms=max(settings.request_timeout_ms, settings.session_timeout_ms + 5000),
         **_security(settings),
     )
+
+
+def create_admin(settings: KafkaSettings) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **_security(settings))

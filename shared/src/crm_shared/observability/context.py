@@ -79,12 +79,18 @@ def correlation_id() -> str | None:
 
 
 @contextmanager
-def bind(*, correlation_id: str | None, causation_id: str | None, traceparent: str | None) -> Iterator[EventContext]:
-    parent = TraceContext.parse(traceparent)
+def bind(
+    *,
+    correlation_id: str | None,
+    causation_id: str | None,
+    traceparent: str | None,
+    span: TraceContext | None = None,
+) -> Iterator[EventContext]:
+    """`span`: the OpenTelemetry span of this work, when tracing is on (else a child of the parent)."""
     ctx = EventContext(
         correlation_id=accepted_correlation_id(correlation_id),
         causation_id=causation_id,
-        trace=parent.child() if parent else TraceContext.new(),
+        trace=span or _child_of(traceparent),
     )
     token = _current.set(ctx)
     try:
@@ -93,13 +99,19 @@ def bind(*, correlation_id: str | None, causation_id: str | None, traceparent: s
         _current.reset(token)
 
 
-def set_for_request(*, correlation_id: str | None, traceparent: str | None) -> EventContext:
-    """Bind a context for the rest of an ASGI request task (reset by the task ending)."""
+def _child_of(traceparent: str | None) -> TraceContext:
     parent = TraceContext.parse(traceparent)
+    return parent.child() if parent else TraceContext.new()
+
+
+def set_for_request(
+    *, correlation_id: str | None, traceparent: str | None, span: TraceContext | None = None
+) -> EventContext:
+    """Bind a context for the rest of an ASGI request task (reset by the task ending)."""
     ctx = EventContext(
         correlation_id=accepted_correlation_id(correlation_id),
         causation_id=None,
-        trace=parent.child() if parent else TraceContext.new(),
+        trace=span or _child_of(traceparent),
     )
     _current.set(ctx)
     return ctx

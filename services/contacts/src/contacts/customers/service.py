@@ -9,6 +9,7 @@ from enum import Enum
 from types import SimpleNamespace
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.audit import service as audit
@@ -94,6 +95,8 @@ def _stored(field: str, value: object) -> object:
     """A request value as the record stores it."""
     if isinstance(value, Enum):
         return value.value
+    if field == "consent" and isinstance(value, BaseModel):
+        value = value.model_dump()
     if field == "consent" and isinstance(value, dict):
         return {channel: agreed for channel, agreed in value.items() if agreed is not None}
     if field == "tags" and isinstance(value, list):

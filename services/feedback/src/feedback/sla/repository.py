@@ -73,3 +73,8 @@ class SlaClockRepository:
         """Served by the partial index on running deadlines."""
         query = select(func.min(SlaClock.due_at)).where(SlaClock.status == "running")
         return await self.session.scalar(query)
+
+    async def count_running(self) -> int:
+        """Clocks not yet fired (the partial index on running deadlines serves it too)."""
+        query = select(func.count()).select_from(SlaClock).where(SlaClock.status == "running")
+        return int(await self.session.scalar(query) or 0)

@@ -179,6 +179,11 @@ async def next_deadline(session: AsyncSession) -> datetime | None:
     return await SlaClockRepository(session).earliest_due()
 
 
+async def pending_clocks(session: AsyncSession) -> int:
+    """For the worker's `crm_timers_pending` gauge."""
+    return await SlaClockRepository(session).count_running()
+
+
 # Registered at import, as the case lifecycle expects, so cases never imports SLA code. The api
 # (router) and the worker (timer) import this module themselves, so both processes always listen.
 if on_status_changed not in cases.STATUS_LISTENERS:

@@ -116,4 +116,5 @@ class SlaTimer:
 
 def sla_timer(worker: Worker, stop: asyncio.Event):
     """The background loop the feedback worker runs (crm_shared.worker.Background)."""
+    worker.add_pending_timer("sla_clocks", service.pending_clocks)
     return SlaTimer(worker.sessions, worker.publisher, worker.settings.database_url).run(stop)

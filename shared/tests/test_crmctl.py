@@ -1,0 +1,103 @@
+"""crmctl against the running test system: demo seed, topics, outbox backlog; rescore's polling."""
+
+import asyncio
+import json
+import os
+import re
+import sys
+import uuid
+from asyncio.subprocess import PIPE
+from pathlib import Path
+
+import httpx
+import pytest
+
+from crm_devstack.testing import eventually
+from crm_shared import cli
+from crm_shared.config import KafkaSettings
+from crm_shared.contracts import dead_letter_topic
+from crm_shared.messaging.topics import CONSUMER_GROUPS, TopicSpec, ensure_topics
+
+
+@pytest.mark.integration
+async def test_seed_fills_a_key_accounts_360_view_and_a_second_run_adds_nothing(services, token) -> None:
+    from crm_shared.seed import seed
+
+    urls = {service: str(client.base_url) for service, client in services.clients.items()}
+    # The console script, as `make seed` runs it (asynchronously: the apis live in this loop).
+    env = os.environ | {f"CRM_{service.upper()}_URL": url for service, url in urls.items()}
+    crmctl = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("crmctl")), "seed", env=env, stdout=PIPE, stderr=PIPE
+    )
+    out, err = await crmctl.communicate()
+    assert crmctl.returncode == 0, err.decode()
+    assert "30 customers" in out.decode()
+    key_account = re.search(r"customer id ([0-9a-f-]{36})", out.decode()).group(1)
+
+    async def view_complete():
+        view = (await services.contacts.get(f"/v1/customers/{key_account}/360")).json()
+        ready = view["recent_feedback"] and view["scores"] and view["open_tasks"]
+        return view if ready else None
+
+    view = await eventually(view_complete, timeout=45)
+    assert view["customer"]["tier"] == "key" and view["customer"]["owner"] == "alice"
+    assert {f["type"] for f in view["recent_feedback"]} >= {"complaint", "survey_response"}
+    assert {a["details"]["kind"] for a in view["recent_activities"]} == {"contract", "order"}
+    assert "service_recovery" in {t["type"] for t in view["open_tasks"]}
+
+    # Again, as another caller (so no Idempotency-Key of the first run applies): the external ids
+    # and source references alone keep it from adding anything.
+    second = await seed(urls, token)
+    assert not second.created, second.created
+    assert second.key_account == key_account and len(set(second.customers.values())) == 30
+    resolved = (await services.feedback.get(f"/v1/feedback/{second.feedback['K04-1']}")).json()
+    assert resolved["status"] == "resolved"
+    again = (await services.contacts.get(f"/v1/customers/{key_account}/360")).json()
+    assert len(again["recent_feedback"]) == len(view["recent_feedback"])
+
+
+@pytest.mark.integration
+async def test_topics_create_is_idempotent_and_covers_every_dead_letter_topic(services, capsys) -> None:
+    kafka = KafkaSettings(bootstrap_servers=services.stack.bootstrap)
+    name = f"crm.test-{uuid.uuid4().hex[:8]}"
+    spec = TopicSpec(name, partitions=3, retention_ms=3_600_000)
+    assert await ensure_topics(kafka, [spec]) == ([name], [])
+    assert await ensure_topics(kafka, [spec]) == ([], [name])
+
+    assert await cli.create_topics(kafka, 6, 24, 1) == 0  # the dev stack made them all already
+    out = capsys.readouterr().out
+    for group in CONSUMER_GROUPS:
+        assert f"{dead_letter_topic(group)}" in out
+    assert "created" not in out.replace("exists", "")
+
+
+@pytest.mark.integration
+async def test_outbox_backlog_reports_every_service_and_a_database_it_cannot_reach(services, capsys) -> None:
+    urls = {service: services.stack.database_url(service) for service in services.clients}
+    assert await cli.outbox_backlog(urls) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert [line.split()[0] for line in lines] == list(urls)
+    assert all(line.split()[1].isdigit() for line in lines)
+    unreachable = {"nowhere": "postgresql+asyncpg://postgres@127.0.0.1:1/none"}
+    assert await cli.outbox_backlog(unreachable) == 1
+    assert "unreachable" in capsys.readouterr().out
+
+
+async def test_rescore_polls_the_run_until_it_finishes(capsys) -> None:
+    """Against the scoring api's documented paths (POST /v1/rescore-runs, GET /v1/rescore-runs/{id})."""
+    states = iter([("running", 40), ("running", 90), ("completed", 120)])
+    seen: list[tuple[str, str]] = []
+
+    def scoring(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path))
+        if request.method == "POST":
+            assert json.loads(request.content) == {}
+            return httpx.Response(202, json={"id": "r-1", "status": "queued", "total": 120, "done": 0})
+        status, done = next(states)
+        return httpx.Response(200, json={"id": "r-1", "status": status, "total": 120, "done": done})
+
+    code = await cli.rescore("http://scoring", "t", interval=0, transport=httpx.MockTransport(scoring))
+    assert code == 0
+    assert seen == [("POST", "/v1/rescore-runs")] + [("GET", "/v1/rescore-runs/r-1")] * 3
+    out = capsys.readouterr().out
+    assert "queued: 0/120" in out and "running: 90/120" in out and "completed: 120/120" in out
