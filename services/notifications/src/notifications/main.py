@@ -4,13 +4,16 @@ from fastapi import FastAPI
 
 from crm_shared.http.app import create_service_app
 from notifications.config import Settings
+from notifications.playbooks.router import router as playbooks_router
 from notifications.tasks.router import router as tasks_router
+from notifications.teams.router import router as teams_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or Settings(),
         title="CRM notifications",
-        description="Follow-up tasks created the moment a complaint arrives or a customer's health drops.",
-        routers=[tasks_router],
+        description="Follow-up tasks created the moment a complaint arrives or a customer's health drops, "
+        "by playbooks configured through the API; claimed, completed, cancelled, and escalated when overdue.",
+        routers=[tasks_router, playbooks_router, teams_router],
     )

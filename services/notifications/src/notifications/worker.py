@@ -1,9 +1,15 @@
-"""The notifications worker: turns feedback and score events into tasks, relays the outbox."""
+"""The notifications worker: runs the playbooks on feedback, score and contact events, escalates
+overdue tasks at their deadline, relays the outbox."""
 
-from crm_shared.worker import run_worker
+from crm_shared.worker import Background, run_worker
 from notifications.config import Settings
+from notifications.escalation.timer import escalation_timer
 from notifications.events.handlers import consumers
 
 
+def background() -> list[Background]:
+    return [escalation_timer]
+
+
 def main() -> None:
-    run_worker(Settings, consumers)
+    run_worker(Settings, consumers, background)
