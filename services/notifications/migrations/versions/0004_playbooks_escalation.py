@@ -56,7 +56,7 @@ def upgrade() -> None:
 
     op.add_column("tasks", sa.Column("action_key", sa.String(80), nullable=True))
     # Tasks made before playbooks had several actions: each was its playbook's first action.
-    op.execute("UPDATE tasks SET action_key = playbook || ':0'")
+    op.execute("UPDATE tasks SET action_key = playbook || chr(58) || '0'")
     op.alter_column("tasks", "action_key", nullable=False)
     op.add_column("tasks", sa.Column("team", sa.String(100), nullable=True))
     op.add_column("tasks", sa.Column("created_event_id", pg.UUID(as_uuid=True), nullable=True))

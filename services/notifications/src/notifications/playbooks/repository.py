@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,11 +49,8 @@ class PlaybookRepository:
         return (await self.session.execute(statement.returning(PlaybookState.version))).scalar_one()
 
     async def latest_all(self) -> list[PlaybookVersion]:
-        query = (
-            select(PlaybookVersion)
-            .distinct(PlaybookVersion.key)
-            .order_by(PlaybookVersion.key, PlaybookVersion.version.desc())
-        )
+        latest = select(PlaybookVersion.key, func.max(PlaybookVersion.version)).group_by(PlaybookVersion.key)
+        query = select(PlaybookVersion).where(tuple_(PlaybookVersion.key, PlaybookVersion.version).in_(latest))
         return list((await self.session.scalars(query)).all())
 
     async def latest(self, key: str) -> PlaybookVersion | None:
