@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from crm_shared.contracts.vocabulary import Band, CaseStatus, FeedbackType, LifecycleStage, Severity, Tier
 from crm_shared.http.schemas import RequestModel
@@ -74,7 +74,7 @@ class BandTransition(_Condition):
 
     on: Literal["band"]
     to: list[Band] | None = Field(default=None, min_length=1, max_length=4)
-    dropped: bool | None = None
+    dropped: bool | None = Field(default=None, strict=True)
 
     @model_validator(mode="after")
     def _something(self) -> BandTransition:
@@ -92,8 +92,8 @@ class NpsRange(_Condition):
     """A survey's NPS answer within [min, max] (detractors: 0-6)."""
 
     on: Literal["nps"]
-    min: int = Field(default=0, ge=0, le=10)
-    max: int = Field(default=10, ge=0, le=10)
+    min: int = Field(default=0, ge=0, le=10, strict=True)
+    max: int = Field(default=10, ge=0, le=10, strict=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> NpsRange:
@@ -157,14 +157,21 @@ class Trigger(RequestModel):
 
 # --- actions ------------------------------------------------------------------------------------
 class DueInHours(RequestModel):
-    hours: float = Field(gt=0, le=24 * 366, description="Hours after the trigger event happened.")
+    hours: float = Field(gt=0, le=24 * 366, strict=True, description="Hours after the trigger event happened.")
 
 
 class DueBySeverityAndTier(RequestModel):
     by_severity_and_tier: Literal[True] = Field(
         description="The service-recovery table: critical 4 h, high 24 h, medium 72 h, low 120 h, "
-        "times 0.5 for key accounts and 0.75 for gold."
+        "times 0.5 for key accounts and 0.75 for gold.",
     )
+
+    @field_validator("by_severity_and_tier", mode="before")
+    @classmethod
+    def _only_true(cls, value: Any) -> Any:
+        if value is not True:  # Literal[True] alone would take 1
+            raise ValueError("must be true")
+        return value
 
 
 class CreateTaskAction(RequestModel):
@@ -200,8 +207,15 @@ class NotifyStaffAction(RequestModel):
 
 class CallWebhookAction(RequestModel):
     kind: Literal["call_webhook"]
-    url: HttpUrl
+    url: HttpUrl = Field(description="Up to 2000 characters.")
     template: str | None = Field(default=None, max_length=200)
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _short_enough(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 2000:
+            raise ValueError("the URL must be at most 2000 characters")
+        return value
 
 
 Action = Annotated[
@@ -237,7 +251,7 @@ class PlaybookDefinition(RequestModel):
     )
 
     description: str | None = Field(default=None, max_length=500)
-    enabled: bool = True
+    enabled: bool = Field(default=True, strict=True)
     trigger: Trigger
     actions: list[Action] = Field(min_length=1, max_length=10)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.db import utcnow
@@ -16,6 +19,8 @@ from notifications.playbooks.schemas import (
     PlaybookRead,
     PlaybookVersionRead,
 )
+
+log = logging.getLogger(__name__)
 
 BUILTIN_AUTHOR = "default"
 
@@ -42,9 +47,19 @@ async def in_force(session: AsyncSession) -> dict[str, tuple[PlaybookDefinition,
     for record in await PlaybookRepository(session).latest_all():
         if record.deleted:
             playbooks.pop(record.key, None)
-        else:
-            playbooks[record.key] = (PlaybookDefinition.model_validate(record.definition), record)
+        elif (definition := _stored(record)) is not None:
+            playbooks[record.key] = (definition, record)
     return playbooks
+
+
+def _stored(record: PlaybookVersion) -> PlaybookDefinition | None:
+    """A stored version that no longer validates (written by an older release) is left out, loudly,
+    instead of stopping every other playbook."""
+    try:
+        return PlaybookDefinition.model_validate(record.definition)
+    except ValidationError:
+        log.exception("stored playbook no longer valid, ignored", extra={"key": record.key, "version": record.version})
+        return None
 
 
 async def list_playbooks(session: AsyncSession) -> PlaybookList:
@@ -58,9 +73,10 @@ async def get_playbook(session: AsyncSession, key: str) -> PlaybookRead:
         if key not in DEFAULT_PLAYBOOKS:
             raise NotFound("Playbook", key)
         return _read(key, DEFAULT_PLAYBOOKS[key], None)
-    if record.deleted:
+    definition = None if record.deleted else _stored(record)
+    if definition is None:
         raise NotFound("Playbook", key)
-    return _read(key, PlaybookDefinition.model_validate(record.definition), record)
+    return _read(key, definition, record)
 
 
 async def _store(session: AsyncSession, key: str, definition: dict | None, actor: str) -> PlaybookVersion:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_shared.http.query import IsoDateTime
 from crm_shared.http.schemas import RequestModel
 
 
@@ -89,8 +90,8 @@ class TaskFilters:
     status: TaskStatus | None = None
     assignee: Annotated[str | None, Query(max_length=200)] = None
     type: Annotated[str | None, Query(max_length=40)] = None
-    due_before: Annotated[datetime | None, Query(description="Due strictly before this time.")] = None
-    due_after: Annotated[datetime | None, Query(description="Due at or after this time.")] = None
+    due_before: Annotated[IsoDateTime | None, Query(description="Due strictly before this time.")] = None
+    due_after: Annotated[IsoDateTime | None, Query(description="Due at or after this time.")] = None
     overdue: Annotated[bool | None, Query(description="true: open or claimed and past due; false: the others.")] = None
 
 

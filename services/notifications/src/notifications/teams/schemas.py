@@ -27,7 +27,7 @@ class TeamBody(RequestModel):
     lead: str | None = Field(default=None, pattern=NAME_PATTERN, description="First escalation level.")
     manager: str | None = Field(default=None, pattern=NAME_PATTERN, description="Second escalation level.")
     escalate_after_minutes: float = Field(
-        default=240, gt=0, le=60 * 24 * 30, description="From one escalation level to the next."
+        default=240, gt=0, strict=True, le=60 * 24 * 30, description="From one escalation level to the next."
     )
 
     @field_validator("members")
