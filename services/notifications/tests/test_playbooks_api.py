@@ -13,6 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from crm_devstack.testing import envelopes, eventually, read_topic, unique_email, unique_phone
+from crm_shared.contracts import Envelope
 
 pytestmark = pytest.mark.integration
 
@@ -253,31 +254,32 @@ async def test_an_event_caused_by_a_playbooks_task_does_not_trigger_that_playboo
             and e.data["customer_id"] == customer["id"]
             and e.data["playbook"] == "service_recovery"
         ]
-        [received] = [
-            e
-            for e in envelopes(await read_topic(services.stack.bootstrap, "crm.feedback"))
-            if e.type == "crm.feedback.received.v1" and e.data["feedback_id"] == original["id"]
+        [record] = [
+            r
+            for r in await read_topic(services.stack.bootstrap, "crm.feedback")
+            if r.key == customer["id"].encode() and original["id"].encode() in r.value
         ]
-        probe = received.model_copy(
-            update={
-                "id": uuid.uuid4(),
-                "causationid": str(created.id),
-                "data": received.data | {"feedback_id": str(uuid.uuid4())},
-            }
-        )
-        child = probe.model_copy(
-            update={
-                "id": uuid.uuid4(),
-                "causationid": str(probe.id),
-                "data": received.data | {"feedback_id": str(uuid.uuid4())},
-            }
-        )
+        received = Envelope.model_validate_json(record.value)
+
+        def caused_by(parent_id: uuid.UUID) -> tuple[Envelope, list[tuple[str, bytes]]]:
+            event = received.model_copy(
+                update={
+                    "id": uuid.uuid4(),
+                    "causationid": str(parent_id),
+                    "data": received.data | {"feedback_id": str(uuid.uuid4())},
+                }
+            )
+            replaced = {"ce_id": str(event.id).encode(), "causation_id": str(parent_id).encode()}
+            return event, [(name, replaced.get(name, value)) for name, value in record.headers]
+
+        probe, probe_headers = caused_by(created.id)
+        child, child_headers = caused_by(probe.id)
         producer = AIOKafkaProducer(bootstrap_servers=services.stack.bootstrap, acks="all")
         await producer.start()
         try:
-            for event in (probe, child):
+            for event, headers in ((probe, probe_headers), (child, child_headers)):
                 await producer.send_and_wait(
-                    "crm.feedback", event.model_dump_json().encode(), key=customer["id"].encode()
+                    "crm.feedback", event.model_dump_json().encode(), key=record.key, headers=headers
                 )
         finally:
             await producer.stop()
