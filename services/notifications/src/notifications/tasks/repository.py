@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Row, bindparam, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,8 @@ from notifications.tasks.models import Task
 
 _TASKS = Task.__table__
 OPEN_STATUSES = ("open", "claimed")
+# Spelled out (no bound parameters), so the planner matches the partial index on pending escalations.
+_PENDING_ESCALATION = text("tasks.next_escalation_at IS NOT NULL AND tasks.status IN ('open', 'claimed')")
 # Built once: it runs for every complaint.
 # The customer id follows an alias in the same statement: an event for a merged id (sent
 # before the merge reached us) makes the survivor's task, with no extra round trip.
@@ -69,7 +71,7 @@ class TaskRepository:
         timers split the work instead of escalating one task twice."""
         query = (
             select(Task)
-            .where(Task.status.in_(OPEN_STATUSES), Task.next_escalation_at <= now)
+            .where(_PENDING_ESCALATION, Task.next_escalation_at <= now)
             .order_by(Task.next_escalation_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -79,9 +81,7 @@ class TaskRepository:
 
     async def earliest_escalation(self) -> datetime | None:
         """Served by the partial index on pending escalations."""
-        query = select(func.min(Task.next_escalation_at)).where(
-            Task.next_escalation_at.is_not(None), Task.status.in_(OPEN_STATUSES)
-        )
+        query = select(func.min(Task.next_escalation_at)).where(_PENDING_ESCALATION)
         return await self.session.scalar(query)
 
     async def list(
