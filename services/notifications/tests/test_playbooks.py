@@ -245,3 +245,35 @@ def test_escalation_goes_to_the_lead_then_the_manager_else_the_fallback() -> Non
     assert escalation_target(1, lead="lee", manager="max", fallback="desk-lead") == "lee"
     assert escalation_target(2, lead="lee", manager="max", fallback="desk-lead") == "max"
     assert escalation_target(1, lead=None, manager="max", fallback="desk-lead") == "desk-lead"
+
+
+def test_an_sla_breach_and_a_churn_have_their_default_playbooks() -> None:
+    from crm_shared.contracts.events import LifecycleChangedV1, SlaBreachedV1
+    from crm_shared.contracts.vocabulary import LifecycleStage
+
+    breach = envelope(
+        "crm.feedback.sla_breached.v1",
+        SlaBreachedV1(
+            feedback_id=uuid.uuid4(),
+            customer_id=uuid.uuid4(),
+            clock="first_response",
+            due_at=T0,
+            breached_at=T0,
+            severity=Severity.high,
+            customer=CustomerRef(tier=Tier.gold, owner="alice"),
+        ),
+    )
+    assert matching(breach) == ["sla_breach_escalation"]
+    [sla] = COMPILED["crm.feedback.sla_breached.v1"]
+    assert rules.render(sla.actions[0].params["title"], rules.facts_of(breach)).startswith(
+        "SLA breached (first_response) on a high complaint"
+    )
+
+    def lifecycle(to: LifecycleStage) -> Envelope:
+        return envelope(
+            "crm.contact.lifecycle_changed.v1",
+            LifecycleChangedV1(customer_id=uuid.uuid4(), previous=LifecycleStage.customer, current=to, changed_at=T0),
+        )
+
+    assert matching(lifecycle(LifecycleStage.churned)) == ["win_back"]
+    assert matching(lifecycle(LifecycleStage.at_risk)) == []

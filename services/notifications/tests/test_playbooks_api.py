@@ -294,3 +294,31 @@ async def test_an_event_caused_by_a_playbooks_task_does_not_trigger_that_playboo
         assert [t["cause_event_id"] for t in recovery] == [str(received.id)]
     finally:
         await services.notifications.delete(f"/v1/playbooks/{key}")
+
+
+async def test_a_churned_customer_gets_a_win_back_task_for_its_owner(services) -> None:
+    customer = await new_customer(services, owner="wendy")
+    patched = await services.contacts.patch(
+        f"/v1/customers/{customer['id']}", json={"lifecycle_stage": "churned"}, headers={"If-Match": '"1"'}
+    )
+    assert patched.status_code == 200, patched.text
+    [task] = await eventually(lambda: tasks_of(services, customer["id"]))
+    assert (task["type"], task["playbook"], task["assignee"]) == ("win_back", "win_back", "wendy")
+    assert task["cause_event_type"] == "crm.contact.lifecycle_changed.v1"
+
+
+async def test_erasure_redacts_task_outcomes(services) -> None:
+    customer = await new_customer(services)
+    await complain(services, customer["id"], "service.delivery")
+    [task] = await eventually(lambda: tasks_of(services, customer["id"]))
+    outcome = {"outcome": "Spoke to Ms Initech at home, she wants a refund"}
+    assert (await services.notifications.post(f"/v1/tasks/{task['id']}/complete", json=outcome)).status_code == 200
+    erased = await services.contacts.post(f"/v1/customers/{customer['id']}/erasure", json={"reason": "GDPR art. 17"})
+    assert erased.status_code in (200, 202), erased.text
+
+    async def redacted():
+        found = (await services.notifications.get(f"/v1/tasks/{task['id']}")).json()
+        return found if found["outcome"] == "[erased]" else None
+
+    found = await eventually(redacted)
+    assert found["status"] == "done"

@@ -89,8 +89,23 @@ def _band_facts(change: ScoreChangedV1 | ScoreChangedV2) -> dict[str, Any]:
     return facts
 
 
+# The last answer of `facts_of`: the engine and then each executor ask for the same event's facts,
+# and parsing the payload again per action would be the hot path's largest Python cost.
+_last: tuple[Envelope, Any, dict[str, Any]] | None = None
+
+
 def facts_of(event: Envelope, customer: Any = None) -> dict[str, Any]:
-    """The event's facts; `customer` (a projection row) fills in tier and owner it lacks."""
+    """The event's facts (do not modify them); `customer` (a projection row) fills in tier and
+    owner it lacks."""
+    global _last
+    if _last is not None and _last[0] is event and _last[1] is customer:
+        return _last[2]
+    facts = _facts_of(event, customer)
+    _last = (event, customer, facts)
+    return facts
+
+
+def _facts_of(event: Envelope, customer: Any) -> dict[str, Any]:
     payload = event.payload()
     facts: dict[str, Any]
     if isinstance(payload, FeedbackReceivedV1):
