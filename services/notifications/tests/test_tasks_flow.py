@@ -50,19 +50,28 @@ async def test_a_complaint_creates_a_service_recovery_task_for_the_owner_due_by_
     assert task["cause_event_type"] == "crm.feedback.received.v1"
 
 
-async def test_a_key_account_high_complaint_makes_recovery_review_and_retention_tasks(services) -> None:
+async def test_a_key_account_high_complaint_makes_recovery_review_visit_and_retention_tasks(services) -> None:
     customer = await new_customer(services, tier="key")
     await complain(services, customer["id"], "high")
 
-    async def all_three():
+    async def all_four():
         tasks = await tasks_of(services, customer["id"])
-        return tasks if len(tasks) >= 3 else None
+        return tasks if len(tasks) >= 4 else None
 
-    tasks = await eventually(all_three)
-    assert sorted(t["type"] for t in tasks) == ["key_account_review", "retention_plan", "service_recovery"]
+    tasks = await eventually(all_four)
+    assert sorted(t["type"] for t in tasks) == [
+        "key_account_review",
+        "management_visit",
+        "retention_plan",
+        "service_recovery",
+    ]
     assert {t["assignee"] for t in tasks} == {"erin"}
+    by_type = {t["type"]: t for t in tasks}
+    assert by_type["key_account_review"]["action_key"] == "key_account_complaint:0"
+    assert by_type["management_visit"]["action_key"] == "key_account_complaint:1"
+    assert by_type["service_recovery"]["priority"] == by_type["key_account_review"]["priority"] == "high"
     await asyncio.sleep(0.5)
-    assert len(await tasks_of(services, customer["id"])) == 3
+    assert len(await tasks_of(services, customer["id"])) == 4
 
 
 async def test_a_customer_without_owner_goes_to_the_service_desk_queue(services) -> None:

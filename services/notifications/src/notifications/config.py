@@ -9,6 +9,9 @@ class Settings(ServiceSettings):
     service_name: str = "notifications"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/crm_notifications"
     port: int = 8004
+    # Who an overdue task escalates to when its assignee's team has no lead (or manager), or the
+    # assignee is in no team.
+    escalation_fallback: str = "service-desk-lead"
 
     # Outbound email (SMTP). Port 1025 is the usual local mail catcher; production sets a relay.
     smtp_host: str = "127.0.0.1"

@@ -4,7 +4,9 @@ from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 from crm_shared.projections import CustomerAlias, CustomerProjection
 from notifications.messages.models import Message, MessageAttempt, MessageTemplate, StaffMember
+from notifications.playbooks.models import PlaybookEffect, PlaybookState, PlaybookVersion
 from notifications.tasks.models import Task
+from notifications.teams.models import Team
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -15,9 +17,13 @@ __all__ = [
     "MessageAttempt",
     "MessageTemplate",
     "OutboxMessage",
+    "PlaybookEffect",
+    "PlaybookState",
+    "PlaybookVersion",
     "ProcessedEvent",
     "StaffMember",
     "Task",
+    "Team",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookSubscription",

@@ -1,14 +1,15 @@
-"""The notifications worker: turns feedback and score events into tasks, relays the outbox,
-sends messages and webhook deliveries."""
+"""The notifications worker: runs the playbooks on feedback, score and contact events, escalates
+overdue tasks at their deadline, sends messages and webhook deliveries, relays the outbox."""
 
 from crm_shared.worker import Background, run_worker
 from notifications.config import Settings
+from notifications.escalation.timer import escalation_timer
 from notifications.events.handlers import consumers
 from notifications.messages.delivery import delivery_loop
 
 
 def background() -> list[Background]:
-    return [delivery_loop]
+    return [escalation_timer, delivery_loop]
 
 
 def main() -> None:

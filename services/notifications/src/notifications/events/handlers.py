@@ -1,26 +1,28 @@
 """Events the notifications service consumes.
 
-Task events (crm.outreach) are not consumed here, so a task can never re-trigger the playbook
-that made it.
+Every event type a playbook can trigger on goes to the playbook engine. Task events
+(crm.outreach) are not consumed here, so a task can never re-trigger the playbook that made it;
+the engine also follows causation ids for events that stem from a task by another route.
 """
 
 from crm_shared.contracts import EVENT_PAYLOADS, Topics
 from crm_shared.projections import CUSTOMER_PROJECTION_HANDLERS
 from crm_shared.worker import ConsumerSpec
+from notifications.playbooks import rules
+from notifications.playbooks.engine import on_trigger_event
 from notifications.tasks import service
 from notifications.webhooks import service as webhooks
 
 
 def consumers() -> list[ConsumerSpec]:
+    triggers = {event: on_trigger_event for event in (*rules.TRIGGER_EVENTS, *rules.EVENT_ALIASES)}
     return [
         ConsumerSpec(
             name="notifications-worker",
             topics=[Topics.contacts, Topics.feedback, Topics.scores],
             handlers={
                 **CUSTOMER_PROJECTION_HANDLERS,
-                "crm.feedback.received.v1": service.on_feedback_received,
-                "crm.feedback.status_changed.v1": service.on_feedback_status_changed,
-                "crm.score.changed.v1": service.on_score_changed,
+                **triggers,
                 "crm.contact.merged.v1": service.on_contact_merged,
                 "crm.contact.erased.v1": service.on_contact_erased,
             },

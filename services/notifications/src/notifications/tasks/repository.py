@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Row, bindparam, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,9 @@ from crm_shared.projections import current_id_of
 from notifications.tasks.models import Task
 
 _TASKS = Task.__table__
+OPEN_STATUSES = ("open", "claimed")
+# Spelled out (no bound parameters), so the planner matches the partial index on pending escalations.
+_PENDING_ESCALATION = text("tasks.next_escalation_at IS NOT NULL AND tasks.status IN ('open', 'claimed')")
 # Built once: it runs for every complaint.
 # The customer id follows an alias in the same statement: an event for a merged id (sent
 # before the merge reached us) makes the survivor's task, with no extra round trip.
@@ -25,7 +28,7 @@ _CREATE_ONCE = (
             for c in _TASKS.columns
         }
     )
-    .on_conflict_do_nothing(constraint="uq_tasks_cause_playbook")
+    .on_conflict_do_nothing(constraint="uq_tasks_cause_action")
     .returning(*_TASKS.columns)
 )
 
@@ -35,7 +38,7 @@ class TaskRepository:
         self.session = session
 
     async def create_once(self, values: dict[str, Any]) -> Row[Any] | None:
-        """Insert unless this (cause event, playbook) already made a task; None if it had."""
+        """Insert unless this (cause event, playbook, action) already made a task; None if it had."""
         return (await self.session.execute(_CREATE_ONCE, values)).first()
 
     async def move_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
@@ -51,8 +54,40 @@ class TaskRepository:
             update(Task).where(Task.customer_id.in_(customer_ids), or_(*mentions)).values(title=title)
         )
 
-    async def get(self, task_id: uuid.UUID) -> Task | None:
-        return await self.session.get(Task, task_id)
+    async def redact_outcomes(self, customer_ids: list[uuid.UUID], text: str) -> None:
+        """Outcomes and cancel reasons are prose about the customer: the fact that there was one stays."""
+        await self.session.execute(
+            update(Task).where(Task.customer_id.in_(customer_ids), Task.outcome.is_not(None)).values(outcome=text)
+        )
+
+    async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:
+        if not for_update:
+            return await self.session.get(Task, task_id)
+        query = select(Task).where(Task.id == task_id).with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(query)
+
+    async def claim_due_escalations(self, now: datetime, limit: int) -> list[Task]:
+        """Open or claimed tasks whose escalation deadline passed, locked; SKIP LOCKED lets two
+        timers split the work instead of escalating one task twice."""
+        query = (
+            select(Task)
+            .where(_PENDING_ESCALATION, Task.next_escalation_at <= now)
+            .order_by(Task.next_escalation_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def earliest_escalation(self) -> datetime | None:
+        """Served by the partial index on pending escalations."""
+        query = select(func.min(Task.next_escalation_at)).where(_PENDING_ESCALATION)
+        return await self.session.scalar(query)
+
+    async def count_pending_escalations(self) -> int:
+        """Tasks whose escalation timer is still to fire (the partial index serves it too)."""
+        query = select(func.count()).select_from(Task).where(_PENDING_ESCALATION)
+        return int(await self.session.scalar(query) or 0)
 
     async def list(
         self,
@@ -61,6 +96,10 @@ class TaskRepository:
         status: str | None,
         assignee: str | None,
         type: str | None,
+        due_before: datetime | None,
+        due_after: datetime | None,
+        overdue: bool | None,
+        now: datetime,
         limit: int,
         before: tuple[datetime, uuid.UUID] | None,
     ) -> list[Task]:
@@ -73,6 +112,13 @@ class TaskRepository:
             query = query.where(Task.assignee == assignee)
         if type:
             query = query.where(Task.type == type)
+        if due_before:
+            query = query.where(Task.due_at < due_before)
+        if due_after:
+            query = query.where(Task.due_at >= due_after)
+        if overdue is not None:
+            is_overdue = Task.status.in_(OPEN_STATUSES) & (Task.due_at < now)
+            query = query.where(is_overdue if overdue else ~is_overdue)
         if before:
             query = query.where(tuple_(Task.created_at, Task.id) < tuple_(*before))
         query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit)

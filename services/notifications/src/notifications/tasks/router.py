@@ -3,39 +3,141 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
+from crm_shared.http.idempotency import Idempotency
+from crm_shared.http.responses import JsonResponse
 from notifications.tasks import service
-from notifications.tasks.schemas import TaskPage, TaskRead
+from notifications.tasks.schemas import TaskCancel, TaskComplete, TaskFilters, TaskPage, TaskRead
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+_NOT_FOUND = {404: {"description": "No task with this id", "content": {"application/problem+json": {}}}}
+_CONFLICT = {
+    409: {
+        "description": "Illegal transition for the task's status (with `current_status` and `allowed_next`)",
+        "content": {
+            "application/problem+json": {
+                "example": {
+                    "type": "https://crm.example/problems/conflict",
+                    "title": "Conflict",
+                    "status": 409,
+                    "detail": "A done task cannot become claimed.",
+                    "current_status": "done",
+                    "allowed_next": [],
+                }
+            }
+        },
+    }
+}
+_RETRY = " Send an `Idempotency-Key` header to make a retry safe (same key: the first answer again)."
 
 
 @router.get(
     "",
     response_model=TaskPage,
     summary="List follow-up tasks, newest first",
-    description="Filter by customer, status, assignee or type. Each task names the event that caused it.",
+    description="Filter by customer, status, assignee, type, due time or overdue (open or claimed past "
+    "due). Each task names the event that caused it. Cursor pagination (`next_cursor`).",
 )
 async def list_tasks(
     session: SessionDep,
     _: Annotated[Principal, Depends(require("tasks:read"))],
-    customer_id: uuid.UUID | None = None,
-    status: Annotated[str | None, Query(max_length=20)] = None,
-    assignee: Annotated[str | None, Query(max_length=200)] = None,
-    type: Annotated[str | None, Query(max_length=40)] = None,
+    filters: Annotated[TaskFilters, Depends()],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> TaskPage:
-    return await service.list_tasks(
-        session, customer_id=customer_id, status=status, assignee=assignee, type=type, limit=limit, cursor=cursor
-    )
+    return await service.list_tasks(session, filters, limit=limit, cursor=cursor)
 
 
-@router.get("/{task_id}", response_model=TaskRead, summary="Get a task")
+@router.get("/{task_id}", response_model=TaskRead, summary="Get a task", responses=_NOT_FOUND)
 async def get_task(
     task_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, Depends(require("tasks:read"))]
 ) -> TaskRead:
     return await service.get_task(session, task_id)
+
+
+async def _idempotent(request, session, principal, operation: str, payload: dict, change) -> JsonResponse:
+    idempotency = Idempotency.from_request(request, session, principal, operation)
+    if replay := await idempotency.begin(payload):
+        return replay.response()
+    task = await change()
+    body = task.model_dump(mode="json")
+    await idempotency.complete(200, body)
+    return JsonResponse(body)
+
+
+@router.post(
+    "/{task_id}/claim",
+    response_model=TaskRead,
+    summary="Claim a task (assign it to yourself)",
+    description="An open task becomes `claimed`, assigned to the caller; published as "
+    "`crm.task.status_changed.v1`. A claimed task past due still escalates." + _RETRY,
+    responses=_NOT_FOUND | _CONFLICT,
+)
+async def claim_task(
+    task_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("tasks:write"))],
+) -> JsonResponse:
+    return await _idempotent(
+        request,
+        session,
+        principal,
+        "task.claim",
+        {"task_id": str(task_id)},
+        lambda: service.claim(session, task_id, actor=principal.subject),
+    )
+
+
+@router.post(
+    "/{task_id}/complete",
+    response_model=TaskRead,
+    summary="Complete a task with its outcome",
+    description="An open or claimed task becomes `done`; escalation stops; published as "
+    "`crm.task.status_changed.v1` with the outcome." + _RETRY,
+    responses=_NOT_FOUND | _CONFLICT,
+)
+async def complete_task(
+    task_id: uuid.UUID,
+    body: TaskComplete,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("tasks:write"))],
+) -> JsonResponse:
+    return await _idempotent(
+        request,
+        session,
+        principal,
+        "task.complete",
+        {"task_id": str(task_id), **body.model_dump()},
+        lambda: service.complete(session, task_id, actor=principal.subject, outcome=body.outcome),
+    )
+
+
+@router.post(
+    "/{task_id}/cancel",
+    response_model=TaskRead,
+    summary="Cancel a task, with the reason",
+    description="An open or claimed task becomes `cancelled`; escalation stops; published as "
+    "`crm.task.status_changed.v1` (the reason as `outcome`)." + _RETRY,
+    responses=_NOT_FOUND | _CONFLICT,
+)
+async def cancel_task(
+    task_id: uuid.UUID,
+    body: TaskCancel,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("tasks:write"))],
+) -> JsonResponse:
+    return await _idempotent(
+        request,
+        session,
+        principal,
+        "task.cancel",
+        {"task_id": str(task_id), **body.model_dump()},
+        lambda: service.cancel(session, task_id, actor=principal.subject, reason=body.reason),
+    )

@@ -1,91 +1,145 @@
-"""Task use cases: turn events into follow-up work, exactly once per trigger and playbook."""
+"""Task use cases: the `create_task` playbook action (exactly once per trigger event and action),
+the task lifecycle (claim, complete, cancel) and the merge/erasure handlers. Never commits."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
-from crm_shared.contracts.events import (
-    ContactErasedV1,
-    ContactMergedV1,
-    FeedbackReceivedV1,
-    FeedbackStatusChangedV1,
-    ScoreChangedV1,
-)
+from crm_shared.contracts.events import ContactErasedV1, ContactMergedV1
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
-from crm_shared.http.problems import NotFound
+from crm_shared.http.problems import Conflict, NotFound
 from crm_shared.projections import erase_customer, get_customer, merge_customer
-from notifications.events.publishers import publish_task_created
+from notifications.events.publishers import publish_task_created, publish_task_status_changed
 from notifications.messages import service as messages
+from notifications.playbooks import rules
+from notifications.playbooks.repository import PlaybookRepository
 from notifications.tasks import playbooks
 from notifications.tasks.repository import TaskRepository
-from notifications.tasks.schemas import TaskPage, TaskRead
+from notifications.tasks.schemas import TaskFilters, TaskPage, TaskRead, TaskStatus
+from notifications.teams.assignment import FALLBACK_QUEUE, assignee_for, round_robin
+from notifications.teams.repository import TeamRepository
 
-# Queue that gets a customer's tasks when the customer has no account owner.
-FALLBACK_QUEUE = "service-desk"
 # Title of a task whose own title named an erased customer.
 ERASED_TITLE = "Follow-up task (customer details erased)"
+ERASED_TEXT = "[erased]"
+
+# Which statuses each lifecycle step may start from.
+_FROM = {
+    TaskStatus.claimed: (TaskStatus.open,),
+    TaskStatus.done: (TaskStatus.open, TaskStatus.claimed),
+    TaskStatus.cancelled: (TaskStatus.open, TaskStatus.claimed),
+}
 
 
-async def _create(
-    session: AsyncSession, customer_id: uuid.UUID, plans: list[playbooks.TaskPlan], cause: Envelope, owner: str | None
+async def _assignee(session: AsyncSession, assign_to: str, owner: str | None) -> tuple[str, str | None]:
+    if assign_to.startswith("team:"):
+        team = assign_to.removeprefix("team:")
+        turn = await TeamRepository(session).take_turn(team)
+        member = round_robin(turn.members, turn.turn) if turn else None
+        return assignee_for(assign_to, owner=owner, team_member=member), team
+    return assignee_for(assign_to, owner=owner, team_member=None), None
+
+
+async def create_task_action(
+    session: AsyncSession,
+    trigger: Envelope,
+    *,
+    playbook: str,
+    action_key: str,
+    customer: Row[Any] | None,
+    params: dict[str, Any],
 ) -> None:
+    """The `create_task` executor: one insert (prebuilt) and its event; a repeat of the trigger
+    event (same id) meets the unique key and makes nothing."""
+    facts = rules.facts_of(trigger, customer)
+    owner = facts.get("owner")
+    if owner is None and customer is None and params["assign_to"] == "owner":
+        found = await get_customer(session, uuid.UUID(trigger.subject))
+        owner = found.owner if found else None
+    at: datetime = facts["at"]
+    due = params["due"]
+    if "hours" in due:
+        due_at = at + timedelta(hours=due["hours"])
+    else:
+        due_at = playbooks.due_by_severity_and_tier(at, facts.get("severity"), facts.get("tier"))
+    priority = params["priority"]
+    if priority == "by_severity":
+        priority = playbooks.priority_by_severity(facts.get("severity"))
+    assignee, team = await _assignee(session, params["assign_to"], owner)
+    event_id = new_id()
+    task = await TaskRepository(session).create_once(
+        {
+            "id": new_id(),
+            "created_at": utcnow(),
+            "customer_id": uuid.UUID(trigger.subject),
+            "type": params["task_type"],
+            "playbook": playbook,
+            "action_key": action_key,
+            "title": rules.render(params["title"], facts)[:300],
+            "status": TaskStatus.open.value,
+            "priority": priority,
+            "assignee": assignee,
+            "team": team,
+            "due_at": due_at,
+            "cause_event_id": trigger.id,
+            "cause_event_type": trigger.type,
+            "correlation_id": trigger.correlationid,
+            "created_event_id": event_id,
+            "claimed_by": None,
+            "outcome": None,
+            "closed_at": None,
+            "escalation_level": 0,
+            # The first escalation is due the moment the task is.
+            "next_escalation_at": due_at,
+            "escalated_at": None,
+        }
+    )
+    if task is not None:
+        await publish_task_created(session, task, event_id)
+
+
+async def _change_status(
+    session: AsyncSession, task_id: uuid.UUID, to: TaskStatus, *, actor: str, outcome: str | None = None
+) -> TaskRead:
     repository = TaskRepository(session)
-    for plan in plans:
-        task = await repository.create_once(
-            {
-                "id": new_id(),
-                "created_at": utcnow(),
-                "customer_id": customer_id,
-                "type": plan.type,
-                "playbook": plan.playbook,
-                "title": plan.title,
-                "status": "open",
-                "priority": plan.priority,
-                "assignee": plan.assignee or owner or FALLBACK_QUEUE,
-                "due_at": plan.due_at,
-                "cause_event_id": cause.id,
-                "cause_event_type": cause.type,
-                "correlation_id": cause.correlationid,
-            }
+    task = await repository.get(task_id, for_update=True)
+    if task is None:
+        raise NotFound("Task", task_id)
+    if task.status not in _FROM[to]:
+        allowed = [s.value for s, starts in _FROM.items() if task.status in starts]
+        raise Conflict(
+            f"A {task.status} task cannot become {to.value}.", current_status=task.status, allowed_next=allowed
         )
-        if task is not None:
-            await publish_task_created(session, task)
+    previous, now = task.status, utcnow()
+    task.status = to.value
+    if to is TaskStatus.claimed:
+        task.claimed_by = task.assignee = actor
+    else:
+        task.outcome, task.closed_at = outcome, now
+        task.next_escalation_at = None  # done or cancelled: nothing left to escalate
+    await session.flush()
+    event_id = await publish_task_status_changed(session, task, previous=previous, changed_by=actor, changed_at=now)
+    await PlaybookRepository(session).add_effects(event_id, [task.playbook])
+    return TaskRead.model_validate(task)
 
 
-async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:
-    feedback = event.payload()
-    assert isinstance(feedback, FeedbackReceivedV1)
-    plans = playbooks.plan_for_feedback(feedback)
-    if plans:
-        # The event carries the owner at complaint time, so no lookup on the hot path.
-        await _create(session, feedback.customer_id, plans, event, feedback.customer.owner)
+async def claim(session: AsyncSession, task_id: uuid.UUID, *, actor: str) -> TaskRead:
+    return await _change_status(session, task_id, TaskStatus.claimed, actor=actor)
 
 
-async def on_feedback_status_changed(session: AsyncSession, event: Envelope) -> None:
-    """A resolved complaint gets its satisfaction follow-up, owned like the recovery task: the
-    owner the event carries, else the projection's, else the fallback queue."""
-    change = event.payload()
-    assert isinstance(change, FeedbackStatusChangedV1)
-    plans = playbooks.plan_for_status_change(change)
-    if plans:
-        owner = change.customer.owner
-        if owner is None:
-            customer = await get_customer(session, change.customer_id)
-            owner = customer.owner if customer else None
-        await _create(session, change.customer_id, plans, event, owner)
+async def complete(session: AsyncSession, task_id: uuid.UUID, *, actor: str, outcome: str) -> TaskRead:
+    return await _change_status(session, task_id, TaskStatus.done, actor=actor, outcome=outcome)
 
 
-async def on_score_changed(session: AsyncSession, event: Envelope) -> None:
-    change = event.payload()
-    assert isinstance(change, ScoreChangedV1)
-    plans = playbooks.plan_for_score_change(change)
-    if plans:
-        customer = await get_customer(session, change.customer_id)
-        await _create(session, change.customer_id, plans, event, customer.owner if customer else None)
+async def cancel(session: AsyncSession, task_id: uuid.UUID, *, actor: str, reason: str) -> TaskRead:
+    return await _change_status(session, task_id, TaskStatus.cancelled, actor=actor, outcome=reason)
 
 
 async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
@@ -99,11 +153,14 @@ async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
 
 async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
     """Playbook titles are written from severity, category and band, never from the card; a
-    title that quotes the customer anyway (a future playbook, a hand-made task) is replaced."""
+    title that quotes the customer anyway (a custom playbook, a hand-made task) is replaced.
+    Outcomes and cancel reasons are free text about the customer: redacted."""
     erasure = event.payload()
     assert isinstance(erasure, ContactErasedV1)
     erased = await erase_customer(session, erasure, event.time)
-    await TaskRepository(session).redact_titles(erased.ids, erased.identifiers, ERASED_TITLE)
+    repository = TaskRepository(session)
+    await repository.redact_titles(erased.ids, erased.identifiers, ERASED_TITLE)
+    await repository.redact_outcomes(erased.ids, ERASED_TEXT)
     await messages.on_customer_erased(session, erased.ids)
 
 
@@ -114,21 +171,20 @@ async def get_task(session: AsyncSession, task_id: uuid.UUID) -> TaskRead:
     return TaskRead.model_validate(task)
 
 
-async def list_tasks(
-    session: AsyncSession,
-    *,
-    customer_id: uuid.UUID | None,
-    status: str | None,
-    assignee: str | None,
-    type: str | None,
-    limit: int,
-    cursor: str | None,
-) -> TaskPage:
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+async def list_tasks(session: AsyncSession, filters: TaskFilters, *, limit: int, cursor: str | None) -> TaskPage:
     rows = await TaskRepository(session).list(
-        customer_id=customer_id,
-        status=status,
-        assignee=assignee,
-        type=type,
+        customer_id=filters.customer_id,
+        status=filters.status.value if filters.status else None,
+        assignee=filters.assignee,
+        type=filters.type,
+        due_before=_aware(filters.due_before),
+        due_after=_aware(filters.due_after),
+        overdue=filters.overdue,
+        now=utcnow(),
         limit=limit + 1,
         before=decode_time_cursor(cursor),
     )
@@ -137,3 +193,6 @@ async def list_tasks(
         items=[TaskRead.model_validate(r) for r in rows[:limit]],
         next_cursor=encode_time_cursor(last.created_at, last.id) if last else None,
     )
+
+
+__all__ = ["FALLBACK_QUEUE", "cancel", "claim", "complete", "create_task_action", "get_task", "list_tasks"]

@@ -1,0 +1,139 @@
+"""The playbooks the service ships with (DOMAIN.md), in force until changed through the API.
+
+They are version 0 of their keys: `PUT /v1/playbooks/<key>` stores version 1 and replaces the
+default, `DELETE` switches it off; nothing needs seeding, and a new default reaches every
+installation with the code.
+"""
+
+from __future__ import annotations
+
+from notifications.playbooks.schemas import PlaybookDefinition
+
+_COMPLAINT = {"on": "type", "any_of": ["complaint"]}
+
+
+def _task(task_type: str, title: str, priority: str, due: dict, assign_to: str = "owner") -> dict:
+    return {
+        "kind": "create_task",
+        "task_type": task_type,
+        "title": title,
+        "priority": priority,
+        "due": due,
+        "assign_to": assign_to,
+    }
+
+
+_DEFAULTS = {
+    "service_recovery": {
+        "description": "Service recovery: every complaint gets a call back, due by severity and tier.",
+        "trigger": {"event": "crm.feedback.received.v1", "conditions": [_COMPLAINT]},
+        "actions": [
+            _task(
+                "service_recovery",
+                "Call back about a {severity} complaint ({category})",
+                "by_severity",
+                {"by_severity_and_tier": True},
+            )
+        ],
+    },
+    "key_account_complaint": {
+        "description": "A key account's complaint involves its account manager, and senior management "
+        "visits to hear the customer's views (key accounts get at least yearly senior-management visits).",
+        "trigger": {
+            "event": "crm.feedback.received.v1",
+            "conditions": [_COMPLAINT, {"on": "tier", "any_of": ["key"]}],
+        },
+        "actions": [
+            _task(
+                "key_account_review",
+                "Key account complaint ({category}): account manager to review and contact",
+                "by_severity",
+                {"hours": 24},
+            ),
+            _task(
+                "management_visit",
+                "Key account complaint ({category}): arrange a senior-management visit to hear the customer's "
+                "views on quality, service and staff",
+                "normal",
+                {"hours": 24 * 14},
+            ),
+        ],
+    },
+    "band_drop_at_risk": {
+        "description": "Health fell into at_risk: agree a retention plan within three days.",
+        "trigger": {
+            "event": "crm.score.changed.v2",
+            "conditions": [{"on": "band", "to": ["at_risk"], "dropped": True}],
+        },
+        "actions": [
+            _task(
+                "retention_plan",
+                "Health fell from {band_from} to {band_to}: agree a retention plan",
+                "high",
+                {"hours": 72},
+            )
+        ],
+    },
+    "band_drop_critical": {
+        "description": "Health fell into critical: agree a retention plan within a day.",
+        "trigger": {
+            "event": "crm.score.changed.v2",
+            "conditions": [{"on": "band", "to": ["critical"], "dropped": True}],
+        },
+        "actions": [
+            _task(
+                "retention_plan",
+                "Health fell from {band_from} to {band_to}: agree a retention plan",
+                "urgent",
+                {"hours": 24},
+            )
+        ],
+    },
+    "satisfaction_follow_up": {
+        "description": "Closed loop: a resolved complaint (again after a reopen, too) gets a satisfaction "
+        "follow-up after the fix had time to show; an unhappy answer reopens it.",
+        "trigger": {"event": "crm.feedback.status_changed.v1", "conditions": [{"on": "status", "to": ["resolved"]}]},
+        "actions": [
+            _task(
+                "satisfaction_follow_up",
+                "Ask whether the resolved {severity} complaint ({category}) was put right (satisfaction follow-up)",
+                "normal",
+                {"hours": 48},
+            )
+        ],
+    },
+    "nps_detractor": {
+        "description": "An NPS detractor (0-6) gets a call back to learn what went wrong.",
+        "trigger": {
+            "event": "crm.feedback.received.v1",
+            "conditions": [{"on": "type", "any_of": ["survey_response"]}, {"on": "nps", "min": 0, "max": 6}],
+        },
+        "actions": [_task("detractor_call_back", "Call back an NPS detractor (scored {nps})", "high", {"hours": 48})],
+    },
+    "win_back": {
+        "description": "A churned customer gets a win-back campaign (winning back costs less than a new customer).",
+        "trigger": {
+            "event": "crm.contact.lifecycle_changed.v1",
+            "conditions": [{"on": "lifecycle", "to": ["churned"]}],
+        },
+        "actions": [
+            _task("win_back", "Win-back campaign: contact the churned customer with an offer", "normal", {"hours": 168})
+        ],
+    },
+    "sla_breach_escalation": {
+        "description": "A complaint missed its SLA: escalate it so it is handled now.",
+        "trigger": {"event": "crm.feedback.sla_breached.v1"},
+        "actions": [
+            _task(
+                "sla_escalation",
+                "SLA breached ({clock}) on a {severity} complaint: escalate and contact the customer",
+                "urgent",
+                {"hours": 4},
+            )
+        ],
+    },
+}
+
+DEFAULT_PLAYBOOKS: dict[str, PlaybookDefinition] = {
+    key: PlaybookDefinition.model_validate(definition) for key, definition in _DEFAULTS.items()
+}

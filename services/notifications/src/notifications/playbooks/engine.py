@@ -1,0 +1,128 @@
+"""Runs the playbooks for each consumed event: match the triggers, run the actions.
+
+The enabled playbooks live in memory, compiled once per change: each event costs one small
+query (the playbooks' version number, read in the event's own transaction, and whether the
+event stems from a playbook's own task) and nothing else until a playbook matches. A change
+through the API bumps the version, and the next event reloads.
+
+Loops: task events (crm.outreach) are not consumed at all, and an event whose causation id is
+an event of playbook P's task (or an event caused by one, recorded in `playbook_effects`) does
+not trigger P again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_shared.contracts.envelope import Envelope
+from crm_shared.projections import get_customer
+from notifications.playbooks import rules
+from notifications.playbooks.actions import EXECUTORS
+from notifications.playbooks.repository import PlaybookRepository
+from notifications.playbooks.schemas import PlaybookDefinition
+from notifications.playbooks.service import in_force
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledAction:
+    kind: str
+    key: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPlaybook:
+    key: str
+    definition: PlaybookDefinition
+    actions: tuple[CompiledAction, ...]
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        return self.definition.trigger.matches(facts)
+
+
+def compile_playbooks(playbooks: dict[str, PlaybookDefinition]) -> dict[str, list[CompiledPlaybook]]:
+    """Enabled playbooks by trigger event type, in key order (so tasks are made in a stable order)."""
+    by_event: dict[str, list[CompiledPlaybook]] = {}
+    for key in sorted(playbooks):
+        definition = playbooks[key]
+        if not definition.enabled:
+            continue
+        actions = tuple(
+            CompiledAction(a.kind, f"{key}:{i}", a.model_dump(mode="json")) for i, a in enumerate(definition.actions)
+        )
+        by_event.setdefault(definition.trigger.event, []).append(CompiledPlaybook(key, definition, actions))
+    return by_event
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+class PlaybookEngine:
+    """One per worker process."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.by_event: dict[str, list[CompiledPlaybook]] = {}
+
+    async def _playbooks(self, session: AsyncSession, event: Envelope) -> tuple[list[CompiledPlaybook], list[str]]:
+        repository = PlaybookRepository(session)
+        version, caused_by = await repository.state(_uuid(event.causationid))
+        if version != self.version:
+            definitions = {key: definition for key, (definition, _) in (await in_force(session)).items()}
+            self.by_event = compile_playbooks(definitions)
+            self.version = version
+            log.info("playbooks loaded", extra={"version": version, "count": len(definitions)})
+        return self.by_event.get(rules.canonical_type(event.type), []), caused_by
+
+    async def handle(self, session: AsyncSession, event: Envelope) -> None:
+        candidates, caused_by = await self._playbooks(session, event)
+        if caused_by:
+            # Its descendants stay off those playbooks too, however many hops they take.
+            await PlaybookRepository(session).add_effects(event.id, caused_by)
+            candidates = [p for p in candidates if p.key not in caused_by]
+        if not candidates:
+            return
+        carries = event.type in rules.CARRIES_CUSTOMER
+        customer = None if carries else await get_customer(session, uuid.UUID(event.subject))
+        facts = rules.facts_of(event, customer)
+        matched = [p for p in candidates if p.matches(facts)]
+        if carries and any(a.kind != "create_task" for p in matched for a in p.actions):
+            customer = await get_customer(session, uuid.UUID(event.subject))
+        for playbook in matched:
+            for action in playbook.actions:
+                executor = EXECUTORS.get(action.kind)
+                if executor is None:
+                    log.warning(
+                        "no executor for playbook action, skipped",
+                        extra={"playbook": playbook.key, "action": action.key, "kind": action.kind},
+                    )
+                    continue
+                await executor(
+                    session,
+                    event,
+                    playbook=playbook.key,
+                    action_key=action.key,
+                    customer=customer,
+                    params=action.params,
+                )
+
+
+ENGINE = PlaybookEngine()
+
+
+async def on_trigger_event(session: AsyncSession, event: Envelope) -> None:
+    """The consumer handler for every event type a playbook can trigger on."""
+    await ENGINE.handle(session, event)

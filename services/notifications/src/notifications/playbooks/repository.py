@@ -1,0 +1,69 @@
+"""All queries on playbooks, their versions and the loop guard."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import bindparam, func, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifications.playbooks.models import PlaybookEffect, PlaybookState, PlaybookVersion
+
+_STATE = PlaybookState.__table__
+_EFFECTS = PlaybookEffect.__table__
+STATE_ID = 1
+
+# Built once, run with every consumed event: the playbooks' version and the playbooks whose work
+# caused this event (its causation id is one of their task events), in one round trip.
+_STATE_AND_CAUSE = text(
+    """
+    SELECT (SELECT version FROM playbook_state WHERE id = 1) AS version,
+           ARRAY(SELECT playbook FROM tasks WHERE created_event_id = :causation_id
+                 UNION SELECT playbook FROM playbook_effects WHERE event_id = :causation_id) AS caused_by
+    """
+).bindparams(bindparam("causation_id", type_=UUID(as_uuid=True)))
+_VERSION_ONLY = select(_STATE.c.version).where(_STATE.c.id == STATE_ID)
+_ADD_EFFECT = (
+    insert(_EFFECTS).values(event_id=bindparam("event_id"), playbook=bindparam("playbook")).on_conflict_do_nothing()
+)
+
+
+class PlaybookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def state(self, causation_id: uuid.UUID | None) -> tuple[int, list[str]]:
+        if causation_id is None:
+            return (await self.session.execute(_VERSION_ONLY)).scalar_one(), []
+        row = (await self.session.execute(_STATE_AND_CAUSE, {"causation_id": causation_id})).one()
+        return row.version, list(row.caused_by or ())
+
+    async def add_effects(self, event_id: uuid.UUID, playbooks: list[str]) -> None:
+        for playbook in playbooks:
+            await self.session.execute(_ADD_EFFECT, {"event_id": event_id, "playbook": playbook})
+
+    async def bump(self) -> int:
+        """Locks the state row too: playbook changes are serialised, versions never race."""
+        statement = update(PlaybookState).where(PlaybookState.id == STATE_ID).values(version=PlaybookState.version + 1)
+        return (await self.session.execute(statement.returning(PlaybookState.version))).scalar_one()
+
+    async def latest_all(self) -> list[PlaybookVersion]:
+        latest = select(PlaybookVersion.key, func.max(PlaybookVersion.version)).group_by(PlaybookVersion.key)
+        query = select(PlaybookVersion).where(tuple_(PlaybookVersion.key, PlaybookVersion.version).in_(latest))
+        return list((await self.session.scalars(query)).all())
+
+    async def latest(self, key: str) -> PlaybookVersion | None:
+        query = (
+            select(PlaybookVersion).where(PlaybookVersion.key == key).order_by(PlaybookVersion.version.desc()).limit(1)
+        )
+        return await self.session.scalar(query)
+
+    async def history(self, key: str) -> list[PlaybookVersion]:
+        query = select(PlaybookVersion).where(PlaybookVersion.key == key).order_by(PlaybookVersion.version)
+        return list((await self.session.scalars(query)).all())
+
+    async def add(self, record: PlaybookVersion) -> PlaybookVersion:
+        self.session.add(record)
+        await self.session.flush()
+        return record

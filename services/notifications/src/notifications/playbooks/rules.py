@@ -1,0 +1,190 @@
+"""What a playbook can see of an event: its facts, by event type, and the title templates
+that quote them. Pure functions, no I/O (unit-tested without servers).
+
+Facts are flat and small on purpose: a condition or a template names one, and a playbook that
+names a fact its trigger event does not have is refused when it is saved (422), not silently
+never matched.
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import datetime
+from typing import Any
+
+from crm_shared.contracts.envelope import Envelope
+from crm_shared.contracts.events import (
+    FeedbackReceivedV1,
+    FeedbackStatusChangedV1,
+    LifecycleChangedV1,
+    ScoreChangedV1,
+    ScoreChangedV2,
+    SlaBreachedV1,
+)
+from crm_shared.contracts.vocabulary import SurveyMetric
+
+# Placeholder for a missing category in titles ("... complaint (uncategorised)").
+NO_CATEGORY = "uncategorised"
+
+# The facts of each trigger event, by name. `tier` and `owner` may come from the customer
+# projection when the event does not carry them; `at` is when it happened (due times count from it).
+EVENT_FACTS: dict[str, tuple[str, ...]] = {
+    "crm.feedback.received.v1": (
+        "type",
+        "severity",
+        "category",
+        "channel",
+        "tier",
+        "owner",
+        "nps",
+        "survey_metric",
+        "survey_score",
+    ),
+    "crm.feedback.status_changed.v1": (
+        "status",
+        "previous_status",
+        "reopened",
+        "severity",
+        "category",
+        "tier",
+        "owner",
+    ),
+    "crm.feedback.sla_breached.v1": ("clock", "severity", "tier", "owner"),
+    "crm.score.changed.v2": (
+        "band_from",
+        "band_to",
+        "dropped",
+        "health",
+        "satisfaction",
+        "churn_risk",
+        "tier",
+        "owner",
+    ),
+    "crm.contact.lifecycle_changed.v1": ("lifecycle", "previous_lifecycle", "tier", "owner"),
+}
+# An older version of a trigger event: a playbook on the new type also runs for the old one.
+EVENT_ALIASES = {"crm.score.changed.v1": "crm.score.changed.v2"}
+TRIGGER_EVENTS = tuple(EVENT_FACTS)
+# Events whose data names the customer's tier and owner (no projection lookup needed).
+CARRIES_CUSTOMER = frozenset(
+    {"crm.feedback.received.v1", "crm.feedback.status_changed.v1", "crm.feedback.sla_breached.v1"}
+)
+
+
+def canonical_type(event_type: str) -> str:
+    return EVENT_ALIASES.get(event_type, event_type)
+
+
+def _band_facts(change: ScoreChangedV1 | ScoreChangedV2) -> dict[str, Any]:
+    dropped = change.band_from is not None and change.band_to.rank > change.band_from.rank
+    facts = {
+        "band_from": change.band_from.value if change.band_from else None,
+        "band_to": change.band_to.value,
+        "dropped": dropped,
+        "health": change.current.health,
+        "satisfaction": change.current.satisfaction,
+        "churn_risk": getattr(change.current, "churn_risk", None),
+        "at": change.computed_at,
+    }
+    return facts
+
+
+# The last answer of `facts_of`: the engine and then each executor ask for the same event's facts,
+# and parsing the payload again per action would be the hot path's largest Python cost.
+_last: tuple[Envelope, Any, dict[str, Any]] | None = None
+
+
+def facts_of(event: Envelope, customer: Any = None) -> dict[str, Any]:
+    """The event's facts (do not modify them); `customer` (a projection row) fills in tier and
+    owner it lacks."""
+    global _last
+    if _last is not None and _last[0] is event and _last[1] is customer:
+        return _last[2]
+    facts = _facts_of(event, customer)
+    _last = (event, customer, facts)
+    return facts
+
+
+def _facts_of(event: Envelope, customer: Any) -> dict[str, Any]:
+    payload = event.payload()
+    facts: dict[str, Any]
+    if isinstance(payload, FeedbackReceivedV1):
+        survey = payload.survey
+        facts = {
+            "type": payload.type.value,
+            "severity": payload.severity.value,
+            "category": payload.category,
+            "channel": payload.channel.value,
+            "tier": payload.customer.tier.value,
+            "owner": payload.customer.owner,
+            "survey_metric": survey.metric.value if survey else None,
+            "survey_score": survey.score if survey else None,
+            "nps": survey.score if survey and survey.metric is SurveyMetric.nps else None,
+            "at": payload.received_at,
+        }
+    elif isinstance(payload, FeedbackStatusChangedV1):
+        facts = {
+            "status": payload.current.value,
+            "previous_status": payload.previous.value if payload.previous else None,
+            "reopened": payload.reopened,
+            "severity": payload.severity.value,
+            "category": payload.category,
+            "tier": payload.customer.tier.value,
+            "owner": payload.customer.owner,
+            "at": payload.changed_at,
+        }
+    elif isinstance(payload, SlaBreachedV1):
+        facts = {
+            "clock": payload.clock,
+            "severity": payload.severity.value,
+            "tier": payload.customer.tier.value,
+            "owner": payload.customer.owner,
+            "at": payload.breached_at,
+        }
+    elif isinstance(payload, ScoreChangedV1 | ScoreChangedV2):
+        facts = _band_facts(payload)
+    elif isinstance(payload, LifecycleChangedV1):
+        facts = {
+            "lifecycle": payload.current.value,
+            "previous_lifecycle": payload.previous.value if payload.previous else None,
+            "at": payload.changed_at,
+        }
+    else:
+        facts = {"at": event.time}
+    if customer is not None:
+        facts.setdefault("tier", customer.tier)
+        if facts.get("owner") is None:
+            facts["owner"] = customer.owner
+    return facts
+
+
+def placeholders(template: str) -> list[str]:
+    """The `{names}` a template uses; ValueError for anything but plain names."""
+    names = []
+    for _literal, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise ValueError(f"placeholder {{{name}}} must be a plain name, e.g. {{severity}}")
+        names.append(name)
+    return names
+
+
+def _text(name: str, value: Any) -> str:
+    if value is None:
+        return NO_CATEGORY if name == "category" else "-"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def render(template: str, facts: dict[str, Any]) -> str:
+    """Fills in the facts; a fact the event lacks reads `-` (templates are checked when saved)."""
+
+    class _Facts(dict):
+        def __missing__(self, key: str) -> str:
+            return "-"
+
+    return template.format_map(_Facts({k: _text(k, v) for k, v in facts.items()}))

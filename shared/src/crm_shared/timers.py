@@ -1,0 +1,131 @@
+"""A durable deadline timer: work fires at its deadline itself, not on the next poll.
+
+The loop sleeps until the earliest pending deadline and then fires every row due, one batch per
+transaction (events leave right after the commit). A new or earlier deadline wakes it at once: a
+trigger on the table NOTIFYs a channel on commit, and the timer LISTENs on its own connection. A
+missed notification (listener reconnecting) costs at most `max_sleep` seconds. Every deadline
+lives in the database, so a restarted worker starts by firing whatever fell due while it was
+down. Two workers split the due rows with `FOR UPDATE SKIP LOCKED` (in `fire_due`): a row fires once.
+
+Used by feedback (SLA breaches) and notifications (task escalation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crm_shared.db import unit_of_work, utcnow
+from crm_shared.messaging.consumer import is_transient
+from crm_shared.messaging.outbox import EventPublisher
+from crm_shared.observability import context
+
+log = logging.getLogger(__name__)
+
+# Fires up to `limit` rows due at `now` (locked with SKIP LOCKED), stages their events; returns how many.
+FireDue = Callable[[AsyncSession, datetime, int], Awaitable[int]]
+# The earliest pending deadline, or None.
+NextDeadline = Callable[[AsyncSession], Awaitable[datetime | None]]
+
+
+class DeadlineTimer:
+    max_sleep = 30.0
+    batch_size = 200
+    # When another worker holds the due rows (SKIP LOCKED found none), wait this long for its
+    # commit instead of spinning on a deadline that is already past.
+    contended = 0.05
+    retry = 1.0
+
+    def __init__(
+        self,
+        name: str,
+        channel: str,
+        sessions: async_sessionmaker[AsyncSession],
+        publisher: EventPublisher,
+        database_url: str,
+        fire_due: FireDue,
+        next_deadline: NextDeadline,
+    ) -> None:
+        self.name = name
+        self.channel = channel
+        self.sessions = sessions
+        self.publisher = publisher
+        self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self._fire_due = fire_due
+        self._next_deadline = next_deadline
+        self.wake = asyncio.Event()
+        self.listener: asyncpg.Connection | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        try:
+            while not stop.is_set():
+                await self._ensure_listening()
+                # Cleared before reading the deadline: a change committed after this read sets it again.
+                self.wake.clear()
+                try:
+                    fired = await self.fire_due()
+                    async with unit_of_work(self.sessions) as session:
+                        deadline = await self._next_deadline(session)
+                    if deadline is None:
+                        delay = self.max_sleep
+                    else:
+                        delay = min(self.max_sleep, (deadline - utcnow()).total_seconds())
+                        if delay <= 0 and not fired:
+                            delay = self.contended
+                except Exception as exc:
+                    if is_transient(exc):
+                        log.warning(f"{self.name}: database unavailable, retrying", extra={"error": repr(exc)})
+                    else:
+                        log.exception(f"{self.name} pass failed")
+                    delay = self.retry
+                if delay > 0:
+                    await self._sleep(stop, delay)
+        finally:
+            await self._close_listener()
+
+    async def fire_due(self) -> int:
+        """Fires every row due now, batch by batch; returns how many."""
+        total = 0
+        with context.bind(correlation_id=f"{self.name}-{uuid.uuid4()}", causation_id=None, traceparent=None):
+            while True:
+                async with unit_of_work(self.sessions, self.publisher.dispatch) as session:
+                    fired = await self._fire_due(session, utcnow(), self.batch_size)
+                total += fired
+                if fired < self.batch_size:
+                    if total:
+                        log.info(f"{self.name} fired", extra={"count": total})
+                    return total
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def _ensure_listening(self) -> None:
+        if self.listener is not None and not self.listener.is_closed():
+            return
+        try:
+            self.listener = await asyncpg.connect(self.dsn)
+            await self.listener.add_listener(self.channel, self._notified)
+            self.listener.add_termination_listener(lambda _connection: self.wake.set())
+        except (OSError, asyncpg.PostgresError) as exc:
+            # The cap on the sleep still bounds the delay; the next pass retries.
+            log.warning(f"{self.name}: cannot listen for deadline changes", extra={"error": repr(exc)})
+            self.listener = None
+
+    def _notified(self, *_: object) -> None:
+        self.wake.set()
+
+    async def _close_listener(self) -> None:
+        if self.listener is not None and not self.listener.is_closed():
+            await self.listener.close()
