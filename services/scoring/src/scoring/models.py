@@ -3,7 +3,7 @@
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 from crm_shared.projections import CustomerAlias, CustomerProjection
-from scoring.scores.models import CustomerScore, ScoreHistory
+from scoring.scores.models import CustomerScore, RescoreRun, ScorecardVersion, ScoreHistory
 
 __all__ = [
     "CustomerAlias",
@@ -12,5 +12,7 @@ __all__ = [
     "IdempotencyRecord",
     "OutboxMessage",
     "ProcessedEvent",
+    "RescoreRun",
     "ScoreHistory",
+    "ScorecardVersion",
 ]
