@@ -14,9 +14,12 @@ from notifications.tasks import playbooks, service
 
 
 async def on_score_changed_v2(session: AsyncSession, event: Envelope) -> None:
-    """Scoring publishes v2 only: the band-drop playbook reads the band transition as it did from v1."""
+    """Scoring publishes v2 only: the band-drop playbook reads the band transition as it did from v1.
+    A rescore run (a new scorecard) is a model change, not news about the customer: no task."""
     change = event.payload()
     assert isinstance(change, ScoreChangedV2)
+    if change.rescore_run_id is not None:
+        return
     as_v1 = ScoreChangedV1(
         customer_id=change.customer_id,
         model_version=change.model_version,
