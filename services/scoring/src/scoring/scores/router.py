@@ -10,6 +10,7 @@ from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
 from crm_shared.http.problems import ValidationFailed
+from crm_shared.http.query import IsoDateTime
 from crm_shared.http.responses import JsonResponse
 from scoring.scores import rescoring, service
 from scoring.scores.schemas import (
@@ -83,7 +84,7 @@ async def get_explanation(
     customer_id: uuid.UUID,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("scores:read"))],
-    at: Annotated[datetime | None, Query(description="ISO time with zone; default now.")] = None,
+    at: Annotated[IsoDateTime | None, Query(description="ISO time with zone; default now.")] = None,
     window_hours: Annotated[float, Query(gt=0, le=24 * 366)] = 24.0,
 ) -> ExplanationRead:
     when = _aware(at, "at") or datetime.now(UTC)

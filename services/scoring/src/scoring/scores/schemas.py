@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, create_model
 
 from crm_shared.contracts.vocabulary import Band
+from crm_shared.http.query import IsoDateTime
 from crm_shared.http.schemas import RequestModel
 from scoring.scores.model import DEFAULT_SCORECARD
 
@@ -100,8 +101,8 @@ class ScoreHistoryPage(BaseModel):
 class HistoryFilters:
     """The filters of GET /v1/scores/{customer_id}/history."""
 
-    since: Annotated[datetime | None, Query(description="Changes at or after this time.")] = None
-    until: Annotated[datetime | None, Query(description="Changes before this time.")] = None
+    since: Annotated[IsoDateTime | None, Query(description="Changes at or after this time (with a zone).")] = None
+    until: Annotated[IsoDateTime | None, Query(description="Changes before this time (with a zone).")] = None
 
 
 class ComponentDelta(BaseModel):
@@ -143,7 +144,10 @@ def _section(name: str, defaults: dict[str, float]) -> type[RequestModel]:
     return create_model(  # type: ignore[call-overload, no-any-return]
         f"Scorecard{title}",
         __base__=RequestModel,
-        **{key: (float, Field(default=value, ge=0, allow_inf_nan=False)) for key, value in defaults.items()},
+        **{
+            key: (StrictFloat | StrictInt, Field(default=value, ge=0, allow_inf_nan=False))
+            for key, value in defaults.items()
+        },
     )
 
 
@@ -199,7 +203,7 @@ class ScorecardWrite(RequestModel):
     value: ScorecardValue = Field(default_factory=ScorecardValue)  # type: ignore[valid-type]
     churn: ScorecardChurn = Field(default_factory=ScorecardChurn)  # type: ignore[valid-type]
     comment: str | None = Field(default=None, max_length=2000)
-    rescore: bool = Field(default=False, description="Start a rescore run of every customer at once.")
+    rescore: StrictBool = Field(default=False, description="Start a rescore run of every customer at once.")
 
     def config(self) -> dict[str, Any]:
         return self.model_dump(exclude={"comment", "rescore"})
@@ -237,7 +241,7 @@ class ScorecardPage(BaseModel):
 
 
 class RescoreRunCreate(RequestModel):
-    scorecard_version: int | None = Field(
+    scorecard_version: StrictInt | None = Field(
         default=None, ge=1, description="The current scorecard when left out; only the current one can be run."
     )
 
