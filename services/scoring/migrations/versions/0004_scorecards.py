@@ -145,9 +145,9 @@ def upgrade() -> None:
     op.execute(
         sa.text(
             "INSERT INTO rescore_runs (id, scorecard_version, status, total, done, changed, requested_by, correlation_id)"
-            " SELECT :id, 1, 'queued', count(*), 0, 0, 'migration', 'migration-0004' FROM customer_scores"
+            " SELECT CAST(:id AS uuid), 1, 'queued', count(*), 0, 0, 'migration', 'migration-0004' FROM customer_scores"
             " HAVING count(*) > 0"
-        ).bindparams(id=uuid.uuid4())
+        ).bindparams(id=str(uuid.uuid4()))
     )
 
 
