@@ -28,10 +28,11 @@ test: install
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration and not e2e"
 
-## Complaint -> task latency over the running pipeline, then a 100k-row bulk import (each starts its own stack).
+## Complaint -> task latency, a 100k-row bulk import, then scoring throughput and rescoring (each starts its own stack).
 bench: install
 	$(BIN)/python -m tests.bench.complaint_loop
 	$(BIN)/python -m tests.bench.imports
+	$(BIN)/python -m tests.bench.scoring
 
 ## Print a dev bearer token with every scope (last line of output).
 token: install

@@ -103,7 +103,7 @@ def test_nps_detractors_get_a_call_back_and_promoters_do_not() -> None:
     assert matching(survey(2, SurveyMetric.csat)) == []  # a CSAT 2 is no NPS answer
 
 
-def score_change(before: Band | None, after: Band, version: int = 2) -> Envelope:
+def score_change(before: Band | None, after: Band, version: int = 2, rescore_run_id=None) -> Envelope:
     common = {
         "customer_id": uuid.uuid4(),
         "model_version": "v",
@@ -117,7 +117,10 @@ def score_change(before: Band | None, after: Band, version: int = 2) -> Envelope
         values = ScoreValues(satisfaction=40, health=40, band=after)
         return envelope("crm.score.changed.v1", ScoreChangedV1(previous=None, current=values, **common))
     scores = ScoreSet(satisfaction=40, loyalty=50, value=50, churn_risk=60, health=40, band=after)
-    return envelope("crm.score.changed.v2", ScoreChangedV2(previous=None, current=scores, changed=["health"], **common))
+    return envelope(
+        "crm.score.changed.v2",
+        ScoreChangedV2(previous=None, current=scores, changed=["health"], rescore_run_id=rescore_run_id, **common),
+    )
 
 
 @pytest.mark.parametrize("version", [1, 2])
@@ -127,6 +130,16 @@ def test_a_drop_into_at_risk_or_critical_asks_for_a_retention_plan_from_either_c
     assert matching(score_change(Band.healthy, Band.watch, version)) == []
     assert matching(score_change(Band.critical, Band.at_risk, version)) == []  # a recovery
     assert matching(score_change(None, Band.at_risk, version)) == []  # a first score is no drop
+
+
+def test_a_band_drop_from_a_rescore_run_opens_no_retention_plan_unless_the_playbook_asks() -> None:
+    from_rescore = score_change(Band.watch, Band.at_risk, rescore_run_id=uuid.uuid4())
+    assert matching(from_rescore) == []
+    definition = DEFAULT_PLAYBOOKS["band_drop_at_risk"].model_dump(mode="json")
+    definition["trigger"]["conditions"][0]["include_rescores"] = True
+    compiled = compile_playbooks({"band_drop_at_risk": PlaybookDefinition.model_validate(definition)})
+    facts = rules.facts_of(from_rescore)
+    assert [p.key for p in compiled["crm.score.changed.v2"] if p.matches(facts)] == ["band_drop_at_risk"]
 
 
 def test_a_resolved_complaint_asks_for_a_satisfaction_follow_up_titled_from_the_event() -> None:

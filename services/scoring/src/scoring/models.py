@@ -13,7 +13,7 @@ from scoring.indicators.models import (
     IndicatorSegment,
     IndicatorThresholdVersion,
 )
-from scoring.scores.models import CustomerScore, ScoreHistory
+from scoring.scores.models import CustomerScore, RescoreRun, ScorecardVersion, ScoreHistory
 
 __all__ = [
     "CustomerAlias",
@@ -30,5 +30,7 @@ __all__ = [
     "IndicatorThresholdVersion",
     "OutboxMessage",
     "ProcessedEvent",
+    "RescoreRun",
     "ScoreHistory",
+    "ScorecardVersion",
 ]

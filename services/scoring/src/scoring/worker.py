@@ -1,9 +1,14 @@
-"""The scoring worker: folds contact and feedback events into scores, relays the outbox."""
+"""The scoring worker: folds contact and feedback events into scores, runs rescores, relays the outbox."""
 
-from crm_shared.worker import run_worker
+from crm_shared.worker import Background, run_worker
 from scoring.config import Settings
 from scoring.events.handlers import consumers
+from scoring.scores.runner import rescore_runner
+
+
+def background() -> list[Background]:
+    return [rescore_runner]
 
 
 def main() -> None:
-    run_worker(Settings, consumers)
+    run_worker(Settings, consumers, background)

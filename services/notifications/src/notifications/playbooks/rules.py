@@ -84,6 +84,7 @@ def _band_facts(change: ScoreChangedV1 | ScoreChangedV2) -> dict[str, Any]:
         "health": change.current.health,
         "satisfaction": change.current.satisfaction,
         "churn_risk": getattr(change.current, "churn_risk", None),
+        "rescore": getattr(change, "rescore_run_id", None) is not None,
         "at": change.computed_at,
     }
     return facts

@@ -70,11 +70,14 @@ class TierIs(_Condition):
 
 
 class BandTransition(_Condition):
-    """`to`: the band it moved into; `dropped`: true for a move to a worse band (false: better or first)."""
+    """`to`: the band it moved into; `dropped`: true for a move to a worse band (false: better or first).
+    A rescore run after a scorecard change is a model change, not news about the customer, so its
+    band moves match only with `include_rescores` (else one model change opens thousands of tasks)."""
 
     on: Literal["band"]
     to: list[Band] | None = Field(default=None, min_length=1, max_length=4)
     dropped: bool | None = Field(default=None, strict=True)
+    include_rescores: bool = Field(default=False, strict=True)
 
     @model_validator(mode="after")
     def _something(self) -> BandTransition:
@@ -83,6 +86,8 @@ class BandTransition(_Condition):
         return self
 
     def matches(self, facts: dict[str, Any]) -> bool:
+        if facts.get("rescore") and not self.include_rescores:
+            return False
         if self.to is not None and facts.get("band_to") not in self.to:
             return False
         return self.dropped is None or facts.get("dropped") is self.dropped

@@ -4,37 +4,40 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from crm_shared.contracts import Envelope, Topics, new_event
-from crm_shared.contracts.events import ScoreChangedV1, ScoreValues
+from crm_shared.contracts import Envelope, new_event
+from crm_shared.contracts.events import ScoreChangedV2, ScoreSet
 from crm_shared.contracts.vocabulary import Band
-from crm_shared.messaging.outbox import add_event
-from scoring.scores.model import MODEL_VERSION, Score
+from scoring.scores.model import Score
 
 SOURCE = "crm/scoring"
 
 
-async def publish_score_changed(
-    session: AsyncSession,
+def score_changed(
     customer_id: uuid.UUID,
-    previous: tuple[float, float, Band] | None,
+    model_version: str,
+    previous: dict[str, Any] | None,
     current: Score,
-    cause: Envelope,
+    changed: list[str],
+    *,
+    cause_event_id: uuid.UUID,
+    cause_event_type: str,
+    rescore_run_id: uuid.UUID | None,
     computed_at: datetime,
-) -> None:
-    data = ScoreChangedV1(
+) -> Envelope:
+    """`crm.score.changed.v2` (the caller stages it with `add_event(s)` on `Topics.scores`)."""
+    data = ScoreChangedV2(
         customer_id=customer_id,
-        model_version=MODEL_VERSION,
-        previous=ScoreValues(satisfaction=previous[0], health=previous[1], band=previous[2]) if previous else None,
-        current=ScoreValues(satisfaction=current.satisfaction, health=current.health, band=current.band),
-        band_from=previous[2] if previous else None,
+        model_version=model_version,
+        previous=ScoreSet(**previous) if previous else None,
+        current=ScoreSet(**current.values()),
+        changed=changed,
+        band_from=Band(previous["band"]) if previous else None,
         band_to=current.band,
-        cause_event_id=cause.id,
-        cause_event_type=cause.type,
+        cause_event_id=cause_event_id,
+        cause_event_type=cause_event_type,
+        rescore_run_id=rescore_run_id,
         computed_at=computed_at,
     )
-    await add_event(
-        session, new_event(type="crm.score.changed.v1", source=SOURCE, subject=customer_id, data=data), Topics.scores
-    )
+    return new_event(type="crm.score.changed.v2", source=SOURCE, subject=customer_id, data=data)

@@ -1,7 +1,9 @@
-"""All queries on scores.
+"""All queries on scores, scorecards and rescore runs.
 
 The per-event statements (lock, save, history) are built once at import: on this hot path the
 cost of constructing SQLAlchemy statements per call was larger than the database round trips.
+The lock also reads the current scorecard version in the same round trip, so a new scorecard
+reaches every worker with the next event and costs nothing while it does not change.
 """
 
 from __future__ import annotations
@@ -10,18 +12,26 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, select, tuple_, update
+from sqlalchemy import Row, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.projections import current_id_of, survivor_id
-from scoring.scores.models import CustomerScore, ScoreHistory
+from scoring.scores.models import CustomerScore, RescoreRun, ScorecardVersion, ScoreHistory
 
 _SCORES = CustomerScore.__table__
 _HISTORY = ScoreHistory.__table__
-_LOCK = select(_SCORES).where(_SCORES.c.customer_id == bindparam("customer_id")).with_for_update()
+_CARDS = ScorecardVersion.__table__
+_CURRENT_VERSION = select(func.max(_CARDS.c.version)).scalar_subquery()
+_LOCK = (
+    select(_SCORES, _CURRENT_VERSION.label("current_scorecard"))
+    .where(_SCORES.c.customer_id == bindparam("customer_id"))
+    .with_for_update(of=_SCORES)
+)
 _LOCK_CURRENT = (
-    select(_SCORES).where(_SCORES.c.customer_id == current_id_of(bindparam("customer_id"))).with_for_update()
+    select(_SCORES, _CURRENT_VERSION.label("current_scorecard"))
+    .where(_SCORES.c.customer_id == current_id_of(bindparam("customer_id")))
+    .with_for_update(of=_SCORES)
 )
 _LOCK_BOTH = (
     select(_SCORES)
@@ -29,12 +39,22 @@ _LOCK_BOTH = (
     .order_by(_SCORES.c.customer_id)
     .with_for_update()
 )
+_CURRENT = select(_CURRENT_VERSION)
+_CARD = select(_CARDS).where(_CARDS.c.version == bindparam("version"))
 _upsert = insert(_SCORES).values({c.name: bindparam(c.name) for c in _SCORES.columns})
 _SAVE = _upsert.on_conflict_do_update(
     index_elements=[_SCORES.c.customer_id],
     set_={c.name: _upsert.excluded[c.name] for c in _SCORES.columns if c.name != "customer_id"},
 )
 _ADD_HISTORY = insert(_HISTORY).values({c.name: bindparam(c.name) for c in _HISTORY.columns})
+_BATCH = (
+    select(_SCORES)
+    .where(_SCORES.c.customer_id > bindparam("after"))
+    .order_by(_SCORES.c.customer_id)
+    .limit(bindparam("limit"))
+    .with_for_update()
+)
+_FIRST_BATCH = select(_SCORES).order_by(_SCORES.c.customer_id).limit(bindparam("limit")).with_for_update()
 
 
 class ScoreRepository:
@@ -72,17 +92,102 @@ class ScoreRepository:
             update(ScoreHistory).where(ScoreHistory.customer_id == from_id).values(customer_id=to_id)
         )
 
-    async def save(self, values: dict[str, Any]) -> None:
+    async def save(self, values: dict[str, Any] | list[dict[str, Any]]) -> None:
         await self.session.execute(_SAVE, values)
 
-    async def add_history(self, values: dict[str, Any]) -> None:
+    async def add_history(self, values: dict[str, Any] | list[dict[str, Any]]) -> None:
         await self.session.execute(_ADD_HISTORY, values)
 
     async def history(
-        self, customer_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None
+        self,
+        customer_id: uuid.UUID,
+        *,
+        limit: int,
+        before: tuple[datetime, uuid.UUID] | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> list[ScoreHistory]:
+        """Newest first; `since` inclusive, `until` exclusive."""
         query = select(ScoreHistory).where(ScoreHistory.customer_id == customer_id)
         if before:
             query = query.where(tuple_(ScoreHistory.computed_at, ScoreHistory.id) < tuple_(*before))
+        if since is not None:
+            query = query.where(ScoreHistory.computed_at >= since)
+        if until is not None:
+            query = query.where(ScoreHistory.computed_at < until)
         query = query.order_by(ScoreHistory.computed_at.desc(), ScoreHistory.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
+
+    async def latest_before(self, customer_id: uuid.UUID, at: datetime, *, inclusive: bool) -> ScoreHistory | None:
+        """The history row in force at `at` (inclusive) or just before it."""
+        when = ScoreHistory.computed_at <= at if inclusive else ScoreHistory.computed_at < at
+        query = (
+            select(ScoreHistory)
+            .where(ScoreHistory.customer_id == customer_id, when)
+            .order_by(ScoreHistory.computed_at.desc(), ScoreHistory.id.desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(query)).first()
+
+    # scorecards -----------------------------------------------------------------------------
+    async def current_scorecard_version(self) -> int | None:
+        return (await self.session.execute(_CURRENT)).scalar()
+
+    async def scorecard(self, version: int) -> Row[Any] | None:
+        return (await self.session.execute(_CARD, {"version": version})).first()
+
+    async def lock_scorecards(self) -> None:
+        """New versions are numbered one after the other: two PUTs take turns."""
+        await self.session.execute(select(func.pg_advisory_xact_lock(0x5C0BECA4D)))
+
+    async def add_scorecard(self, card: ScorecardVersion) -> ScorecardVersion:
+        self.session.add(card)
+        await self.session.flush()
+        return card
+
+    async def scorecards(self, *, limit: int, before: int | None) -> list[ScorecardVersion]:
+        query = select(ScorecardVersion)
+        if before is not None:
+            query = query.where(ScorecardVersion.version < before)
+        query = query.order_by(ScorecardVersion.version.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())
+
+    # rescore runs ---------------------------------------------------------------------------
+    async def count_customers(self) -> int:
+        return (await self.session.execute(select(func.count()).select_from(_SCORES))).scalar_one()
+
+    async def add_run(self, run: RescoreRun) -> RescoreRun:
+        self.session.add(run)
+        await self.session.flush()
+        return run
+
+    async def get_run(self, run_id: uuid.UUID) -> RescoreRun | None:
+        return await self.session.get(RescoreRun, run_id)
+
+    async def claim_run(self) -> RescoreRun | None:
+        """The oldest unfinished run no other worker holds right now, locked until commit."""
+        query = (
+            select(RescoreRun)
+            .where(RescoreRun.status.in_(("queued", "running")))
+            .order_by(RescoreRun.created_at, RescoreRun.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        return (await self.session.scalars(query)).first()
+
+    async def runs(
+        self, *, status: str | None, limit: int, before: tuple[datetime, uuid.UUID] | None
+    ) -> list[RescoreRun]:
+        query = select(RescoreRun)
+        if status is not None:
+            query = query.where(RescoreRun.status == status)
+        if before:
+            query = query.where(tuple_(RescoreRun.created_at, RescoreRun.id) < tuple_(*before))
+        query = query.order_by(RescoreRun.created_at.desc(), RescoreRun.id.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())
+
+    async def lock_batch(self, after: uuid.UUID | None, limit: int) -> list[Row[Any]]:
+        """The next customers by id, locked: an event for one of them waits for the batch (or the other way round)."""
+        if after is None:
+            return list((await self.session.execute(_FIRST_BATCH, {"limit": limit})).all())
+        return list((await self.session.execute(_BATCH, {"after": after, "limit": limit})).all())

@@ -1,12 +1,23 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, create_model
 
 from crm_shared.contracts.vocabulary import Band
+from crm_shared.http.query import IsoDateTime
+from crm_shared.http.schemas import RequestModel
+from scoring.scores.model import DEFAULT_SCORECARD
+
+
+class Cause(BaseModel):
+    id: uuid.UUID
+    type: str
+    at: datetime
 
 
 class ScoreRead(BaseModel):
@@ -17,12 +28,23 @@ class ScoreRead(BaseModel):
                 {
                     "customer_id": "6f1c8a50-3f7e-4f4f-9a53-0d3c1c7f2b10",
                     "satisfaction": 45.5,
-                    "health": 45.5,
+                    "loyalty": 0.0,
+                    "value": 18.0,
+                    "churn_risk": 39.4,
+                    "health": 43.5,
                     "band": "at_risk",
-                    "model_version": "satisfaction-v1",
+                    "scorecard_version": 1,
+                    "model_version": "scorecard-1",
                     "updated_at": "2026-11-22T10:15:02.123Z",
                     "last_event_id": "0b8e5a8e-5d55-4c1a-8a43-7d2e8f0f4a11",
-                    "explanation": {"summary": "satisfaction 45.5 = baseline 75.0 - complaint penalty 29.5 ..."},
+                    "recent_causes": [
+                        {
+                            "id": "0b8e5a8e-5d55-4c1a-8a43-7d2e8f0f4a11",
+                            "type": "crm.feedback.received.v1",
+                            "at": "2026-11-22T10:15:02.120Z",
+                        }
+                    ],
+                    "explanation": {"summary": "health 43.5 (at_risk) = 0.45 x satisfaction 45.5 + ..."},
                 }
             ]
         },
@@ -30,12 +52,17 @@ class ScoreRead(BaseModel):
 
     customer_id: uuid.UUID
     satisfaction: float = Field(ge=0, le=100)
+    loyalty: float = Field(ge=0, le=100)
+    value: float = Field(ge=0, le=100)
+    churn_risk: float = Field(ge=0, le=100, description="Higher is worse.")
     health: float = Field(ge=0, le=100)
     band: Band
+    scorecard_version: int
     model_version: str
-    updated_at: datetime = Field(description="When the score last changed.")
+    updated_at: datetime = Field(description="When a score last changed.")
     last_event_id: uuid.UUID | None = Field(description="The last event folded into the inputs.")
-    explanation: dict[str, Any]
+    recent_causes: list[Cause] = Field(description="The last events (or runs) that moved a score, newest first.")
+    explanation: dict[str, Any] = Field(description="Every score with its components (docs/scoring.md).")
 
 
 class ScoreHistoryRead(BaseModel):
@@ -44,13 +71,22 @@ class ScoreHistoryRead(BaseModel):
     id: uuid.UUID
     customer_id: uuid.UUID
     satisfaction: float
+    loyalty: float | None
+    value: float | None
+    churn_risk: float | None
     health: float
     band: Band
     previous_satisfaction: float | None
+    previous_loyalty: float | None
+    previous_value: float | None
+    previous_churn_risk: float | None
     previous_health: float | None
     previous_band: Band | None
+    changed: list[str]
     cause_event_id: uuid.UUID
     cause_event_type: str
+    rescore_run_id: uuid.UUID | None
+    scorecard_version: int | None
     model_version: str
     explanation: dict[str, Any]
     computed_at: datetime
@@ -59,3 +95,162 @@ class ScoreHistoryRead(BaseModel):
 class ScoreHistoryPage(BaseModel):
     items: list[ScoreHistoryRead]
     next_cursor: str | None
+
+
+@dataclass
+class HistoryFilters:
+    """The filters of GET /v1/scores/{customer_id}/history."""
+
+    since: Annotated[IsoDateTime | None, Query(description="Changes at or after this time (with a zone).")] = None
+    until: Annotated[IsoDateTime | None, Query(description="Changes before this time (with a zone).")] = None
+
+
+class ComponentDelta(BaseModel):
+    score: str
+    component: str
+    before: float
+    after: float
+    delta: float
+    text: str = Field(examples=["satisfaction: complaint penalty fell by 29.5 (0.0 -> -29.5)"])
+
+
+class ScoreChange(BaseModel):
+    computed_at: datetime
+    cause_event_id: uuid.UUID
+    cause_event_type: str
+    rescore_run_id: uuid.UUID | None
+    changed: list[str]
+    band_from: Band | None
+    band_to: Band
+    health_from: float | None
+    health_to: float
+
+
+class ExplanationRead(BaseModel):
+    customer_id: uuid.UUID
+    at: datetime
+    window_start: datetime
+    score: ScoreHistoryRead | None = Field(description="The scores in force at `at`.")
+    previous: ScoreHistoryRead | None = Field(description="The scores in force before the window.")
+    score_deltas: dict[str, float] = Field(description="score -> change from `previous` to `score`.")
+    deltas: list[ComponentDelta] = Field(description="Every component that moved, in numbers and words.")
+    changes: list[ScoreChange] = Field(description="Each change in the window with its cause, oldest first.")
+    summary: str
+
+
+def _section(name: str, defaults: dict[str, float]) -> type[RequestModel]:
+    """A scorecard section with one documented field per parameter (its default from scorecard 1)."""
+    title = "".join(part.capitalize() for part in name.split("_"))
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"Scorecard{title}",
+        __base__=RequestModel,
+        **{
+            key: (StrictFloat | StrictInt, Field(default=value, ge=0, allow_inf_nan=False))
+            for key, value in defaults.items()
+        },
+    )
+
+
+_DEFAULTS = DEFAULT_SCORECARD.config()
+ScorecardWeights = _section("weights", _DEFAULTS["weights"])
+ScorecardBands = _section("bands", _DEFAULTS["bands"])
+ScorecardHalfLives = _section("half_lives", _DEFAULTS["half_lives"])
+ScorecardSeverityWeights = _section("severity_weights", _DEFAULTS["severity_weights"])
+ScorecardSatisfaction = _section("satisfaction", _DEFAULTS["satisfaction"])
+ScorecardLoyalty = _section("loyalty", _DEFAULTS["loyalty"])
+ScorecardValue = _section("value", _DEFAULTS["value"])
+ScorecardChurn = _section("churn", _DEFAULTS["churn"])
+
+
+class ScorecardConfig(BaseModel):
+    weights: ScorecardWeights  # type: ignore[valid-type]
+    bands: ScorecardBands  # type: ignore[valid-type]
+    half_lives: ScorecardHalfLives  # type: ignore[valid-type]
+    severity_weights: ScorecardSeverityWeights  # type: ignore[valid-type]
+    satisfaction: ScorecardSatisfaction  # type: ignore[valid-type]
+    loyalty: ScorecardLoyalty  # type: ignore[valid-type]
+    value: ScorecardValue  # type: ignore[valid-type]
+    churn: ScorecardChurn  # type: ignore[valid-type]
+
+
+class ScorecardWrite(RequestModel):
+    """A new scorecard version. A section left out takes scorecard 1's values (documented per field)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "weights": {"satisfaction": 0.5, "loyalty": 0.1, "value": 0.1, "retention": 0.3},
+                    "comment": "satisfaction weighs more",
+                    "rescore": True,
+                }
+            ]
+        }
+    )
+
+    weights: ScorecardWeights = Field(  # type: ignore[valid-type]
+        default_factory=ScorecardWeights, description="Of the scores in health; they must sum to 1."
+    )
+    bands: ScorecardBands = Field(  # type: ignore[valid-type]
+        default_factory=ScorecardBands, description="Health floors; 100 >= healthy > watch > at_risk > 0."
+    )
+    half_lives: ScorecardHalfLives = Field(default_factory=ScorecardHalfLives)  # type: ignore[valid-type]
+    severity_weights: ScorecardSeverityWeights = Field(  # type: ignore[valid-type]
+        default_factory=ScorecardSeverityWeights, description="Positive, low <= medium <= high <= critical."
+    )
+    satisfaction: ScorecardSatisfaction = Field(default_factory=ScorecardSatisfaction)  # type: ignore[valid-type]
+    loyalty: ScorecardLoyalty = Field(default_factory=ScorecardLoyalty)  # type: ignore[valid-type]
+    value: ScorecardValue = Field(default_factory=ScorecardValue)  # type: ignore[valid-type]
+    churn: ScorecardChurn = Field(default_factory=ScorecardChurn)  # type: ignore[valid-type]
+    comment: str | None = Field(default=None, max_length=2000)
+    rescore: StrictBool = Field(default=False, description="Start a rescore run of every customer at once.")
+
+    def config(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"comment", "rescore"})
+
+
+class RescoreRunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    scorecard_version: int
+    status: Literal["queued", "running", "done", "superseded", "failed"]
+    total: int = Field(description="Customers scored when the run was created.")
+    done: int = Field(description="Customers recomputed so far.")
+    changed: int = Field(description="Customers whose scores moved.")
+    requested_by: str
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ScorecardRead(BaseModel):
+    version: int
+    model_version: str = Field(examples=["scorecard-2"])
+    config: ScorecardConfig
+    comment: str | None
+    created_by: str
+    created_at: datetime
+    rescore_run: RescoreRunRead | None = Field(default=None, description="Set when the PUT started a run.")
+
+
+class ScorecardPage(BaseModel):
+    items: list[ScorecardRead]
+    next_cursor: str | None
+
+
+class RescoreRunCreate(RequestModel):
+    scorecard_version: StrictInt | None = Field(
+        default=None, ge=1, description="The current scorecard when left out; only the current one can be run."
+    )
+
+
+class RescoreRunPage(BaseModel):
+    items: list[RescoreRunRead]
+    next_cursor: str | None
+
+
+@dataclass
+class RescoreRunFilters:
+    status: Literal["queued", "running", "done", "superseded", "failed"] | None = None

@@ -1,111 +1,330 @@
-"""Score use cases: fold an event into a customer's inputs, store, explain, announce."""
+"""Score use cases: fold an event into a customer's inputs, store, explain, announce.
+
+Per event: one locked row read (which also reads the current scorecard version), one upsert,
+and only when a rounded score moved one history insert and one outbox row. The scorecard's
+parameters are cached per process by version, so they cost a query only when a new version
+appears.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_shared.contracts.envelope import Envelope
-from crm_shared.contracts.events import ContactCreatedV1, ContactErasedV1, ContactMergedV1, FeedbackReceivedV1
-from crm_shared.contracts.vocabulary import Band
+from crm_shared.contracts import Envelope, Topics
+from crm_shared.contracts.events import (
+    ActivityRecordedV1,
+    ContactCreatedV1,
+    ContactErasedV1,
+    ContactMergedV1,
+    ContactUpdatedV1,
+    ContractActivity,
+    CreditChangedV1,
+    FeedbackReceivedV1,
+    FeedbackStatusChangedV1,
+    LifecycleChangedV1,
+    OrderActivity,
+    SlaBreachedV1,
+)
+from crm_shared.contracts.vocabulary import CaseStatus
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound
+from crm_shared.messaging.outbox import add_event
 from crm_shared.projections import erase_customer, merge_customer, survivor_id
-from scoring.events.publishers import publish_score_changed
+from scoring.events.publishers import score_changed
 from scoring.scores import model
 from scoring.scores.models import CustomerScore
 from scoring.scores.repository import ScoreRepository
-from scoring.scores.schemas import ScoreHistoryPage, ScoreHistoryRead
+from scoring.scores.schemas import (
+    ComponentDelta,
+    ExplanationRead,
+    HistoryFilters,
+    ScoreChange,
+    ScoreHistoryPage,
+    ScoreHistoryRead,
+)
+
+Fold = Callable[[model.Inputs, model.Scorecard], model.Inputs]
+RECENT_CAUSES = 10
+RESCORE_CAUSE_TYPE = "crm.scoring.rescore_run"
+_CARDS: dict[int, model.Scorecard] = {}
+
+
+async def scorecard(session: AsyncSession, version: int | None = None) -> model.Scorecard:
+    """A scorecard version (the current one by default), cached: versions never change."""
+    repository = ScoreRepository(session)
+    if version is None:
+        version = await repository.current_scorecard_version() or 1
+    card = _CARDS.get(version)
+    if card is None:
+        row = await repository.scorecard(version)
+        if row is None:
+            raise NotFound("Scorecard version", version)
+        card = _CARDS[version] = model.Scorecard.from_config(version, row.config)
+    return card
 
 
 def _inputs(row: Row[Any] | None) -> model.Inputs:
+    return model.Inputs.from_json(row.inputs) if row is not None else model.Inputs()
+
+
+def _previous(row: Any) -> dict[str, Any] | None:
     if row is None:
-        return model.Inputs()
-    return model.Inputs(
-        complaint_weight=row.complaint_weight,
-        praise_weight=row.praise_weight,
-        complaints=row.complaints,
-        praises=row.praises,
-        as_of=row.inputs_as_of,
+        return None
+    return {
+        "satisfaction": row.satisfaction,
+        "loyalty": row.loyalty,
+        "value": row.value,
+        "churn_risk": row.churn_risk,
+        "health": row.health,
+        "band": row.band,
+    }
+
+
+def build_update(
+    customer_id: uuid.UUID,
+    inputs: model.Inputs,
+    row: Row[Any] | None,
+    card: model.Scorecard,
+    *,
+    cause_id: uuid.UUID,
+    cause_type: str,
+    last_event_id: uuid.UUID | None,
+    rescore_run_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> tuple[dict[str, Any], dict[str, Any] | None, Envelope | None]:
+    """The row to upsert and, if a rounded score moved, the history row and the event."""
+    score = model.compute(inputs, card)
+    previous = _previous(row)
+    changed = model.changed_scores(previous, score)
+    now = now or utcnow()
+    causes = list(row.recent_causes) if row is not None else []
+    if changed:
+        causes = [{"id": str(cause_id), "type": cause_type, "at": now.isoformat()}, *causes][:RECENT_CAUSES]
+    values = {
+        "customer_id": customer_id,
+        **score.values(),
+        "inputs": inputs.to_json(),
+        "inputs_as_of": inputs.as_of,
+        "scorecard_version": card.version,
+        "model_version": card.model_version,
+        "explanation": score.explanation,
+        "recent_causes": causes,
+        "last_event_id": last_event_id,
+        "updated_at": now if changed or row is None else row.updated_at,
+    }
+    if not changed:
+        return values, None, None
+    history = {
+        "id": new_id(),
+        "customer_id": customer_id,
+        **score.values(),
+        **{f"previous_{k}": (previous[k] if previous else None) for k in (*model.SCORES, "band")},
+        "changed": changed,
+        "cause_event_id": cause_id,
+        "cause_event_type": cause_type,
+        "rescore_run_id": rescore_run_id,
+        "scorecard_version": card.version,
+        "model_version": card.model_version,
+        "explanation": score.explanation,
+        "computed_at": now,
+    }
+    event = score_changed(
+        customer_id,
+        card.model_version,
+        previous,
+        score,
+        changed,
+        cause_event_id=cause_id,
+        cause_event_type=cause_type,
+        rescore_run_id=rescore_run_id,
+        computed_at=now,
     )
+    return values, history, event
 
 
 async def _apply(
-    session: AsyncSession, customer_id: uuid.UUID, inputs: model.Inputs, row: Row[Any] | None, cause: Envelope
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    inputs: model.Inputs,
+    row: Row[Any] | None,
+    card: model.Scorecard,
+    cause: Envelope,
 ) -> None:
     """Store the new inputs; record history and publish only when a score moved."""
     repository = ScoreRepository(session)
-    score = model.compute(inputs)
-    previous = (row.satisfaction, row.health, Band(row.band)) if row else None
-    moved = previous != (score.satisfaction, score.health, score.band)
-    now = utcnow()
-    await repository.save(
-        {
-            "customer_id": customer_id,
-            "satisfaction": score.satisfaction,
-            "health": score.health,
-            "band": score.band.value,
-            "complaint_weight": inputs.complaint_weight,
-            "praise_weight": inputs.praise_weight,
-            "complaints": inputs.complaints,
-            "praises": inputs.praises,
-            "inputs_as_of": inputs.as_of,
-            "model_version": model.MODEL_VERSION,
-            "explanation": score.explanation,
-            "last_event_id": cause.id,
-            "updated_at": now if moved or row is None else row.updated_at,
-        }
+    values, history, event = build_update(
+        customer_id, inputs, row, card, cause_id=cause.id, cause_type=cause.type, last_event_id=cause.id
     )
-    if not moved:
-        return
-    await repository.add_history(
-        {
-            "id": new_id(),
-            "customer_id": customer_id,
-            "satisfaction": score.satisfaction,
-            "health": score.health,
-            "band": score.band.value,
-            "previous_satisfaction": previous[0] if previous else None,
-            "previous_health": previous[1] if previous else None,
-            "previous_band": previous[2].value if previous else None,
-            "cause_event_id": cause.id,
-            "cause_event_type": cause.type,
-            "model_version": model.MODEL_VERSION,
-            "explanation": score.explanation,
-            "computed_at": now,
-        }
-    )
-    await publish_score_changed(session, customer_id, previous, score, cause, now)
+    await repository.save(values)
+    if history is not None and event is not None:
+        await repository.add_history(history)
+        await add_event(session, event, Topics.scores)
+
+
+async def _card_for(session: AsyncSession, row: Row[Any] | None) -> model.Scorecard:
+    version = row.current_scorecard if row is not None else None
+    return await scorecard(session, version)
+
+
+async def _fold(session: AsyncSession, event: Envelope, customer_id: uuid.UUID, fold: Fold) -> None:
+    """Lock the customer's row (following a merge), fold the event in, store and announce.
+
+    Events for a merged id count for the survivor: the feedback topic is not ordered with the
+    contacts topic.
+    """
+    current, row = await ScoreRepository(session).lock_current(customer_id)
+    card = await _card_for(session, row)
+    await _apply(session, current, fold(_inputs(row), card), row, card, event)
 
 
 async def on_contact_created(session: AsyncSession, event: Envelope) -> None:
-    """A new customer starts at the baseline, so its score is readable from day one."""
+    """A new customer starts at the baseline, so its score is readable from day one; the card
+    gives tenure (created_at), tier (potential), lifecycle and credit."""
     card = event.payload()
     assert isinstance(card, ContactCreatedV1)
     if await survivor_id(session, card.customer_id) != card.customer_id:
         return  # a replayed event of a record merged away since: its score lives on the survivor
     row = await ScoreRepository(session).lock(card.customer_id)
-    if row is None:
-        await _apply(session, card.customer_id, model.Inputs(), None, event)
+    scorecard_ = await _card_for(session, row)
+    inputs = model.set_profile(
+        _inputs(row),
+        tier=card.tier.value,
+        lifecycle=card.lifecycle_stage.value,
+        credit=card.credit_standing.value,
+        customer_since=card.created_at,
+        at=card.created_at,
+        card=scorecard_,
+    )
+    await _apply(session, card.customer_id, inputs, row, scorecard_, event)
+
+
+PROFILE_FIELDS = {"tier", "lifecycle_stage", "credit_standing"}
+
+
+async def on_contact_updated(session: AsyncSession, event: Envelope) -> None:
+    """Only a new tier, lifecycle stage or credit standing moves a score."""
+    card = event.payload()
+    assert isinstance(card, ContactUpdatedV1)
+    if not PROFILE_FIELDS & set(card.changed):
+        return
+    await _fold(
+        session,
+        event,
+        card.customer_id,
+        lambda i, c: model.set_profile(
+            i,
+            tier=card.tier.value,
+            lifecycle=card.lifecycle_stage.value,
+            credit=card.credit_standing.value,
+            at=card.updated_at,
+            card=c,
+        ),
+    )
+
+
+async def on_credit_changed(session: AsyncSession, event: Envelope) -> None:
+    change = event.payload()
+    assert isinstance(change, CreditChangedV1)
+    await _fold(
+        session,
+        event,
+        change.customer_id,
+        lambda i, c: model.set_profile(i, credit=change.current.value, at=change.changed_at, card=c),
+    )
+
+
+async def on_lifecycle_changed(session: AsyncSession, event: Envelope) -> None:
+    change = event.payload()
+    assert isinstance(change, LifecycleChangedV1)
+    await _fold(
+        session,
+        event,
+        change.customer_id,
+        lambda i, c: model.set_profile(i, lifecycle=change.current.value, at=change.changed_at, card=c),
+    )
+
+
+async def on_activity_recorded(session: AsyncSession, event: Envelope) -> None:
+    """Orders feed value and repeat purchases, contracts continuity and renewals, every activity recency."""
+    activity = event.payload()
+    assert isinstance(activity, ActivityRecordedV1)
+    details, at = activity.details, activity.occurred_at
+    if isinstance(details, OrderActivity):
+
+        def fold(i: model.Inputs, c: model.Scorecard) -> model.Inputs:
+            return model.add_order(i, float(details.amount), at, c)
+
+    elif isinstance(details, ContractActivity):
+
+        def fold(i: model.Inputs, c: model.Scorecard) -> model.Inputs:
+            return model.add_contract(i, details.starts_on, details.ends_on, details.renewal_of is not None, at, c)
+
+    else:
+
+        def fold(i: model.Inputs, c: model.Scorecard) -> model.Inputs:
+            return model.add_contact(i, at, c)
+
+    await _fold(session, event, activity.customer_id, fold)
 
 
 async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:
-    """Feedback for a merged id (posted before the merge, or by a system with the old id) counts
-    for the survivor: the feedback topic is not ordered with the contacts topic."""
     feedback = event.payload()
     assert isinstance(feedback, FeedbackReceivedV1)
-    customer_id, row = await ScoreRepository(session).lock_current(feedback.customer_id)
-    inputs = model.add_feedback(_inputs(row), feedback.type, feedback.severity, feedback.received_at)
-    await _apply(session, customer_id, inputs, row, event)
+    survey = (feedback.survey.metric, feedback.survey.score) if feedback.survey else None
+    await _fold(
+        session,
+        event,
+        feedback.customer_id,
+        lambda i, c: model.add_feedback(
+            i,
+            feedback.type,
+            feedback.severity,
+            feedback.received_at,
+            c,
+            feedback_id=str(feedback.feedback_id),
+            survey=survey,
+        ),
+    )
+
+
+async def on_feedback_status_changed(session: AsyncSession, event: Envelope) -> None:
+    """Resolution speed and outcome: resolved (or closed) ends the case, fast helps; a reopen hurts."""
+    change = event.payload()
+    assert isinstance(change, FeedbackStatusChangedV1)
+    fid = str(change.feedback_id)
+    if change.reopened:
+        await _fold(
+            session,
+            event,
+            change.customer_id,
+            lambda i, c: model.reopen_case(i, fid, change.severity, change.changed_at, c),
+        )
+    elif change.current in (CaseStatus.resolved, CaseStatus.closed):
+        await _fold(session, event, change.customer_id, lambda i, c: model.resolve_case(i, fid, change.changed_at, c))
+    # acknowledged / in progress: no score signal, no row touched
+
+
+async def on_sla_breached(session: AsyncSession, event: Envelope) -> None:
+    breach = event.payload()
+    assert isinstance(breach, SlaBreachedV1)
+    await _fold(
+        session,
+        event,
+        breach.customer_id,
+        lambda i, c: model.breach_case(i, str(breach.feedback_id), breach.severity, breach.breached_at, c),
+    )
 
 
 async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
-    """The survivor's score is recomputed from both records' inputs, with history and a
-    `crm.score.changed.v1` (cause: the merge) if it moved, like after any other event."""
+    """The survivor's scores are recomputed from both records' inputs, with history and a
+    `crm.score.changed.v2` (cause: the merge) if they moved, like after any other event."""
     merge = event.payload()
     assert isinstance(merge, ContactMergedV1)
     survivor = await merge_customer(session, merge, event.time)
@@ -113,8 +332,17 @@ async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
     survivor_row, merged_row = await repository.lock_pair(survivor, merge.merged_id)
     await repository.move_customer(merge.merged_id, survivor)
     if merged_row is not None:
-        inputs = model.combine(_inputs(survivor_row), _inputs(merged_row))
-        await _apply(session, survivor, inputs, survivor_row, event)
+        card = await scorecard(session)
+        inputs = model.combine(_inputs(survivor_row), _inputs(merged_row), card)
+        if survivor == merge.survivor_id:
+            profile = merge.survivor
+            inputs = model.set_profile(
+                inputs,
+                tier=profile.tier.value,
+                lifecycle=profile.lifecycle_stage.value,
+                credit=profile.credit_standing.value,
+            )
+        await _apply(session, survivor, inputs, survivor_row, card, event)
 
 
 async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
@@ -125,6 +353,9 @@ async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
     await erase_customer(session, erasure, event.time)
 
 
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
 async def get_score(session: AsyncSession, customer_id: uuid.UUID) -> CustomerScore:
     row = await ScoreRepository(session).get(customer_id)
     if row is None:
@@ -133,11 +364,86 @@ async def get_score(session: AsyncSession, customer_id: uuid.UUID) -> CustomerSc
 
 
 async def score_history(
-    session: AsyncSession, customer_id: uuid.UUID, *, limit: int, cursor: str | None
+    session: AsyncSession, customer_id: uuid.UUID, *, filters: HistoryFilters, limit: int, cursor: str | None
 ) -> ScoreHistoryPage:
-    rows = await ScoreRepository(session).history(customer_id, limit=limit + 1, before=decode_time_cursor(cursor))
+    rows = await ScoreRepository(session).history(
+        customer_id, limit=limit + 1, before=decode_time_cursor(cursor), since=filters.since, until=filters.until
+    )
     last = rows[limit - 1] if len(rows) > limit else None
     return ScoreHistoryPage(
         items=[ScoreHistoryRead.model_validate(r) for r in rows[:limit]],
         next_cursor=encode_time_cursor(last.computed_at, last.id) if last else None,
     )
+
+
+MAX_CHANGES_EXPLAINED = 200
+
+
+async def explain(session: AsyncSession, customer_id: uuid.UUID, at: datetime, window: timedelta) -> ExplanationRead:
+    """Why the scores are what they were at `at`: the scores then, the scores before the window,
+    every component that moved between the two, and each change in the window with its cause."""
+    repository = ScoreRepository(session)
+    start = at - window
+    current = await repository.latest_before(customer_id, at, inclusive=True)
+    if current is None and await repository.get(customer_id) is None:
+        raise NotFound("Score of customer", customer_id)
+    previous = await repository.latest_before(customer_id, start, inclusive=False)
+    in_window = await repository.history(
+        customer_id, limit=MAX_CHANGES_EXPLAINED, before=None, since=start, until=at + timedelta(microseconds=1)
+    )
+    in_window.reverse()
+    changes = [
+        ScoreChange(
+            computed_at=r.computed_at,
+            cause_event_id=r.cause_event_id,
+            cause_event_type=r.cause_event_type,
+            rescore_run_id=r.rescore_run_id,
+            changed=list(r.changed or []),
+            band_from=r.previous_band,
+            band_to=r.band,
+            health_from=r.previous_health,
+            health_to=r.health,
+        )
+        for r in in_window
+    ]
+    score_deltas: dict[str, float] = {}
+    deltas: list[ComponentDelta] = []
+    if current is not None and previous is not None and current.id != previous.id:
+        for name in model.SCORES:
+            new, old = getattr(current, name), getattr(previous, name)
+            if new is not None and old is not None and round(new - old, 1) != 0:
+                score_deltas[name] = round(new - old, 1)
+        deltas = [ComponentDelta(**d) for d in model.describe_deltas(previous.explanation, current.explanation)]
+    elif current is not None and previous is None:
+        deltas = [ComponentDelta(**d) for d in model.describe_deltas(None, current.explanation)]
+    summary = _summary(current, previous, score_deltas, deltas, changes)
+    return ExplanationRead(
+        customer_id=customer_id,
+        at=at,
+        window_start=start,
+        score=ScoreHistoryRead.model_validate(current) if current else None,
+        previous=ScoreHistoryRead.model_validate(previous) if previous else None,
+        score_deltas=score_deltas,
+        deltas=deltas,
+        changes=changes,
+        summary=summary,
+    )
+
+
+def _summary(
+    current: Any,
+    previous: Any,
+    score_deltas: dict[str, float],
+    deltas: list[ComponentDelta],
+    changes: list[ScoreChange],
+) -> str:
+    if current is None:
+        return "No score was recorded for this customer by then."
+    if not changes:
+        return f"Nothing changed in the window; health was {current.health} ({current.band})."
+    moved = ", ".join(f"{k} {'+' if v > 0 else ''}{v}" for k, v in score_deltas.items()) or "no score moved overall"
+    biggest = sorted(deltas, key=lambda d: -abs(d.delta))[:3]
+    causes = ", ".join(sorted({c.cause_event_type for c in changes}))
+    band = f" band {previous.band} -> {current.band};" if previous is not None and previous.band != current.band else ""
+    reasons = "; ".join(d.text for d in biggest)
+    return f"{len(changes)} change(s) in the window ({causes}):{band} {moved}. Largest movements: {reasons}."
