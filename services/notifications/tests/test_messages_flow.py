@@ -312,3 +312,33 @@ async def test_staff_alerts_reach_the_owners_team_lead_and_manager_through_the_d
         return unknown if unknown["status"] == "dead" else None
 
     assert "no email for staff 'user:nobody-here'" in (await eventually(unknown_is_dead))["status_reason"]
+
+
+async def test_a_staff_alert_to_the_team_lead_follows_the_owners_team_like_escalation_does(services, inbox) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    owner, team_lead, directory_lead = f"agent-{suffix}", f"teamlead-{suffix}", f"oldlead-{suffix}"
+    addresses = {name: unique_email(name) for name in (owner, team_lead, directory_lead)}
+    for name, entry in {
+        owner: {"email": addresses[owner], "role": "agent", "reports_to": directory_lead},
+        team_lead: {"email": addresses[team_lead], "role": "team_lead"},
+        directory_lead: {"email": addresses[directory_lead], "role": "team_lead"},
+    }.items():
+        assert (await services.notifications.put(f"/v1/staff/{name}", json=entry)).status_code == 200
+    team = {"members": [owner], "lead": team_lead, "escalate_after_minutes": 60}
+    assert (await services.notifications.put(f"/v1/teams/support-{suffix}", json=team)).status_code == 200
+    customer = await new_customer(services, consent={}, language=None, timezone="UTC", owner=owner)
+    trigger = Envelope(
+        type="crm.task.escalated.v1", source="crm/notifications", subject=customer["id"], correlationid="t", data={}
+    )
+    async with services.workers["notifications"].sessions() as session, session.begin():
+        params = {"kind": "notify_staff", "channel": "email", "template": "staff_task_alert", "to": "team_lead"}
+        await MESSAGE_EXECUTORS["notify_staff"](
+            session, trigger, playbook="escalation", action_key="lead", customer=None, params=params
+        )
+
+    await eventually(lambda: _arrived(inbox, addresses[team_lead]))
+    assert inbox.to(addresses[directory_lead]) == []  # the team, not the directory's reports_to, names the lead
+
+
+async def _arrived(inbox, address: str) -> bool:
+    return bool(inbox.to(address))

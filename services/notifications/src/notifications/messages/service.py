@@ -39,6 +39,7 @@ from notifications.messages.schemas import (
     TemplatePut,
     TemplateRead,
 )
+from notifications.teams.repository import TeamRepository
 from notifications.webhooks import service as webhooks
 
 REDACTED = "[erased]"
@@ -281,20 +282,27 @@ async def resolve_staff(
     repository: MessageRepository, recipient: str, customer: Row[Any] | None, settings: Settings
 ) -> tuple[str | None, StaffMember | None]:
     """The staff member a `notify_staff` "to" names: `user:<name>`, the customer's `owner`, or
-    `team_lead` / `manager`: the owner's `reports_to` (and that person's `reports_to`), else the
-    NOTIFICATIONS_STAFF_TEAM_LEAD / _MANAGER setting, else the directory's first with that role."""
+    `team_lead` / `manager`: the lead / manager of the owner's team (`PUT /v1/teams/{name}`, the
+    same chain overdue tasks escalate along), else the owner's `reports_to` in the directory (and
+    that person's `reports_to`), else the NOTIFICATIONS_STAFF_TEAM_LEAD / _MANAGER setting, else the
+    directory's first with that role. The directory gives the address."""
     if recipient.startswith("user:"):
         name = recipient.removeprefix("user:")
         return name, await repository.staff(name)
     owner_name = customer.owner if customer is not None else None
     if recipient == "owner":
         return owner_name, await repository.staff(owner_name) if owner_name else None
+    team = await TeamRepository(repository.session).of_member(owner_name) if owner_name else None
     owner = await repository.staff(owner_name) if owner_name else None
-    lead_name = owner.reports_to if owner and owner.reports_to else settings.staff_team_lead
+    lead_name = (team.lead if team else None) or (
+        owner.reports_to if owner and owner.reports_to else settings.staff_team_lead
+    )
     lead = await repository.staff(lead_name) if lead_name else await repository.staff_with_role("team_lead")
     if recipient == "team_lead":
         return (lead.name if lead else lead_name), lead
-    manager_name = lead.reports_to if lead and lead.reports_to else settings.staff_manager
+    manager_name = (team.manager if team else None) or (
+        lead.reports_to if lead and lead.reports_to else settings.staff_manager
+    )
     manager = await repository.staff(manager_name) if manager_name else await repository.staff_with_role("manager")
     return (manager.name if manager else manager_name), manager
 
