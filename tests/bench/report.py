@@ -254,7 +254,13 @@ IMPORTS_LINK = """## Bulk import
 
 100k customers imported from a streamed CSV: time, rows/s, and peak memory at 10k vs 100k rows,
 then the idempotent re-run: [benchmarks-imports.md](benchmarks-imports.md)
-(`python -m tests.bench.imports`, also run by `make bench`)."""
+(`python -m tests.bench.imports`, also run by `make bench`).
+
+## Scoring: a 20k-event backlog and a 10k-customer rescore
+
+One scoring worker draining 20,000 feedback events (events/s), and rescoring 10,000 customers
+after a scorecard change (time, customers/s, history at the new model version):
+[benchmarks-scoring.md](benchmarks-scoring.md) (`python -m tests.bench.scoring`, also run by `make bench`)."""
 
 
 PROFILE_NOTES = """## What limits it
