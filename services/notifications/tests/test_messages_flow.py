@@ -342,3 +342,44 @@ async def test_a_staff_alert_to_the_team_lead_follows_the_owners_team_like_escal
 
 async def _arrived(inbox, address: str) -> bool:
     return bool(inbox.to(address))
+
+
+async def test_a_playbook_with_a_send_message_action_emails_the_complaining_customer_once(services, inbox) -> None:
+    """The playbook engine runs the message executors: a complaint that matches a playbook with a
+    `send_message` action reaches the customer's mailbox, rendered from the event."""
+    key = f"test-ack-{uuid.uuid4().hex[:8]}"
+    body = {
+        "description": "acknowledge information complaints by email",
+        "trigger": {
+            "event": "crm.feedback.received.v1",
+            "conditions": [
+                {"on": "type", "any_of": ["complaint"]},
+                {"on": "category", "prefix": "purchase.information"},
+            ],
+        },
+        "actions": [{"kind": "send_message", "channel": "email", "template": "complaint_received"}],
+    }
+    assert (await services.notifications.put(f"/v1/playbooks/{key}", json=body)).status_code == 200
+    try:
+        customer = await new_customer(
+            services, consent={"email": True}, language="en", timezone=zone_where_it_is(DAYTIME)
+        )
+        complaint = {
+            "customer_id": customer["id"],
+            "type": "complaint",
+            "category": "purchase.information",
+            "severity": "medium",
+            "channel": "web",
+            "description": "The manual is missing.",
+        }
+        posted = await services.feedback.post("/v1/feedback", json=complaint)
+        assert posted.status_code == 201, posted.text
+
+        [mail] = await eventually(lambda: asyncio.sleep(0, inbox.to(customer["email"])))
+        assert mail["Subject"] == "We received your complaint"
+        assert posted.json()["id"] in mail.get_payload(decode=True).decode()
+        page = (await services.notifications.get("/v1/messages", params={"customer_id": customer["id"]})).json()
+        [message] = page["items"]
+        assert message["playbook"] == key and message["status"] == "sent"
+    finally:
+        assert (await services.notifications.delete(f"/v1/playbooks/{key}")).status_code == 204
