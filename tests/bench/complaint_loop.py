@@ -179,26 +179,30 @@ async def cpu_accounted_run(monitor: ProcessMonitor, idle: dict[str, float], loa
 
 
 async def consumer_group_lag(bootstrap: str) -> int:
-    """Records every consumer group still has to process (end offset minus committed offset)."""
-    from aiokafka import AIOKafkaConsumer
-    from aiokafka.admin import AIOKafkaAdminClient
+    """Records every consumer group still has to process (end offset minus committed offset),
+    read through each group's coordinator as its own members do (Tansu answers the consumer's
+    OffsetFetch; the admin client's request versions it does not)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await admin.start()
-    await consumer.start()
-    try:
-        lag = 0
-        for group in CONSUMER_GROUPS:
-            committed = await admin.list_consumer_group_offsets(group)
-            if not committed:
-                continue
-            ends = await consumer.end_offsets(list(committed))
-            lag += sum(max(0, ends[tp] - (meta.offset if meta.offset >= 0 else 0)) for tp, meta in committed.items())
-        return lag
-    finally:
-        await consumer.stop()
-        await admin.close()
+    from crm_shared.contracts import Topics
+
+    lag = 0
+    for group in CONSUMER_GROUPS:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            await consumer.topics()
+            tps = [
+                TopicPartition(topic, p) for topic in Topics.all() for p in consumer.partitions_for_topic(topic) or ()
+            ]
+            ends = await consumer.end_offsets(tps)
+            for tp in tps:
+                committed = await consumer.committed(tp)
+                if committed is not None:
+                    lag += max(0, ends[tp] - committed)
+        finally:
+            await consumer.stop()
+    return lag
 
 
 async def wait_for_consumer_groups(bootstrap: str, timeout: float = 300) -> float:
