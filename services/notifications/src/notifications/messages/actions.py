@@ -59,6 +59,35 @@ def _customer_id(trigger: Envelope, customer: Row[Any] | None) -> uuid.UUID | No
         return None
 
 
+async def _queue(
+    session: AsyncSession,
+    trigger: Envelope,
+    playbook: str,
+    action_key: str,
+    customer: Row[Any] | None,
+    *,
+    audience: str,
+    recipient: str,
+    channel: str,
+    template: str | None,
+) -> None:
+    """One message row per (trigger, action key): a redelivered trigger queues nothing new."""
+    await queue_message(
+        session,
+        trigger_id=trigger.id,
+        trigger_type=trigger.type,
+        playbook=playbook,
+        action_key=action_key,
+        customer_id=_customer_id(trigger, customer),
+        audience=audience,
+        recipient=recipient,
+        channel=channel,
+        template=template,
+        event=event_context(trigger),
+        data=trigger.data,
+    )
+
+
 async def send_message(
     session: AsyncSession,
     trigger: Envelope,
@@ -70,19 +99,16 @@ async def send_message(
 ) -> None:
     """A templated email or SMS to the trigger's customer (consent and quiet hours apply)."""
     action = SendMessageParams.model_validate(params)
-    await queue_message(
+    await _queue(
         session,
-        trigger_id=trigger.id,
-        trigger_type=trigger.type,
-        playbook=playbook,
-        action_key=action_key,
-        customer_id=_customer_id(trigger, customer),
+        trigger,
+        playbook,
+        action_key,
+        customer,
         audience="customer",
         recipient="customer",
         channel=action.channel,
         template=action.template,
-        event=event_context(trigger),
-        data=trigger.data,
     )
 
 
@@ -97,19 +123,16 @@ async def notify_staff(
 ) -> None:
     """A templated email or SMS to staff (no consent, no quiet hours): see `resolve_staff`."""
     action = NotifyStaffParams.model_validate(params)
-    await queue_message(
+    await _queue(
         session,
-        trigger_id=trigger.id,
-        trigger_type=trigger.type,
-        playbook=playbook,
-        action_key=action_key,
-        customer_id=_customer_id(trigger, customer),
+        trigger,
+        playbook,
+        action_key,
+        customer,
         audience="staff",
         recipient=action.to,
         channel=action.channel,
         template=action.template,
-        event=event_context(trigger),
-        data=trigger.data,
     )
 
 
@@ -124,19 +147,16 @@ async def call_webhook(
 ) -> None:
     """POST the trigger (and the rendered template, if any) to a URL, with retries."""
     action = CallWebhookParams.model_validate(params)
-    await queue_message(
+    await _queue(
         session,
-        trigger_id=trigger.id,
-        trigger_type=trigger.type,
-        playbook=playbook,
-        action_key=action_key,
-        customer_id=_customer_id(trigger, customer),
+        trigger,
+        playbook,
+        action_key,
+        customer,
         audience="system",
         recipient=action.url,
         channel="webhook",
         template=action.template,
-        event=event_context(trigger),
-        data=trigger.data,
     )
 
 
