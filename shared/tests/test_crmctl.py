@@ -85,7 +85,7 @@ async def test_outbox_backlog_reports_every_service_and_a_database_it_cannot_rea
 
 async def test_rescore_polls_the_run_until_it_finishes(capsys) -> None:
     """Against the scoring api's documented paths (POST /v1/rescore-runs, GET /v1/rescore-runs/{id})."""
-    states = iter([("running", 40), ("running", 90), ("completed", 120)])
+    states = iter([("running", 40), ("running", 90), ("done", 120)])
     seen: list[tuple[str, str]] = []
 
     def scoring(request: httpx.Request) -> httpx.Response:
@@ -100,4 +100,25 @@ async def test_rescore_polls_the_run_until_it_finishes(capsys) -> None:
     assert code == 0
     assert seen == [("POST", "/v1/rescore-runs")] + [("GET", "/v1/rescore-runs/r-1")] * 3
     out = capsys.readouterr().out
-    assert "queued: 0/120" in out and "running: 90/120" in out and "completed: 120/120" in out
+    assert "queued: 0/120" in out and "running: 90/120" in out and "done: 120/120" in out
+
+
+@pytest.mark.integration
+async def test_rescore_runs_the_scoring_services_rescore_to_its_end(services, token, capsys) -> None:
+    from crm_devstack.testing import unique_email
+
+    customer = (
+        await services.contacts.post("/v1/customers", json={"name": "Rescore Co", "email": unique_email()})
+    ).json()
+    await eventually(lambda: _scored(services, customer["id"]))
+    code = await cli.rescore(str(services.scoring.base_url), token, interval=0.1, timeout=120)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    run_id = re.search(r"rescore run (\S+) started", out).group(1)
+    run = (await services.scoring.get(f"/v1/rescore-runs/{run_id}")).json()
+    assert run["status"] == "done" and run["done"] == run["total"] > 0
+    assert f"done: {run['total']}/{run['total']}" in out
+
+
+async def _scored(services, customer_id: str) -> bool:
+    return (await services.scoring.get(f"/v1/scores/{customer_id}")).status_code == 200

@@ -38,7 +38,8 @@ from crm_shared.messaging.producer import create_consumer, create_producer
 
 SERVICES = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications": 8004}
 # Run states the scoring api reports while a rescore is not finished.
-RUNNING_STATES = {"queued", "pending", "running", "started", "in_progress"}
+# States of a scoring rescore run (scoring.scores.schemas): queued and running are still going.
+RUNNING_STATES = {"queued", "running"}
 
 
 async def _read_dead_letters(kafka: KafkaSettings, consumer_name: str, group: str | None) -> tuple[object, list]:
@@ -204,7 +205,9 @@ async def rescore(
                 print(f"progress unavailable: {response.status_code} {response.text[:300]}", file=sys.stderr)
                 return 1
             run = response.json()
-    return 0 if run["status"] not in {"failed", "cancelled"} else 1
+    if run["status"] == "superseded":
+        print("superseded: a newer scorecard started its own run, which goes on in the scoring worker", file=sys.stderr)
+    return 0 if run["status"] == "done" else 1
 
 
 async def seed_demo(token: str) -> int:
