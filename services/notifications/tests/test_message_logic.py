@@ -4,7 +4,8 @@ import base64
 import hashlib
 import hmac
 import random
-from datetime import datetime, time
+from datetime import UTC, datetime, time
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -159,3 +160,42 @@ def test_backoff_jitter_stays_within_its_band() -> None:
     rng = random.Random(7)
     delays = [schedule.backoff(3, 10, 3600, rng=rng) for _ in range(200)]
     assert all(32 <= d <= 48 for d in delays) and len(set(delays)) > 100
+
+
+def _item(**kw):
+    return SimpleNamespace(
+        **{"status": "sending", "attempts": 2, "attempts_before_requeue": 0, "status_reason": None} | kw
+    )
+
+
+def _settle(item, attempt, **kw):
+    args = {"number": 2, "ok": False, "permanent": False, "status_code": 503, "error": "busy", "done": "sent"}
+    return schedule.settle(
+        item,
+        attempt,
+        **(args | kw),
+        now=datetime(2026, 12, 2, 8, tzinfo=UTC),
+        max_attempts=3,
+        backoff_seconds=10,
+        backoff_max_seconds=60,
+    )
+
+
+def test_a_failed_attempt_retries_after_backoff_then_the_last_one_is_dead() -> None:
+    attempt = SimpleNamespace(outcome=None)
+    retried = _item()
+    assert _settle(retried, attempt) and retried.status == "retrying"
+    assert attempt.outcome == "failed" and attempt.status_code == 503
+    assert retried.next_attempt_at > datetime(2026, 12, 2, 8, tzinfo=UTC)
+    last = _item(attempts=3)
+    assert _settle(last, None, number=3) and last.status == "dead" and last.next_attempt_at is None
+    refused = _item()
+    assert _settle(refused, None, permanent=True) and refused.status == "dead"
+    assert refused.status_reason.startswith("permanent failure")
+
+
+def test_an_attempt_taken_over_after_its_lease_leaves_the_item_to_the_newer_attempt() -> None:
+    attempt = SimpleNamespace(outcome=None)
+    taken_over = _item(attempts=3)  # attempt 3 started after attempt 2's lease ran out
+    assert not _settle(taken_over, attempt, ok=True)
+    assert taken_over.status == "sending" and attempt.outcome == "sent"  # the log still says what happened

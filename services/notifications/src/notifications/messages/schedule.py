@@ -1,9 +1,11 @@
-"""When a message may leave: quiet hours in the customer's time zone, and retry backoff."""
+"""When a message or webhook delivery may leave: quiet hours in the customer's time zone, retry
+backoff, and what an attempt's outcome means for the next one."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -56,3 +58,52 @@ def backoff(attempt: int, base: float, cap: float, *, jitter: float = 0.2, rng: 
     if jitter:
         delay *= 1 + (rng or random).uniform(-jitter, jitter)
     return delay
+
+
+def stop(item: Any, status: str, reason: str, now: datetime) -> None:
+    """A message or delivery that will not be attempted again (dead, suppressed, cancelled)."""
+    item.status = status
+    item.status_reason = reason
+    item.next_attempt_at = None
+    item.updated_at = now
+
+
+def settle(
+    item: Any,
+    attempt: Any,
+    *,
+    number: int,
+    ok: bool,
+    permanent: bool,
+    status_code: int | None,
+    error: str | None,
+    now: datetime,
+    done: str,
+    max_attempts: int,
+    backoff_seconds: float,
+    backoff_max_seconds: float,
+) -> bool:
+    """Close attempt `number` and move its message or webhook delivery on: `done` (the caller sets
+    the time it is done), a retry after backoff, or dead after `max_attempts` or a permanent
+    refusal. Returns whether the item was settled: one no longer `sending` under this attempt
+    (erased, or taken over after its lease ran out) is left to the attempt that owns it."""
+    if attempt is not None and attempt.outcome is None:
+        attempt.outcome = done if ok else "failed"
+        attempt.finished_at = now
+        attempt.status_code = status_code
+        attempt.error = error
+    if item is None or item.status != "sending" or item.attempts != number:
+        return False
+    item.updated_at = now
+    if ok:
+        item.status, item.status_reason, item.next_attempt_at = done, None, None
+        return True
+    used = item.attempts - item.attempts_before_requeue
+    if permanent or used >= max_attempts:
+        why = "permanent failure" if permanent else f"{used} attempt(s) failed"
+        stop(item, "dead", f"{why}: {error}", now)
+        return True
+    item.status = "retrying"
+    item.status_reason = error
+    item.next_attempt_at = now + timedelta(seconds=backoff(used, backoff_seconds, backoff_max_seconds))
+    return True

@@ -307,13 +307,6 @@ async def resolve_staff(
     return (manager.name if manager else manager_name), manager
 
 
-def _stop(message: Message, status: str, reason: str, now: datetime) -> None:
-    message.status = status
-    message.status_reason = reason
-    message.next_attempt_at = None
-    message.updated_at = now
-
-
 async def prepare(session: AsyncSession, message: Message, now: datetime, settings: Settings) -> Outgoing | None:
     """Decide what becomes of a due message, in the claim's transaction: suppressed (no consent,
     no address, customer gone), scheduled (quiet hours), dead (nothing to send), or an attempt
@@ -334,17 +327,17 @@ async def prepare(session: AsyncSession, message: Message, now: datetime, settin
     }
     if message.audience == "customer":
         if customer is None:
-            _stop(message, "suppressed", "no customer card for this id", now)
+            schedule.stop(message, "suppressed", "no customer card for this id", now)
             return None
         if customer.erased_at is not None:
-            _stop(message, "suppressed", "customer erased", now)
+            schedule.stop(message, "suppressed", "customer erased", now)
             return None
         if not (customer.consent or {}).get(CONSENT_KEY[message.channel]):
-            _stop(message, "suppressed", f"no consent for {message.channel}", now)
+            schedule.stop(message, "suppressed", f"no consent for {message.channel}", now)
             return None
         address = customer.email if message.channel == "email" else customer.phone
         if not address:
-            _stop(
+            schedule.stop(
                 message, "suppressed", f"the customer has no {'email' if message.channel == 'email' else 'phone'}", now
             )
             return None
@@ -364,7 +357,7 @@ async def prepare(session: AsyncSession, message: Message, now: datetime, settin
         address = (member.email if message.channel == "email" else member.phone) if member else None
         if not address:
             kind = "email" if message.channel == "email" else "phone"
-            _stop(
+            schedule.stop(
                 message,
                 "dead",
                 f"no {kind} for staff {message.recipient!r} ({name or 'nobody'}): PUT /v1/staff/{{name}}, then retry",
@@ -381,7 +374,7 @@ async def prepare(session: AsyncSession, message: Message, now: datetime, settin
     if message.template:
         variants = await template_variants(session, message.template)
         if variants is None:
-            _stop(message, "dead", f"no template {message.template!r}", now)
+            schedule.stop(message, "dead", f"no template {message.template!r}", now)
             return None
         language, subject, body = templates.render(variants, language, values)
     message.language = language
@@ -430,23 +423,19 @@ async def record_outcome(
     repository = MessageRepository(session)
     message = await repository.get(job.id, for_update=True)
     attempt = await repository.get_attempt(job.id, job.number)
-    if attempt is not None and attempt.outcome is None:
-        attempt.outcome = "sent" if ok else "failed"
-        attempt.finished_at = now
-        attempt.status_code = status_code
-        attempt.error = error
-    if message is None or message.status != "sending" or message.attempts != job.number:
-        return  # erased, or taken over after the lease ran out: that attempt decides
-    message.updated_at = now
-    if ok:
-        message.status, message.status_reason, message.sent_at, message.next_attempt_at = "sent", None, now, None
-        return
-    used = message.attempts - message.attempts_before_requeue
-    if permanent or used >= settings.delivery_max_attempts:
-        why = "permanent failure" if permanent else f"{used} attempt(s) failed"
-        _stop(message, "dead", f"{why}: {error}", now)
-        return
-    delay = schedule.backoff(used, settings.delivery_backoff_seconds, settings.delivery_backoff_max_seconds)
-    message.status = "retrying"
-    message.status_reason = error
-    message.next_attempt_at = now + timedelta(seconds=delay)
+    settled = schedule.settle(
+        message,
+        attempt,
+        number=job.number,
+        ok=ok,
+        permanent=permanent,
+        status_code=status_code,
+        error=error,
+        now=now,
+        done="sent",
+        max_attempts=settings.delivery_max_attempts,
+        backoff_seconds=settings.delivery_backoff_seconds,
+        backoff_max_seconds=settings.delivery_backoff_max_seconds,
+    )
+    if settled and ok:
+        message.sent_at = now

@@ -202,26 +202,19 @@ class OutgoingDelivery:
     body: dict[str, Any]
 
 
-def _stop(delivery: WebhookDelivery, status: str, reason: str, now: datetime) -> None:
-    delivery.status = status
-    delivery.status_reason = reason
-    delivery.next_attempt_at = None
-    delivery.updated_at = now
-
-
 async def prepare(
     session: AsyncSession, delivery: WebhookDelivery, now: datetime, settings: Settings
 ) -> OutgoingDelivery | None:
     repository = WebhookRepository(session)
     subscription = await repository.subscription(delivery.subscription_id)
     if subscription is None:
-        _stop(delivery, "cancelled", "subscription deleted", now)
+        schedule.stop(delivery, "cancelled", "subscription deleted", now)
         return None
     if delivery.customer_id is not None and delivery.event_type != ERASURE_EVENT:
         # The erasure may have been handled after this delivery was queued (another consumer).
         customer = await get_customer(session, delivery.customer_id)
         if customer is not None and customer.erased_at is not None:
-            _stop(delivery, "cancelled", "customer erased", now)
+            schedule.stop(delivery, "cancelled", "customer erased", now)
             delivery.payload = {"id": str(delivery.event_id), "type": delivery.event_type, "redacted": True}
             return None
     if delivery.status == "sending":
@@ -255,27 +248,25 @@ async def record_outcome(
     now: datetime,
     settings: Settings,
 ) -> None:
+    """Store the attempt's outcome and what follows: delivered, a retry after backoff, or dead."""
     repository = WebhookRepository(session)
     delivery = await repository.delivery(job.id, for_update=True)
     attempt = await repository.attempt(job.id, job.number)
-    if attempt is not None and attempt.outcome is None:
-        attempt.outcome = "delivered" if ok else "failed"
-        attempt.finished_at = now
-        attempt.status_code = status_code
-        attempt.error = error
-    if delivery is None or delivery.status != "sending" or delivery.attempts != job.number:
-        return
-    delivery.updated_at = now
-    delivery.last_status_code = status_code
-    if ok:
-        delivery.status, delivery.status_reason, delivery.delivered_at = "delivered", None, now
-        delivery.next_attempt_at = None
-        return
-    used = delivery.attempts - delivery.attempts_before_requeue
-    if used >= settings.delivery_max_attempts:
-        _stop(delivery, "dead", f"{used} attempt(s) failed: {error}", now)
-        return
-    delay = schedule.backoff(used, settings.delivery_backoff_seconds, settings.delivery_backoff_max_seconds)
-    delivery.status = "retrying"
-    delivery.status_reason = error
-    delivery.next_attempt_at = now + timedelta(seconds=delay)
+    settled = schedule.settle(
+        delivery,
+        attempt,
+        number=job.number,
+        ok=ok,
+        permanent=False,
+        status_code=status_code,
+        error=error,
+        now=now,
+        done="delivered",
+        max_attempts=settings.delivery_max_attempts,
+        backoff_seconds=settings.delivery_backoff_seconds,
+        backoff_max_seconds=settings.delivery_backoff_max_seconds,
+    )
+    if settled:
+        delivery.last_status_code = status_code
+        if ok:
+            delivery.delivered_at = now
