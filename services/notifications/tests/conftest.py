@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -22,13 +21,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from crm_devstack.testing import free_port
+
 MAX_ATTEMPTS = 5
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Inbox:
@@ -118,7 +113,7 @@ _peers: Peers | None = None
 def pytest_configure(config: pytest.Config) -> None:
     global _peers
     inbox = Inbox()
-    smtp = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    smtp = Controller(inbox, hostname="127.0.0.1", port=free_port())
     smtp.start()
     receiver = Receiver()
     http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))

@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import signal
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -29,10 +31,49 @@ from crm_devstack.stack import ROOT, SERVICES, DevStack, StackConfig, procfile_c
 from crm_devstack.supervisor import ProcessSupervisor, wait_until_ready
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # the Linux default
+
+
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, below the kernel's ephemeral range.
+
+    A port the kernel picked for `bind(0)` is an ephemeral one: between our probe and the server's
+    bind, any outgoing connection (asyncpg, aiokafka, the broker's own) may take it as its local
+    port, and the api then dies with "address already in use" (a rare, machine-dependent flake).
+    Ports below the ephemeral range are only ever taken by an explicit bind.
+    """
+    low, _ = _ephemeral_range()
+    start, stop = (20000, low) if low > 21000 else (low // 2, low)
+    for _ in range(200):
+        port = random.randrange(start, stop)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port found between {start} and {stop}")
+
+
+def _stop_the_run(what: str, error: Exception) -> NoReturn:
+    """Every integration test needs this fixture: say why once and stop, rather than fail hundreds.
+
+    (pytest 9.1+ also reports the tests after a fixture whose dependency failed with a bare
+    internal AssertionError, which would hide the cause at the end of a CI log.)
+    """
+    pytest.exit(f"{what}: {type(error).__name__}: {error}", returncode=3)
 
 
 def new_stack(tmp_dir: Any) -> DevStack:
@@ -50,7 +91,10 @@ def new_stack(tmp_dir: Any) -> DevStack:
 
 @pytest.fixture(scope="session")
 def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    stack = new_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        stack = new_stack(tmp_path_factory.mktemp("stack"))
+    except Exception as exc:
+        _stop_the_run("the dev stack (PostgreSQL + Tansu) could not start", exc)
     saved = dict(os.environ)
     os.environ.update({k: v for k, v in stack.env().items() if k != "PATH"})
     try:
@@ -106,13 +150,18 @@ async def services(dev_stack: DevStack, token: str) -> AsyncIterator[RunningServ
             )
         )
         servers.append(server)
-        tasks.append(asyncio.create_task(server.serve()))
+        tasks.append(asyncio.create_task(_serve(service, server)))
         worker = Worker(settings, worker_module.consumers(), getattr(worker_module, "background", list)())
         workers[service] = worker
         tasks.append(asyncio.create_task(worker.run(stop)))
-    for server in servers:
-        while not server.started:
-            await asyncio.sleep(0.02)
+    try:
+        await _until_started(servers, tasks)
+    except Exception as exc:
+        stop.set()
+        for server in servers:
+            server.should_exit = True
+        await asyncio.wait(tasks, timeout=30)
+        _stop_the_run("the in-process services could not start", exc)
     clients = {
         service: httpx.AsyncClient(
             base_url=dev_stack.api_url(service), headers={"Authorization": f"Bearer {token}"}, timeout=10
@@ -128,6 +177,34 @@ async def services(dev_stack: DevStack, token: str) -> AsyncIterator[RunningServ
         for server in servers:
             server.should_exit = True
         await asyncio.wait(tasks, timeout=30)
+
+
+async def _serve(service: str, server: uvicorn.Server) -> None:
+    """uvicorn exits the process (SystemExit) when its bind or the app's startup fails: here that
+    is an ordinary error of the task, so the fixture reports it instead of pytest aborting the test."""
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        raise RuntimeError(
+            f"the {service} api could not start (uvicorn exit code {exc.code}); see the log above"
+        ) from None
+
+
+async def _until_started(servers: list[uvicorn.Server], tasks: list[asyncio.Task[Any]]) -> None:
+    """Wait for every api to listen; a server or worker that dies first is a clear error.
+
+    uvicorn answers a failed bind with `sys.exit(1)`: a SystemExit that pytest would not cache
+    as the fixture's error, so every later test would see only an internal AssertionError.
+    """
+    deadline = asyncio.get_running_loop().time() + 60
+    while not all(server.started for server in servers):
+        for task in tasks:
+            if task.done():
+                error = task.exception() if not task.cancelled() else None
+                raise RuntimeError(f"an in-process api or worker stopped while starting: {error!r}") from error
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("the in-process apis did not start within 60 s")
+        await asyncio.sleep(0.02)
 
 
 class LiveSystem:
