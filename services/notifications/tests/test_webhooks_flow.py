@@ -81,3 +81,47 @@ async def test_a_subscription_needs_known_event_types_and_an_http_url(services) 
     ):
         response = await services.notifications.post("/v1/webhooks", json=body)
         assert response.status_code == 422, body
+
+
+async def test_a_webhook_cannot_target_a_private_address(services) -> None:
+    """The SSRF guard: an integrator cannot make our worker POST to the cloud metadata service,
+    a database or anything else inside; the refusal is a problem that stores nothing."""
+    for url in ("http://169.254.169.254/latest/meta-data/", "http://10.0.0.7:5432/", "http://[fd00::1]/hook"):
+        response = await services.notifications.post(
+            "/v1/webhooks", json={"url": url, "event_types": ["crm.contact.created.v1"]}
+        )
+        assert response.status_code == 422, url
+        assert response.headers["content-type"].startswith("application/problem+json")
+        [error] = response.json()["errors"]
+        assert error["field"] == "url" and error["code"] == "private_target"
+        listed = (await services.notifications.get("/v1/webhooks", params={"limit": 200})).json()["items"]
+        assert url not in [w["url"] for w in listed]
+
+
+async def test_a_target_that_turned_private_is_refused_at_delivery_without_a_connection(services, receiver) -> None:
+    """A subscription accepted while its host looked public (DNS can change) is checked again before
+    each send: the delivery is dead at once with the reason, not retried against the inside."""
+    from notifications.webhooks.models import WebhookSubscription
+
+    path = f"/hooks/{uuid.uuid4().hex}"
+    created = await services.notifications.post(
+        "/v1/webhooks", json={"url": receiver.url(path), "event_types": ["crm.contact.created.v1"]}
+    )
+    webhook = created.json()
+    async with services.workers["notifications"].sessions() as session, session.begin():
+        subscription = await session.get(WebhookSubscription, uuid.UUID(webhook["id"]))
+        subscription.url = "http://10.255.255.1:9/hook"  # now points inside
+
+    await services.contacts.post("/v1/customers", json={"name": "Globex", "email": unique_email()})
+
+    async def settled():
+        page = (await services.notifications.get(f"/v1/webhooks/{webhook['id']}/deliveries")).json()
+        items = page["items"]
+        return items if items and all(d["status"] in ("dead", "delivered") for d in items) else None
+
+    for delivery in await eventually(settled):
+        assert delivery["status"] == "dead" and delivery["attempts"] == 1
+        [attempt] = delivery["attempts_log"]
+        assert attempt["status_code"] is None and "10.255.255.1 is not a public address" in attempt["error"]
+    assert receiver.at(path) == []
+    assert (await services.notifications.delete(f"/v1/webhooks/{webhook['id']}")).status_code == 204

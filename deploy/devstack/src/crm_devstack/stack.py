@@ -95,6 +95,8 @@ class DevStack:
         env["CRM_KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
         env["CRM_KAFKA_FETCH_MAX_WAIT_MS"] = str(self.config.fetch_max_wait_ms)
         env["CRM_MESSAGING_BACKLOG_SAMPLE_SECONDS"] = str(self.config.gauge_sample_seconds)
+        # Webhook receivers of a developer (and of the tests) listen on this machine.
+        env.setdefault("NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
         for service, port in self.config.service_ports.items():
             prefix = service.upper()
             env[f"{prefix}_DATABASE_URL"] = self.database_url(service)

@@ -1,6 +1,10 @@
+from functools import cached_property
+
+from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from crm_shared.config import ServiceSettings
+from notifications.webhooks.targets import TargetGuard, parse_networks
 
 
 class Settings(ServiceSettings):
@@ -27,6 +31,10 @@ class Settings(ServiceSettings):
     sms_gateway_token: str | None = None
     # Optional Standard Webhooks secret (whsec_...) signing the playbooks' `call_webhook` calls.
     outbound_webhook_secret: str | None = None
+    # Integrators' webhooks reach public addresses only (SSRF guard, webhooks/targets.py), and
+    # these networks besides, comma-separated CIDRs ("10.20.0.0/16,fd00::/8"). The dev stack
+    # allows loopback.
+    webhook_allowed_networks: str = ""
 
     # Delivery of messages and webhooks: attempts, exponential backoff, timeouts, parallel sends.
     delivery_max_attempts: int = 8
@@ -46,3 +54,13 @@ class Settings(ServiceSettings):
     # owner's directory entry names no `reports_to` (see docs/notifications-messages.md).
     staff_team_lead: str | None = None
     staff_manager: str | None = None
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)  # a typo stops the start, not every delivery
+        return value
+
+    @cached_property
+    def webhook_targets(self) -> TargetGuard:
+        return TargetGuard(parse_networks(self.webhook_allowed_networks), self.delivery_timeout_seconds)

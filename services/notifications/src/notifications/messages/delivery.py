@@ -113,6 +113,8 @@ class DeliveryLoop:
             return jobs
 
         async def send_delivery(job: webhooks.OutgoingDelivery) -> Outcome:
+            if (refused := await settings.webhook_targets.refusal(job.url)) is not None:
+                return Outcome(False, None, f"refused: {refused}", permanent=True)
             body = orjson.dumps(job.body)
             headers = signing.headers(job.secret, str(job.event_id), int(time.time()), body)
             return await transports.post(job.url, body, headers)
@@ -122,6 +124,7 @@ class DeliveryLoop:
                 session,
                 job,
                 ok=outcome.ok,
+                permanent=outcome.permanent,
                 status_code=outcome.status_code,
                 error=outcome.error,
                 now=utcnow(),

@@ -37,7 +37,8 @@ _WRITE = Depends(require("webhooks:write"))
     "'{id}.{timestamp}.{body}'>` keyed with the base64-decoded `secret` (returned only here). A non-2xx answer "
     "or a timeout is retried with exponential backoff, then the delivery is `dead` (replayable). Events are "
     "sent as published, never enriched with the customer card; an erased customer's undelivered events are "
-    "cancelled.",
+    "cancelled. A `url` inside the network (a private, loopback, link-local or metadata address, now or "
+    "when resolved before a send) is refused: 422 here, a `dead` delivery at send time.",
 )
 async def create_webhook(
     body: WebhookCreate, request: Request, session: SessionDep, principal: Annotated[Principal, _WRITE]
@@ -45,7 +46,7 @@ async def create_webhook(
     idempotency = Idempotency.from_request(request, session, principal, "webhooks.create")
     if replay := await idempotency.begin(body.model_dump(mode="json")):
         return replay.response()
-    created = await service.create_subscription(session, body, principal)
+    created = await service.create_subscription(session, body, principal, request.app.state.settings)
     payload = created.model_dump(mode="json")
     await idempotency.complete(201, payload)
     return JsonResponse(payload, status_code=201, headers={"Location": f"/v1/webhooks/{created.id}"})

@@ -21,7 +21,7 @@ from crm_shared.contracts.envelope import Envelope
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.auth import Principal
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
-from crm_shared.http.problems import Conflict, NotFound
+from crm_shared.http.problems import Conflict, NotFound, ValidationFailed
 from crm_shared.projections import get_customer
 from notifications.config import Settings
 from notifications.messages import schedule
@@ -92,7 +92,11 @@ async def on_event(session: AsyncSession, event: Envelope) -> None:
 # -- subscriptions -----------------------------------------------------------------------------
 
 
-async def create_subscription(session: AsyncSession, body: WebhookCreate, principal: Principal) -> WebhookCreated:
+async def create_subscription(
+    session: AsyncSession, body: WebhookCreate, principal: Principal, settings: Settings
+) -> WebhookCreated:
+    if (refused := settings.webhook_targets.refusal_of_url(body.url)) is not None:
+        raise ValidationFailed("url", refused, "private_target")
     subscription = WebhookSubscription(
         id=new_id(),
         url=body.url,
@@ -245,6 +249,7 @@ async def record_outcome(
     ok: bool,
     status_code: int | None,
     error: str | None,
+    permanent: bool = False,
     now: datetime,
     settings: Settings,
 ) -> None:
@@ -257,7 +262,7 @@ async def record_outcome(
         attempt,
         number=job.number,
         ok=ok,
-        permanent=False,
+        permanent=permanent,
         status_code=status_code,
         error=error,
         now=now,

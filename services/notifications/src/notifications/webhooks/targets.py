@@ -1,0 +1,84 @@
+"""Which addresses an integrator's webhook may reach: the SSRF guard.
+
+A subscription URL comes from whoever holds `webhooks:write`, and our worker POSTs to it from
+inside the cluster: pointed at 169.254.169.254, a database or a sidecar, it would make us the
+attacker's proxy. So a target must be a public (globally routable) address, unless an operator
+lists its network in `NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS` (the dev stack allows loopback for
+local receivers). Subscribing refuses what is visibly private without asking DNS (an IP literal,
+`localhost`); each delivery resolves the host again and refuses if any address is private, so a
+name that later resolves inside is caught too. (A resolver answering differently to httpx a
+moment later is not caught: pin egress with a network policy or proxy for that.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+
+import httpx
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_LOCAL_NAMES = ("localhost", "localhost.localdomain")
+
+
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """`"127.0.0.0/8, ::1/128"` -> networks; a bad entry fails the settings load, not a delivery."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
+
+
+class TargetGuard:
+    def __init__(self, allowed: Iterable[Network] = (), resolve_timeout: float = 5.0) -> None:
+        self.allowed = tuple(allowed)
+        self.resolve_timeout = resolve_timeout
+
+    def refusal_of_address(self, address: Address) -> str | None:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self.allowed):
+            return None
+        if address.is_global and not address.is_multicast:
+            return None
+        return f"{address} is not a public address (allow its network in NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS)"
+
+    def refusal_of_url(self, url: str) -> str | None:
+        """What needs no DNS: an IP literal or a name that always means this machine."""
+        host = httpx.URL(url).host.rstrip(".").lower()
+        try:
+            return self.refusal_of_address(ipaddress.ip_address(host))
+        except ValueError:
+            pass
+        if host in _LOCAL_NAMES or host.endswith(".localhost"):
+            return self.refusal_of_address(ipaddress.ip_address("127.0.0.1"))
+        return None
+
+    async def refusal(self, url: str) -> str | None:
+        """Before each delivery: every address the host resolves to must be allowed.
+
+        A name that does not resolve is not refused here: the send fails like any unreachable
+        receiver and is retried.
+        """
+        if (refused := self.refusal_of_url(url)) is not None:
+            return refused
+        parsed = httpx.URL(url)
+        try:
+            ipaddress.ip_address(parsed.host)
+            return None  # a literal, already checked
+        except ValueError:
+            pass
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        try:
+            infos = await asyncio.wait_for(
+                asyncio.get_running_loop().getaddrinfo(parsed.host, port, type=socket.SOCK_STREAM),
+                self.resolve_timeout,
+            )
+        except (OSError, TimeoutError, UnicodeError):
+            return None
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+            if (refused := self.refusal_of_address(address)) is not None:
+                return f"{parsed.host} resolves to {refused}"
+        return None
