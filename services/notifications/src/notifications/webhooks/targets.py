@@ -47,10 +47,8 @@ class TargetGuard:
     def refusal_of_url(self, url: str) -> str | None:
         """What needs no DNS: an IP literal or a name that always means this machine."""
         host = httpx.URL(url).host.rstrip(".").lower()
-        try:
-            return self.refusal_of_address(ipaddress.ip_address(host))
-        except ValueError:
-            pass
+        if (literal := _ip_literal(host)) is not None:
+            return self.refusal_of_address(literal)
         if host in _LOCAL_NAMES or host.endswith(".localhost"):
             return self.refusal_of_address(ipaddress.ip_address("127.0.0.1"))
         return None
@@ -64,11 +62,8 @@ class TargetGuard:
         if (refused := self.refusal_of_url(url)) is not None:
             return refused
         parsed = httpx.URL(url)
-        try:
-            ipaddress.ip_address(parsed.host)
-            return None  # a literal, already checked
-        except ValueError:
-            pass
+        if _ip_literal(parsed.host) is not None:
+            return None  # checked above
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
             infos = await asyncio.wait_for(
@@ -81,4 +76,11 @@ class TargetGuard:
             address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
             if (refused := self.refusal_of_address(address)) is not None:
                 return f"{parsed.host} resolves to {refused}"
+        return None
+
+
+def _ip_literal(host: str) -> Address | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
         return None
