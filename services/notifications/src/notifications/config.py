@@ -50,8 +50,9 @@ class Settings(ServiceSettings):
     quiet_hours_start: str = "21:00"
     quiet_hours_end: str = "08:00"
     default_timezone: str = "UTC"
-    # Staff who receive `notify_staff` messages sent "to" team_lead / manager when the account
-    # owner's directory entry names no `reports_to` (see docs/notifications-messages.md).
+    # Staff who receive `notify_staff` messages sent "to" team_lead / manager when neither the
+    # owner's team nor the directory's `reports_to` names one
+    # (docs/architecture.md#messages-to-customers-and-staff-notifications, "Staff directory").
     staff_team_lead: str | None = None
     staff_manager: str | None = None
 

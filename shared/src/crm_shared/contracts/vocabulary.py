@@ -1,4 +1,4 @@
-"""The business vocabulary every service shares (DOMAIN.md): tiers, feedback kinds, bands."""
+"""The business vocabulary every service shares (docs/domain.md): tiers, feedback kinds, bands."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from enum import StrEnum
 
 
 class Tier(StrEnum):
-    """Customer tier; `key` is a key account (DOMAIN.md: key accounts get priority service)."""
+    """Customer tier; `key` is a key account, which gets priority service (docs/domain.md#tiers-and-key-accounts)."""
 
     key = "key"
     gold = "gold"
@@ -22,7 +22,7 @@ class CustomerKind(StrEnum):
 
 
 class LifecycleStage(StrEnum):
-    """Where the relationship stands (DOMAIN.md: identify, attract, convert, retain, win back)."""
+    """Where the relationship stands: lead, prospect, customer, at risk, churned, won back (docs/domain.md#lifecycle)."""
 
     lead = "lead"
     prospect = "prospect"
@@ -33,7 +33,7 @@ class LifecycleStage(StrEnum):
 
 
 class CreditStanding(StrEnum):
-    """DOMAIN.md credit management: poor credit is put on notice, and phased out if it stays so."""
+    """Credit standing: poor credit is put on notice, and phased out if it stays so (docs/domain.md#credit-management)."""
 
     good = "good"
     watch = "watch"
@@ -57,7 +57,7 @@ class FeedbackType(StrEnum):
 
 
 class SurveyMetric(StrEnum):
-    """CSAT 1-5, NPS 0-10, CES 1-7 (DOMAIN.md: satisfaction is measured, not guessed)."""
+    """CSAT 1-5, NPS 0-10, CES 1-7: satisfaction is measured, not guessed (docs/domain.md#measuring-satisfaction)."""
 
     csat = "csat"
     nps = "nps"
@@ -105,7 +105,7 @@ class Band(StrEnum):
         return list(Band).index(self)
 
 
-# Satisfaction is measured on three groups of indicators (DOMAIN.md); a category is
+# Satisfaction is made of three groups of factors (docs/domain.md#feedback-categories); a category is
 # "<group>.<indicator>", so reports can roll up by group.
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "product": ("quality", "function", "features", "design", "reliability", "price_performance"),

@@ -15,7 +15,7 @@ Threshold = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=2)]
 
 
 class TierRules(RequestModel):
-    """The tier rules: key-account criteria (DOMAIN.md), then gold/silver/bronze by order volume.
+    """The tier rules: key-account criteria (docs/domain.md#key-account-criteria), then gold/silver/bronze by order volume.
 
     Key account if any of: contracts in force now that have run back to back for at least
     `key_contract_months` AND orders of at least `key_order_volume` in the window; an annual

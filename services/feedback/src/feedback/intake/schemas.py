@@ -34,7 +34,7 @@ SCORE_RANGES = {SurveyMetric.csat: (1, 5), SurveyMetric.nps: (0, 10), SurveyMetr
 
 
 class SurveyAnswerIn(RequestModel):
-    """One measured answer (DOMAIN.md: satisfaction is measured, not guessed)."""
+    """One measured answer: satisfaction is measured, not guessed (docs/domain.md#measuring-satisfaction)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"metric": "nps", "score": 9}]})
 

@@ -1,5 +1,5 @@
-"""Complaint counts and recurring themes for management (DOMAIN.md: a complaint speaks for many
-silent customers, so what recurs is escalated, not just what is loud)."""
+"""Complaint counts and recurring themes for management (docs/domain.md#recurring-themes-go-to-management):
+a complaint speaks for many silent customers, so what recurs is escalated, not just what is loud."""
 
 from __future__ import annotations
 

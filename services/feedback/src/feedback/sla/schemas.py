@@ -73,8 +73,8 @@ class SlaTargets(RequestModel):
         return getattr(getattr(getattr(self, clock), severity), tier)
 
 
-# The built-in policy (version 0): key accounts get the tightest targets (DOMAIN.md: priority
-# service), a critical complaint of a key account is answered within 15 minutes.
+# The built-in policy (version 0): key accounts get the tightest targets (priority service,
+# docs/domain.md#what-key-accounts-get), a critical complaint of a key account is answered within 15 minutes.
 DEFAULT_TARGETS = SlaTargets(
     first_response=SeverityTargets(
         critical=_row(0.25, 0.5, 1, 2),

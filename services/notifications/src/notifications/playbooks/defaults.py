@@ -1,4 +1,4 @@
-"""The playbooks the service ships with (DOMAIN.md), in force until changed through the API.
+"""The playbooks the service ships with (docs/domain.md#playbooks), in force until changed through the API.
 
 They are version 0 of their keys: `PUT /v1/playbooks/<key>` stores version 1 and replaces the
 default, `DELETE` switches it off; nothing needs seeding, and a new default reaches every

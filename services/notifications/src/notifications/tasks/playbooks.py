@@ -1,7 +1,7 @@
 """The service-recovery tables playbooks use (`due: {"by_severity_and_tier": true}`,
 `priority: "by_severity"`): pure rules, no I/O.
 
-Service recovery (DOMAIN.md): a dissatisfied customer is contacted fast, faster the more
+Service recovery (docs/domain.md#service-recovery): a dissatisfied customer is contacted fast, faster the more
 severe the complaint and the more important the customer.
 """
 

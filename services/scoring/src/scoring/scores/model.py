@@ -49,8 +49,8 @@ class Scorecard:
     half_lives: dict[str, float] = field(
         default_factory=lambda: {"feedback_days": 90.0, "trend_days": 14.0, "activity_days": 180.0}
     )
-    # One complaint stands for ~20 silent customers (DOMAIN.md): it weighs far more than a
-    # single data point, and more the more severe it is.
+    # One complaint stands for ~20 silent customers (docs/domain.md#why-a-complaint-weighs-more):
+    # it weighs far more than a single data point, and more the more severe it is.
     severity_weights: dict[str, float] = field(
         default_factory=lambda: {"low": 1.0, "medium": 2.0, "high": 4.0, "critical": 8.0}
     )
@@ -71,7 +71,7 @@ class Scorecard:
             "tenure_points": 30.0,
             "tenure_scale_years": 2.0,
             "contract_points": 25.0,
-            "contract_full_years": 2.0,  # DOMAIN.md: continuous contracts of one to two years or more
+            "contract_full_years": 2.0,  # docs/domain.md#key-account-criteria: contracts of 1-2 years+
             "renewal_points": 15.0,
             "renewal_scale": 2.0,
             "repeat_points": 20.0,
@@ -88,7 +88,7 @@ class Scorecard:
             "frequency_scale": 4.0,
             "recency_points": 15.0,
             "recency_half_life_days": 90.0,
-            # potential by tier (the card carries no potential figure): DOMAIN.md key accounts
+            # potential by tier (the card carries no potential figure; docs/domain.md#key-account-criteria)
             "potential_key": 25.0,
             "potential_gold": 18.0,
             "potential_silver": 10.0,
