@@ -75,7 +75,7 @@ async def test_merging_two_customers_leaves_one_whose_360_shows_everything_both_
     async def whole_view():
         view = (await services.contacts.get(f"/v1/customers/{survivor['id']}/360")).json()
         feedback_ids = {f["id"] for f in view["recent_feedback"] or []}
-        task_count = len(view["open_tasks"] or [])
+        task_count = len((view["tasks"] or {}).get("open", []))
         scores = view["scores"] or {}
         if (
             feedback_ids == {c["id"] for c in complaints}
@@ -87,7 +87,7 @@ async def test_merging_two_customers_leaves_one_whose_360_shows_everything_both_
 
     view = await eventually(whole_view)
     assert view["complete"] is True and view["missing"] == []
-    assert {t["customer_id"] for t in view["open_tasks"]} == {survivor["id"]}
+    assert {t["customer_id"] for t in view["tasks"]["open"]} == {survivor["id"]}
     # The merged record is a redirect to the survivor, and its phone still finds the survivor.
     redirect = await services.contacts.get(f"/v1/customers/{merged['id']}")
     assert redirect.status_code == 308

@@ -24,7 +24,7 @@ async def new_customer(services) -> dict:
     return response.json()
 
 
-async def test_the_360_view_joins_profile_activities_feedback_scores_and_open_tasks(services) -> None:
+async def test_the_360_view_joins_profile_activities_feedback_scores_and_tasks(services) -> None:
     customer = await new_customer(services)
     await services.contacts.post(
         f"/v1/customers/{customer['id']}/activities",
@@ -45,7 +45,7 @@ async def test_the_360_view_joins_profile_activities_feedback_scores_and_open_ta
 
     async def whole():
         view = (await services.contacts.get(f"/v1/customers/{customer['id']}/360")).json()
-        return view if view["scores"] and view["open_tasks"] else None
+        return view if view["scores"] and view["tasks"]["open"] else None
 
     view = await eventually(whole)
     assert view["complete"] is True and view["missing"] == []
@@ -53,7 +53,42 @@ async def test_the_360_view_joins_profile_activities_feedback_scores_and_open_ta
     assert [a["details"]["kind"] for a in view["recent_activities"]] == ["call"]
     assert [f["id"] for f in view["recent_feedback"]] == [complaint.json()["id"]]
     assert view["scores"]["customer_id"] == customer["id"]
-    assert {t["type"] for t in view["open_tasks"]} >= {"service_recovery"}
+    assert {t["type"] for t in view["tasks"]["open"]} >= {"service_recovery"}
+
+
+async def test_the_360_view_keeps_a_task_while_it_is_worked_on_and_shows_how_it_ended(services) -> None:
+    customer = await new_customer(services)
+    complaint = {
+        "customer_id": customer["id"],
+        "type": "complaint",
+        "category": "service.delivery",
+        "severity": "medium",
+        "channel": "phone",
+        "description": "The parcel never came.",
+    }
+    assert (await services.feedback.post("/v1/feedback", json=complaint)).status_code == 201
+
+    async def view():
+        response = await services.contacts.get(f"/v1/customers/{customer['id']}/360")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def an_open_task():
+        return (await view())["tasks"]["open"]
+
+    [task] = await eventually(an_open_task)
+    assert (await services.notifications.post(f"/v1/tasks/{task['id']}/claim")).status_code == 200
+    tasks = (await view())["tasks"]
+    assert (tasks["open"], tasks["recently_closed"]) == ([], [])
+    assert [(t["id"], t["status"]) for t in tasks["claimed"]] == [(task["id"], "claimed")]
+
+    done = await services.notifications.post(f"/v1/tasks/{task['id']}/complete", json={"outcome": "re-sent, arrived"})
+    assert done.status_code == 200, done.text
+    tasks = (await view())["tasks"]
+    assert (tasks["open"], tasks["claimed"]) == ([], [])
+    assert [(t["id"], t["status"], t["outcome"]) for t in tasks["recently_closed"]] == [
+        (task["id"], "done", "re-sent, arrived")
+    ]
 
 
 async def test_an_unknown_customer_is_a_404(services) -> None:
@@ -114,7 +149,7 @@ async def test_a_slow_or_down_service_gives_a_partial_view_that_says_what_is_mis
     assert view["complete"] is False
     assert view["customer"]["id"] == customer["id"]
     assert view["recent_feedback"] is None and view["scores"] is None
-    assert view["open_tasks"] == []  # notifications answered: no tasks yet
+    assert view["tasks"] == {"open": [], "claimed": [], "recently_closed": []}  # notifications answered: none yet
     reasons = {m["part"]: m["reason"] for m in view["missing"]}
     assert reasons == {"feedback": "timeout", "scores": "unavailable"}
 
@@ -133,5 +168,5 @@ async def test_parts_the_token_may_not_read_are_left_out_as_forbidden(services) 
     assert {m["part"]: m["reason"] for m in view["missing"]} == {
         "feedback": "forbidden",
         "scores": "forbidden",
-        "open_tasks": "forbidden",
+        "tasks": "forbidden",
     }

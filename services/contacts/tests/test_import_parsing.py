@@ -77,3 +77,50 @@ def test_a_csv_customer_row_splits_ids_and_tags_and_needs_an_external_id() -> No
     with pytest.raises(RowRejected) as bad:
         parse_customer_row({"name": "Bad", "external_id": "erp"})
     assert bad.value.errors[0]["code"] == "invalid_external_id"
+
+
+async def staged(data: bytes, size: int = 4096) -> list[tuple[int, int, dict | None, str | None]]:
+    columns = ["external_id", "name", "email", "phone", "tier", "owner", "industry"]
+    rows = await collect(parsing.csv_rows(chunks(data, size), allowed=columns, required=["external_id"]))
+    return [(r.row_number, r.line, r.raw, r.problem) for r in rows]
+
+
+@pytest.mark.parametrize("size", [1, 7, 4096])
+async def test_a_quote_inside_an_unquoted_field_is_read_literally(size) -> None:
+    data = (
+        b"external_id,name,email,phone,tier,owner,industry\n"
+        b'erp:A1,Acme Pipes,a@ex.com,,bronze,alice,Pipe 12" steel\n'
+        b"erp:A2,Bolt Co,b@ex.com,,silver,bob,bolts\n"
+    )
+    assert await staged(data, size) == [
+        (1, 2, {"external_id": "erp:A1", "name": "Acme Pipes", "email": "a@ex.com", "tier": "bronze",
+                "owner": "alice", "industry": 'Pipe 12" steel'}, None),
+        (2, 3, {"external_id": "erp:A2", "name": "Bolt Co", "email": "b@ex.com", "tier": "silver",
+                "owner": "bob", "industry": "bolts"}, None),
+    ]  # fmt: skip
+
+
+async def test_an_unclosed_quote_costs_the_rows_it_swallows_up_to_the_size_cap_and_no_more() -> None:
+    filler = "".join(f"erp:F{n},Filler {n},,,,,\n" for n in range(parsing.MAX_LINE_CHARS // 20 + 100))
+    data = (
+        "external_id,name,email,phone,tier,owner,industry\n"
+        "erp:B1,Before,,,,,\n"
+        'erp:B2,"Broken,,,,,\n' + filler + "erp:A1,After,,,,,\n"
+    ).encode()
+    rows = await staged(data, 1000)
+    assert rows[0] == (1, 2, {"external_id": "erp:B1", "name": "Before"}, None)
+    number, line, raw, problem = rows[1]
+    assert (number, line, raw) == (2, 3, None)
+    assert "quoted field opened at line 3 is not closed" in problem
+    # The rows the open quote swallowed are that row's cost; the rows after the cap read normally.
+    assert all(problem is None for *_, problem in rows[2:])
+    assert rows[-1][1:] == (filler.count("\n") + 4, {"external_id": "erp:A1", "name": "After"}, None)
+    assert len(rows) < filler.count("\n")
+
+
+async def test_a_quote_left_open_at_the_end_of_the_file_is_that_rows_error() -> None:
+    data = b'external_id,name,email,phone,tier,owner,industry\nerp:A1,Fine,,,,,\nerp:A2,"Open,,,,,\nerp:A3,x,,,,,\n'
+    assert await staged(data, 5) == [
+        (1, 2, {"external_id": "erp:A1", "name": "Fine"}, None),
+        (2, 3, None, "the quoted field opened at line 3 is never closed (lines 3-4)"),
+    ]

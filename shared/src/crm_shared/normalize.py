@@ -5,6 +5,8 @@ Both sides must normalise the same way, or a caller's phone number would not fin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -50,6 +52,34 @@ def national_digits(value: str) -> str | None:
         return None
     digits = "".join(ch for ch in value if ch.isdigit())
     return digits if 6 <= len(digits) <= 17 else None
+
+
+@dataclass(frozen=True)
+class CallerPhone:
+    """How to look up the holder of a number a caller gave.
+
+    `e164` is the number as read in the default region (None when that region cannot place it).
+    `national` is set when the caller left out the country code: if nobody holds `e164`, the
+    holder is whoever's stored number has these digits as its national part. A number without
+    its country may read as a valid local one by chance (13865211866 is +1 386-521-1866 as well
+    as +86 138 6521 1866 dialled at home), so validity alone cannot tell which was meant.
+    """
+
+    e164: str | None
+    national: str | None
+
+
+def read_caller_phone(value: str, default_region: str | None) -> CallerPhone:
+    """Raises InvalidIdentifier when the number is neither valid nor a national number."""
+    digits = national_digits(value)
+    try:
+        e164 = normalize_phone(value, default_region)
+    except InvalidIdentifier:
+        if digits is None:
+            raise
+        return CallerPhone(None, digits)
+    # `00` dials abroad: the country is there, only in another spelling.
+    return CallerPhone(e164, None if digits is None or digits.startswith("00") else digits)
 
 
 def same_national_number(e164: str, digits: str) -> bool:

@@ -17,10 +17,11 @@ router = APIRouter(prefix="/v1/customers", tags=["customer 360"])
 @router.get(
     "/{customer_id}/360",
     response_model=Customer360,
-    summary="Customer 360: profile, activities, feedback, scores and open tasks in one answer",
+    summary="Customer 360: profile, activities, feedback, scores and tasks in one answer",
     description="Reads the record and its recent activities here, and asks the feedback, scoring and "
     "notifications services at the same time, each with its own deadline "
-    "(`CONTACTS_VIEW_PART_TIMEOUT_SECONDS`). A part that is late, down or forbidden to your token is "
+    "(`CONTACTS_VIEW_PART_TIMEOUT_SECONDS`). `tasks` lists the customer's `open` and `claimed` tasks and "
+    "those `recently_closed` (done or cancelled in the last 30 days, with their outcome). A part that is late, down or forbidden to your token is "
     "null and listed in `missing` with the reason; the answer is still 200 with `complete: false`. "
     "Your token is passed on, so the view shows only what you may read anyway.",
 )

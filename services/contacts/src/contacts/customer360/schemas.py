@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from contacts.activities.schemas import ActivityRead
 from contacts.customers.schemas import CustomerRead
 
-PartName = Literal["feedback", "scores", "open_tasks"]
+PartName = Literal["feedback", "scores", "tasks"]
 
 
 class MissingPart(BaseModel):
@@ -16,6 +16,17 @@ class MissingPart(BaseModel):
     part: PartName
     reason: Literal["timeout", "unavailable", "forbidden", "error"]
     detail: str = Field(examples=["scoring did not answer within 1.0 s"])
+
+
+class CustomerTasks(BaseModel):
+    """The customer's follow-up tasks as the notifications service lists them, each with its `status`."""
+
+    open: list[dict[str, Any]] = Field(description="Waiting for someone to claim them, newest first.")
+    claimed: list[dict[str, Any]] = Field(description="Being worked on (`claimed_by`), newest first.")
+    recently_closed: list[dict[str, Any]] = Field(
+        description="Completed (`done`) or `cancelled` in the last 30 days, last closed first; `outcome` says "
+        "how it ended (the reason, for a cancelled one)."
+    )
 
 
 class Customer360(BaseModel):
@@ -27,8 +38,8 @@ class Customer360(BaseModel):
     scores: dict[str, Any] | None = Field(
         description="Current scores as the scoring service gives them; null when missing or not scored yet."
     )
-    open_tasks: list[dict[str, Any]] | None = Field(
-        description="Open follow-up tasks, as the notifications service lists them; null when missing."
+    tasks: CustomerTasks | None = Field(
+        description="Follow-up tasks: open, claimed, and closed in the last 30 days; null when missing."
     )
     missing: list[MissingPart] = Field(description="Parts left out, and why. Empty when the view is complete.")
     complete: bool
@@ -41,7 +52,15 @@ class Customer360(BaseModel):
                     "recent_activities": [],
                     "recent_feedback": [{"id": "2b0f…", "type": "complaint", "severity": "high"}],
                     "scores": None,
-                    "open_tasks": [{"id": "9c1e…", "type": "service_recovery", "assignee": "alice"}],
+                    "tasks": {
+                        "open": [{"id": "9c1e…", "type": "service_recovery", "status": "open", "assignee": "alice"}],
+                        "claimed": [
+                            {"id": "4d2a…", "type": "key_account_review", "status": "claimed", "claimed_by": "bob"}
+                        ],
+                        "recently_closed": [
+                            {"id": "7b3f…", "type": "service_recovery", "status": "done", "outcome": "refund sent"}
+                        ],
+                    },
                     "missing": [{"part": "scores", "reason": "timeout", "detail": "scoring did not answer in 1.0 s"}],
                     "complete": False,
                 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,13 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contacts.activities.schemas import ActivityRead
 from contacts.activities.service import recent_activities
 from contacts.config import Settings
-from contacts.customer360.schemas import Customer360, MissingPart, PartName
+from contacts.customer360.schemas import Customer360, CustomerTasks, MissingPart, PartName
 from contacts.customers.schemas import CustomerRead
 from contacts.customers.service import get_customer
+from crm_shared.db import utcnow
 
 log = logging.getLogger(__name__)
 
 RECENT = 10
+IN_PROGRESS = 50  # open and claimed tasks are shown whole, up to this many
+RECENTLY_CLOSED = timedelta(days=30)
 
 
 class _PartMissing(Exception):
@@ -62,6 +66,30 @@ async def _fetch(
         raise _PartMissing("error", f"{service} answered something that is not JSON") from exc
 
 
+async def _tasks(
+    http: httpx.AsyncClient, base_url: str, customer_id: str, headers: dict[str, str], timeout: float
+) -> CustomerTasks:
+    """Work in progress and what was closed lately: a task must not drop out of the view the moment
+    an agent claims it, and how a recent one ended is what the next caller asks about."""
+    since = (utcnow() - RECENTLY_CLOSED).isoformat()
+    queries = [
+        {"customer_id": customer_id, "status": ["open", "claimed"], "limit": IN_PROGRESS},
+        {"customer_id": customer_id, "closed_since": since, "limit": RECENT},
+    ]
+    answers = await asyncio.gather(
+        *(_fetch(http, base_url, "/v1/tasks", q, headers, timeout) for q in queries), return_exceptions=True
+    )
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    in_progress, closed = ((answer or {}).get("items", []) for answer in answers)
+    return CustomerTasks(
+        open=[t for t in in_progress if t.get("status") == "open"],
+        claimed=[t for t in in_progress if t.get("status") == "claimed"],
+        recently_closed=sorted(closed, key=lambda t: t.get("closed_at") or "", reverse=True),
+    )
+
+
 async def customer_360(
     session: AsyncSession,
     customer_id: uuid.UUID,
@@ -81,16 +109,7 @@ async def customer_360(
             _fetch(http, settings.feedback_url, "/v1/feedback", {"customer_id": key, "limit": RECENT}, headers, timeout)
         ),
         "scores": asyncio.create_task(_fetch(http, settings.scoring_url, f"/v1/scores/{key}", {}, headers, timeout)),
-        "open_tasks": asyncio.create_task(
-            _fetch(
-                http,
-                settings.notifications_url,
-                "/v1/tasks",
-                {"customer_id": key, "status": "open", "limit": RECENT},
-                headers,
-                timeout,
-            )
-        ),
+        "tasks": asyncio.create_task(_tasks(http, settings.notifications_url, key, headers, timeout)),
     }
     activities = await recent_activities(session, customer.id, RECENT)
     parts: dict[str, Any] = {}
@@ -108,7 +127,7 @@ async def customer_360(
         recent_activities=[ActivityRead.model_validate(a) for a in activities],
         recent_feedback=None if "feedback" in absent else (parts["feedback"] or {}).get("items", []),
         scores=parts["scores"],
-        open_tasks=None if "open_tasks" in absent else (parts["open_tasks"] or {}).get("items", []),
+        tasks=parts["tasks"],
         missing=missing,
         complete=not missing,
     )

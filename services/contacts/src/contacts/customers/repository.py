@@ -102,6 +102,12 @@ class CustomerRepository:
             return []
         return list(dict.fromkeys((await self.session.scalars(union_all(*branches))).all()))
 
+    async def holders_of_phone(self, phone: str) -> list[uuid.UUID]:
+        """Active customers answering to an E.164 number, their own or one kept from a merge."""
+        holders = union_all(*_holders_of("phone", phone)).subquery()
+        query = select(Customer.id).where(Customer.id.in_(select(holders.c[0])), _ACTIVE)
+        return list((await self.session.scalars(query)).all())
+
     async def holders_of_national_number(self, digits: str) -> list[uuid.UUID]:
         """Customers whose phone (or one kept from a merged record) is `digits` without its country.
 

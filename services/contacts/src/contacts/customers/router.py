@@ -210,7 +210,9 @@ async def update_customer(
     response_model=CustomerPage,
     summary="List and look up customers",
     description="Keyset-paginated, oldest first. Filter by tier, owner, name (substring), or look a "
-    "caller up by `email` or `phone` (normalised the same way as on create) or by `external_id`; "
+    "caller up by `email` or `phone` (normalised the same way as on create; a number written without "
+    "its country that nobody holds as read in the default region matches the national part of stored "
+    "numbers) or by `external_id`; "
     "segment by `kind`, `organisation_id` (its people), `lifecycle_stage`, `credit_standing`, `region` or `tag`.",
 )
 async def list_customers(

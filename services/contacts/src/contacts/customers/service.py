@@ -33,7 +33,7 @@ from contacts.tiers.schemas import TierRules
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import Conflict, NotFound, ProblemError, ValidationFailed
-from crm_shared.normalize import InvalidIdentifier, national_digits, normalize_email, normalize_phone
+from crm_shared.normalize import InvalidIdentifier, normalize_email, normalize_phone, read_caller_phone
 
 
 def _invalid(field: str, message: str) -> ProblemError:
@@ -522,28 +522,36 @@ async def search_customers(
     )
 
 
+async def _holders_of_phone(repository: CustomerRepository, value: str, region: str | None) -> list[uuid.UUID]:
+    """Who answers to the number as read in the default region; if nobody does and it was written
+    without its country (13800138000 for +86 138 0013 8000), who holds it as a national number."""
+    try:
+        phone = read_caller_phone(value, region)
+    except InvalidIdentifier as exc:
+        raise _invalid("phone", str(exc)) from exc
+    holders = await repository.holders_of_phone(phone.e164) if phone.e164 else []
+    if not holders and phone.national:
+        holders = await repository.holders_of_national_number(phone.national)
+    return holders
+
+
 async def list_customers(
     session: AsyncSession, filters: CustomerFilters, *, limit: int, cursor: str | None, phone_region: str | None
 ) -> CustomerPage:
     after = decode_time_cursor(cursor)
     repository = CustomerRepository(session)
     among = None
-    if filters.phone and (digits := national_digits(filters.phone)):
-        try:
-            normalize_phone(filters.phone, phone_region)
-        except InvalidIdentifier:
-            # Written without its country (13800138000 for +86 138 0013 8000): match the
-            # national part of the numbers held, as a caller's own habit would have it.
-            among = await repository.holders_of_national_number(digits)
-            filters = replace(filters, phone=None)
-    email, phone = normalized_identifiers(filters.email, filters.phone, phone_region)
+    if filters.phone:
+        among = await _holders_of_phone(repository, filters.phone, phone_region)
+        filters = replace(filters, phone=None)
+    email, _ = normalized_identifiers(filters.email, None, phone_region)
     external_id = None
     if filters.external_id is not None:
         system, _, ident = filters.external_id.partition(":")
         if not system.strip() or not ident.strip():
             raise _invalid("external_id", "give it as <system>:<id>, for example callcentre:C-000142")
         external_id = (system.strip(), ident.strip())
-    normalised = replace(filters, email=email, phone=phone, tag=filters.tag.strip().lower() if filters.tag else None)
+    normalised = replace(filters, email=email, tag=filters.tag.strip().lower() if filters.tag else None)
     rows = await repository.list(normalised, external_id=external_id, limit=limit + 1, after=after, among=among)
     next_cursor = encode_time_cursor(rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
     return CustomerPage(items=[CustomerRead.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor)

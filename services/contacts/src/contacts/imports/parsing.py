@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,34 +96,101 @@ async def lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[int, str]]:
         yield number + 1, pending
 
 
-async def csv_records(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[int, list[str], str | None]]:
-    """(first line, fields, problem) per CSV record; a quoted field may span lines."""
-    record: list[str] = []
-    start = 0
-    quotes = 0
-    size = 0
-    async for number, text in lines(chunks):
-        if not record:
-            start = number
-        record.append(text)
-        quotes += text.count('"')
-        size += len(text)
-        if size > MAX_LINE_CHARS:
-            raise file_problem(
-                f"the row at line {start} is longer than {MAX_LINE_CHARS} characters", code="row_too_long"
-            )
-        if quotes % 2:  # inside a quoted field: the record goes on on the next line
-            continue
-        joined = "".join(record)
-        record, quotes, size = [], 0, 0
+class _NeedMore(Exception):
+    """csv.reader ran out of the lines received so far in the middle of a record."""
+
+
+class _Lines:
+    """The lines received so far, as csv.reader's input.
+
+    csv.reader owns the splitting into records (quoted newlines, quotes inside unquoted fields),
+    but reads a synchronous iterator while the upload arrives asynchronously. When the lines run
+    out mid-record, the reader gives that record up (`_NeedMore`), its lines are put back, and it
+    reads the record again from its first line once more have arrived: at least twice as many
+    characters each time (up to the size cap), so even a record at the cap is read only a few times.
+    """
+
+    def __init__(self) -> None:
+        self.waiting: deque[tuple[int, str]] = deque()
+        self.taken: list[tuple[int, str]] = []
+        self.waiting_chars = 0
+        self.wanted_chars = 0  # do not retry a record given up before this much is waiting
+        self.ended = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if not self.waiting:
+            if self.ended:
+                raise StopIteration
+            raise _NeedMore
+        number, text = self.waiting.popleft()
+        self.waiting_chars -= len(text)
+        self.taken.append((number, text))
+        return text
+
+    def add(self, number: int, text: str) -> None:
+        self.waiting.append((number, text))
+        self.waiting_chars += len(text)
+
+    def ready(self) -> bool:
+        return self.ended or self.waiting_chars >= self.wanted_chars
+
+    def put_back(self) -> None:
+        taken_chars = sum(len(text) for _, text in self.taken)
+        self.waiting.extendleft(reversed(self.taken))
+        self.waiting_chars += taken_chars
+        # Past the cap the record is cut there: an open quote swallows no more than that.
+        self.wanted_chars = min(2 * self.waiting_chars, MAX_LINE_CHARS + 1)
+        self.taken = []
+
+    def record(self) -> tuple[int, int, int]:
+        """First line, last line and size of the record the reader just read (or failed to)."""
+        first, last = self.taken[0][0], self.taken[-1][0]
+        size = sum(len(text) for _, text in self.taken)
+        self.taken, self.wanted_chars = [], 0
+        return first, last, size
+
+
+def _buffered_records(reader: Any, feed: _Lines) -> Iterator[tuple[int, list[str], str | None]]:
+    while feed.waiting and feed.ready():
         try:
-            parsed = next(csv.reader([joined], strict=True), [])
+            fields = next(reader)
+        except _NeedMore:
+            if sum(len(text) for _, text in feed.taken) <= MAX_LINE_CHARS:
+                feed.put_back()
+                return
+            # A quote opened and never closed: the record ends at the cap, the rows after it count.
+            first, last, _ = feed.record()
+            cut = f"the quoted field opened at line {first} is not closed within {MAX_LINE_CHARS} characters"
+            yield first, [], f"{cut} (lines {first}-{last} are skipped as this one row)"
         except csv.Error as exc:  # that row's problem, not the whole file's
-            yield start, [], f"not valid CSV: {exc}"
-            continue
-        yield start, parsed, None
-    if record:
-        raise file_problem(f"the quoted field opened at line {start} is never closed", code="unclosed_quote")
+            first, last, _ = feed.record()
+            if feed.ended and not feed.waiting and str(exc) == "unexpected end of data":
+                yield first, [], f"the quoted field opened at line {first} is never closed (lines {first}-{last})"
+            else:
+                yield first, [], f"not valid CSV: {exc}"
+        else:
+            first, _, size = feed.record()
+            if size > MAX_LINE_CHARS:
+                yield first, [], f"the row is longer than {MAX_LINE_CHARS} characters"
+            else:
+                yield first, fields, None
+
+
+async def csv_records(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[int, list[str], str | None]]:
+    """(first line, fields, problem) per CSV record; a quoted field may span lines. A quote inside
+    an unquoted field is read literally, as Python's csv reader does."""
+    feed = _Lines()
+    reader = csv.reader(feed, strict=True)
+    async for number, text in lines(chunks):
+        feed.add(number, text)
+        for record in _buffered_records(reader, feed):
+            yield record
+    feed.ended = True
+    for record in _buffered_records(reader, feed):
+        yield record
 
 
 def _known_columns(header: list[str], allowed: Iterable[str], required: Iterable[str]) -> list[str]:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_shared.contracts.events import ContactCreatedV1
 from crm_shared.http.auth import service_token
 from crm_shared.http.problems import ProblemError, ServiceUnavailable, ValidationFailed
-from crm_shared.normalize import InvalidIdentifier, national_digits, normalize_email, normalize_phone
+from crm_shared.normalize import InvalidIdentifier, normalize_email, read_caller_phone
 from crm_shared.projections import find_customer, get_customer, upsert_customer
 from feedback.config import Settings
 from feedback.intake.schemas import CallerIdentity
@@ -51,11 +51,14 @@ def _unknown(detail: str, field: str) -> ProblemError:
 @dataclass(frozen=True)
 class CallerKeys:
     """The caller's identifiers as stored: email lower-cased, phone in E.164 when it can be (a
-    number without its country that the default region cannot place stays as given)."""
+    number without its country that the default region cannot place stays as given).
+    `phone_as_dialled`: the number as the caller wrote it when it has no country code, for the
+    directory to match on the national part of the numbers it holds."""
 
     email: str | None
     phone: str | None
     phone_normalised: bool
+    phone_as_dialled: str | None = None
 
 
 class CustomerResolver:
@@ -82,23 +85,28 @@ class CustomerResolver:
         if not caller.phone:
             return CallerKeys(email, None, True)
         try:
-            return CallerKeys(email, normalize_phone(caller.phone, self.settings.default_phone_region), True)
+            phone = read_caller_phone(caller.phone, self.settings.default_phone_region)
         except InvalidIdentifier as exc:
-            if email or national_digits(caller.phone) is None:
-                raise ValidationFailed("customer.phone", str(exc), "invalid_identifier") from exc
-            return CallerKeys(None, caller.phone, False)
+            raise ValidationFailed("customer.phone", str(exc), "invalid_identifier") from exc
+        dialled = caller.phone if phone.national else None
+        if phone.e164:
+            return CallerKeys(email, phone.e164, True, dialled)
+        if email:
+            raise ValidationFailed("customer.phone", "not a valid phone number", "invalid_identifier")
+        return CallerKeys(None, caller.phone, False, dialled)
 
     async def by_identity(self, keys: CallerKeys) -> Row[Any] | None:
         """The caller's customer, or None when contacts knows nobody by these identifiers."""
-        if not keys.phone_normalised:
-            # A number without its country (13800138000 for +86 138 0013 8000): the customer
-            # directory matches it on the national part of the numbers it holds.
-            return await self._one_from_contacts({"phone": keys.phone}, f"phone {keys.phone}")
-        found = await find_customer(self.session, email=keys.email, phone=keys.phone)
-        if found:
-            return found
-        params = {"email": keys.email} if keys.email else {"phone": keys.phone}
-        return await self._one_from_contacts(params, f"email {keys.email}" if keys.email else f"phone {keys.phone}")
+        if keys.phone_normalised:
+            found = await find_customer(self.session, email=keys.email, phone=keys.phone)
+            if found:
+                return found
+        if keys.email:
+            return await self._one_from_contacts({"email": keys.email}, f"email {keys.email}")
+        # A number without its country (13800138000 for +86 138 0013 8000) goes as dialled: if
+        # nobody holds it as read here, the directory matches the national part of its numbers.
+        phone = keys.phone_as_dialled or keys.phone
+        return await self._one_from_contacts({"phone": phone}, f"phone {phone}")
 
     async def _one_from_contacts(self, params: dict[str, str | None], what: str) -> Row[Any] | None:
         field = "customer.email" if "email" in params else "customer.phone"

@@ -93,12 +93,13 @@ class TaskRepository:
         self,
         *,
         customer_id: uuid.UUID | None,
-        status: str | None,
+        statuses: list[str] | None,
         assignee: str | None,
         type: str | None,
         due_before: datetime | None,
         due_after: datetime | None,
         overdue: bool | None,
+        closed_since: datetime | None,
         now: datetime,
         limit: int,
         before: tuple[datetime, uuid.UUID] | None,
@@ -106,8 +107,8 @@ class TaskRepository:
         query = select(Task)
         if customer_id:
             query = query.where(Task.customer_id == customer_id)
-        if status:
-            query = query.where(Task.status == status)
+        if statuses:
+            query = query.where(Task.status.in_(statuses))
         if assignee:
             query = query.where(Task.assignee == assignee)
         if type:
@@ -119,6 +120,8 @@ class TaskRepository:
         if overdue is not None:
             is_overdue = Task.status.in_(OPEN_STATUSES) & (Task.due_at < now)
             query = query.where(is_overdue if overdue else ~is_overdue)
+        if closed_since:
+            query = query.where(Task.closed_at >= closed_since)
         if before:
             query = query.where(tuple_(Task.created_at, Task.id) < tuple_(*before))
         query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit)

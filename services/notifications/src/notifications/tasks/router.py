@@ -39,8 +39,9 @@ _RETRY = " Send an `Idempotency-Key` header to make a retry safe (same key: the 
     "",
     response_model=TaskPage,
     summary="List follow-up tasks, newest first",
-    description="Filter by customer, status, assignee, type, due time or overdue (open or claimed past "
-    "due). Each task names the event that caused it. Cursor pagination (`next_cursor`).",
+    description="Filter by customer, status (one or several), assignee, type, due time, overdue (open or "
+    "claimed past due) or closed since a time. Each task names the event that caused it. Newest first, "
+    "cursor pagination (`next_cursor`).",
 )
 async def list_tasks(
     session: SessionDep,

@@ -87,12 +87,18 @@ class TaskFilters:
     """The filters of GET /v1/tasks; FastAPI reads them from the query string (a dependency)."""
 
     customer_id: uuid.UUID | None = None
-    status: TaskStatus | None = None
+    status: Annotated[
+        list[TaskStatus] | None,
+        Query(description="Repeat it for several (`status=open&status=claimed`: the work in progress)."),
+    ] = None
     assignee: Annotated[str | None, Query(max_length=200)] = None
     type: Annotated[str | None, Query(max_length=40)] = None
     due_before: Annotated[IsoDateTime | None, Query(description="Due strictly before this time.")] = None
     due_after: Annotated[IsoDateTime | None, Query(description="Due at or after this time.")] = None
     overdue: Annotated[bool | None, Query(description="true: open or claimed and past due; false: the others.")] = None
+    closed_since: Annotated[
+        IsoDateTime | None, Query(description="Completed or cancelled at or after this time (with its outcome).")
+    ] = None
 
 
 class TaskComplete(RequestModel):

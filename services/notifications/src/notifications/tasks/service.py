@@ -178,12 +178,13 @@ def _aware(value: datetime | None) -> datetime | None:
 async def list_tasks(session: AsyncSession, filters: TaskFilters, *, limit: int, cursor: str | None) -> TaskPage:
     rows = await TaskRepository(session).list(
         customer_id=filters.customer_id,
-        status=filters.status.value if filters.status else None,
+        statuses=[s.value for s in filters.status] if filters.status else None,
         assignee=filters.assignee,
         type=filters.type,
         due_before=_aware(filters.due_before),
         due_after=_aware(filters.due_after),
         overdue=filters.overdue,
+        closed_since=_aware(filters.closed_since),
         now=utcnow(),
         limit=limit + 1,
         before=decode_time_cursor(cursor),
