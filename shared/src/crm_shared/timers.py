@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_shared.db import unit_of_work, utcnow
-from crm_shared.messaging.consumer import is_transient
+from crm_shared.failures import is_transient
 from crm_shared.messaging.outbox import EventPublisher
 from crm_shared.observability import context
 
