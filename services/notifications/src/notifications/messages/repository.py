@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.projections import current_id_of
 from notifications.messages.models import (
-    PENDING_STATUSES,
     Message,
     MessageAttempt,
     MessageTemplate,
     StaffMember,
 )
+from notifications.outbound.attempts import PENDING_STATUSES
 
 _MESSAGES = Message.__table__
 # Built once: executors run it inside every playbook transaction. A merged customer id follows

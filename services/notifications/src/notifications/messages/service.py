@@ -22,11 +22,10 @@ from crm_shared.http.problems import Conflict, NotFound, ValidationFailed
 from crm_shared.observability import context
 from crm_shared.projections import get_customer
 from notifications.config import Settings
-from notifications.messages import schedule, templates
+from notifications.messages import templates
 from notifications.messages.models import Message, MessageAttempt, StaffMember
 from notifications.messages.repository import MessageRepository
 from notifications.messages.schemas import (
-    AttemptRead,
     MessageCreate,
     MessageDetail,
     MessageFilters,
@@ -39,8 +38,9 @@ from notifications.messages.schemas import (
     TemplatePut,
     TemplateRead,
 )
+from notifications.outbound import schedule
+from notifications.outbound.attempts import AttemptRead
 from notifications.teams.repository import TeamRepository
-from notifications.webhooks import service as webhooks
 
 REDACTED = "[erased]"
 # Consent key per channel in the customer card (contacts' `consent`): opt-in, a missing key is a no.
@@ -234,17 +234,14 @@ async def list_staff(session: AsyncSession) -> StaffList:
 
 
 async def on_customer_merged(session: AsyncSession, merged_id: uuid.UUID, survivor_id: uuid.UUID) -> None:
-    """Messages and webhook deliveries of the merged id move to the survivor."""
+    """Messages of the merged id move to the survivor."""
     await MessageRepository(session).move_customer(merged_id, survivor_id)
-    await webhooks.on_customer_merged(session, merged_id, survivor_id)
 
 
 async def on_customer_erased(session: AsyncSession, customer_ids: list[uuid.UUID]) -> None:
     """Addresses, rendered texts and trigger data of the customer's messages are removed; what is
-    still waiting is suppressed. Status, channel, template and times stay (the delivery log).
-    Webhook deliveries of the customer's events are cancelled or reduced to id and type."""
+    still waiting is suppressed. Status, channel, template and times stay (the delivery log)."""
     await MessageRepository(session).redact_customer(customer_ids, utcnow(), REDACTED)
-    await webhooks.on_customer_erased(session, customer_ids)
 
 
 # -- the delivery loop's decisions -----------------------------------------------------------

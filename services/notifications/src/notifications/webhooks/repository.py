@@ -10,7 +10,7 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.messages.models import PENDING_STATUSES
+from notifications.outbound.attempts import PENDING_STATUSES
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 

@@ -1,4 +1,4 @@
-"""The worker's delivery loop: sends due messages and webhook deliveries, records each attempt.
+"""The worker's delivery runner: sends due messages and webhook deliveries, records each attempt.
 
 Per pass it claims due rows with `FOR UPDATE SKIP LOCKED` (two workers never take one row) and,
 in that transaction, decides (suppressed, scheduled for quiet hours, dead) or writes the attempt
@@ -33,10 +33,11 @@ from crm_shared.worker import Worker
 from notifications.config import Settings
 from notifications.messages import service as messages
 from notifications.messages.repository import MessageRepository
-from notifications.messages.transports import Outcome, Transports, http_client
+from notifications.outbound import signing
+from notifications.outbound.transports import Outcome, Transports, http_client
 from notifications.webhooks import service as webhooks
-from notifications.webhooks import signing
 from notifications.webhooks.repository import WebhookRepository
+from notifications.webhooks.targets import configured_guard
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class Queue:
     next_due: Callable[[AsyncSession], Awaitable[Any]]
 
 
-class DeliveryLoop:
+class DeliveryRunner:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
@@ -113,7 +114,7 @@ class DeliveryLoop:
             return jobs
 
         async def send_delivery(job: webhooks.OutgoingDelivery) -> Outcome:
-            if (refused := await settings.webhook_targets.refusal(job.url)) is not None:
+            if (refused := await configured_guard(settings).refusal(job.url)) is not None:
                 return Outcome(False, None, f"refused: {refused}", permanent=True)
             body = orjson.dumps(job.body)
             headers = signing.headers(job.secret, str(job.event_id), int(time.time()), body)
@@ -250,8 +251,8 @@ class DeliveryLoop:
             await self.listener.close()
 
 
-def delivery_loop(worker: Worker, stop: asyncio.Event) -> Awaitable[None]:
+def delivery_runner(worker: Worker, stop: asyncio.Event) -> Awaitable[None]:
     """The background loop the notifications worker runs (crm_shared.worker.Background)."""
     settings = worker.settings
     assert isinstance(settings, Settings)
-    return DeliveryLoop(worker.sessions, settings).run(stop)
+    return DeliveryRunner(worker.sessions, settings).run(stop)
