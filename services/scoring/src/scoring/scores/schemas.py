@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from crm_shared.contracts.vocabulary import Band
 from crm_shared.http.query import IsoDateTime
 from crm_shared.http.schemas import RequestModel
-from scoring.scores.model import DEFAULT_SCORECARD
+from scoring.calculation import DEFAULT_SCORECARD
 
 
 class Cause(BaseModel):
