@@ -31,7 +31,7 @@ from crm_shared.db import unit_of_work, utcnow
 from crm_shared.failures import is_transient
 from crm_shared.worker import Worker
 from notifications.config import Settings
-from notifications.messages import service as messages
+from notifications.messages import sending as messages
 from notifications.messages.repository import MessageRepository
 from notifications.outbound import signing
 from notifications.outbound.transports import Outcome, Transports, http_client
