@@ -28,6 +28,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from aiokafka import TopicPartition
 
@@ -42,7 +43,7 @@ SERVICES = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications"
 RUNNING_STATES = {"queued", "running"}
 
 
-async def _read_dead_letters(kafka: KafkaSettings, consumer_name: str, group: str | None) -> tuple[object, list]:
+async def _read_dead_letters(kafka: KafkaSettings, consumer_name: str, group: str | None) -> tuple[object, list[Any]]:
     topic = dead_letter_topic(consumer_name)
     consumer = create_consumer(kafka, group or f"{consumer_name}.dlq-inspector", [])
     await consumer.start()
@@ -52,7 +53,7 @@ async def _read_dead_letters(kafka: KafkaSettings, consumer_name: str, group: st
     if not tps:
         await consumer.stop()
         return None, []
-    records: list = []
+    records: list[Any] = []
     if group is None:
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)

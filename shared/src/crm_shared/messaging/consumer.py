@@ -304,7 +304,7 @@ class EventConsumer:
                 delay = min(delay * 2, 5.0)
 
     def _backoff(self, attempt: int) -> float:
-        base = self._settings.retry_backoff_seconds * (2 ** (attempt - 1))
+        base = self._settings.retry_backoff_seconds * (2.0 ** (attempt - 1))
         return min(base, self._settings.retry_backoff_max_seconds) * (0.8 + random.random() * 0.4)
 
     async def _sleep(self, seconds: float) -> None:
@@ -316,7 +316,7 @@ class EventConsumer:
         raise _Stopping
 
 
-class _Listener(ConsumerRebalanceListener):
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no type information: its classes are Any
     def __init__(self, runner: EventConsumer) -> None:
         self.runner = runner
 

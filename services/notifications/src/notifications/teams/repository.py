@@ -42,8 +42,8 @@ class TeamRepository:
         return list((await self.session.scalars(select(Team).order_by(Team.name))).all())
 
     async def upsert(self, values: dict[str, Any]) -> Team:
-        statement = insert(Team).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[Team.name], set_={k: statement.excluded[k] for k in values if k != "name"}
+        row = insert(Team).values(values)
+        statement = row.on_conflict_do_update(
+            index_elements=[Team.name], set_={k: row.excluded[k] for k in values if k != "name"}
         ).returning(Team)
         return (await self.session.scalars(statement, execution_options={"populate_existing": True})).one()

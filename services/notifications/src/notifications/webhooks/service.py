@@ -271,7 +271,7 @@ async def record_outcome(
         backoff_seconds=settings.delivery_backoff_seconds,
         backoff_max_seconds=settings.delivery_backoff_max_seconds,
     )
-    if settled:
+    if settled and delivery is not None:  # settled implies the row was there
         delivery.last_status_code = status_code
         if ok:
             delivery.delivered_at = now

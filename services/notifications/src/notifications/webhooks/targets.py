@@ -71,7 +71,7 @@ class TargetGuard:
         except (OSError, TimeoutError, UnicodeError):
             return None
         for info in infos:
-            address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
             if (refused := self.refusal_of_address(address)) is not None:
                 return f"{parsed.host} resolves to {refused}"
         return None

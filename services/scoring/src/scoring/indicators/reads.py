@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,7 +72,7 @@ async def indicator_values(session: AsyncSession, filters: IndicatorFilters) -> 
     rows, next_cursor = await _rows(session, filters)
     items = []
     for row in rows:
-        computed = formulas.values(row._mapping)
+        computed = formulas.values(cast(formulas.Counters, row._mapping))
         items.append(
             SegmentPeriod(
                 **_segment_period(row),
@@ -91,7 +91,7 @@ async def indicator_series(session: AsyncSession, name: str, filters: SeriesFilt
     rows, next_cursor = await _rows(session, filters)
     items = []
     for row in rows:
-        value, sample = indicator.compute(row._mapping)
+        value, sample = indicator.compute(cast(formulas.Counters, row._mapping))
         items.append(IndicatorPoint(**_segment_period(row), value=value, sample_size=sample))
     return SeriesPage(indicator=name, unit=indicator.unit, items=items, next_cursor=next_cursor)
 

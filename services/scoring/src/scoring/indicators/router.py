@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
@@ -30,7 +30,7 @@ alerts_router = APIRouter(prefix="/v1/alerts", tags=["indicators"])
 
 _NAMES = ", ".join(f"`{name}`" for name in INDICATORS)
 IndicatorPath = Annotated[str, Path(max_length=60, description=f"One of {_NAMES}.")]
-_UNKNOWN_INDICATOR = {404: {"description": "No indicator with this name"}}
+_UNKNOWN_INDICATOR: dict[int | str, dict[str, Any]] = {404: {"description": "No indicator with this name"}}
 
 Reader = Annotated[Principal, Depends(require("scores:read"))]
 

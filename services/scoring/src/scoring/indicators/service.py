@@ -211,7 +211,7 @@ async def on_activity_recorded(session: AsyncSession, event: Envelope) -> None:
     counts = await IndicatorRepository(session).count_order(
         customer_id, [(p, formulas.period_start(p, at)) for p in formulas.PERIODS]
     )
-    per_period = {}
+    per_period: dict[str, dict[str, float]] = {}
     for period, orders in counts.items():
         buyers, repeat = formulas.order_buyer_deltas(orders)
         per_period[period] = {"buyers": buyers, "repeat_buyers": repeat}

@@ -4,7 +4,7 @@ that opens or closes an alert, announced as `crm.indicator.threshold_crossed.v1`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,10 +43,10 @@ async def thresholds_in_force(session: AsyncSession) -> dict[str, tuple[Threshol
         else:
             threshold = Threshold(
                 record.value,
-                record.direction,  # type: ignore[arg-type]
+                record.direction,  # type: ignore[arg-type]  # a str column; only the Literal's values are ever written
                 record.min_sample,
                 record.enabled,
-                record.period,  # type: ignore[arg-type]
+                record.period,  # type: ignore[arg-type]  # a str column; only the Literal's values are ever written
             )
             result[name] = (threshold, record.version)
     return result
@@ -56,7 +56,7 @@ async def check_thresholds(
     session: AsyncSession, counters: list[Row[Any]], touched: dict[tuple[str, str, str, datetime], list[str]]
 ) -> None:
     now = utcnow()
-    current = {p: formulas.period_start(p, now) for p in formulas.PERIODS}
+    current: dict[str, datetime] = {p: formulas.period_start(p, now) for p in formulas.PERIODS}
     if not any(names and start == current[p] for (_, _, p, start), names in touched.items()):
         return  # nothing this event moved is checked (a past period, or only a gauge)
     thresholds = await thresholds_in_force(session)
@@ -68,7 +68,7 @@ async def check_thresholds(
             threshold, _ = thresholds[name]
             if not threshold.enabled or threshold.period != row.period:
                 continue
-            value, sample = formulas.INDICATORS[name].compute(row._mapping)
+            value, sample = formulas.INDICATORS[name].compute(cast(formulas.Counters, row._mapping))
             if value is None or sample < threshold.min_sample:
                 continue
             candidates[(name, row.dimension, row.segment)] = (row, value, sample)
@@ -103,13 +103,13 @@ async def check_thresholds(
             await _publish(session, alert, value, "crossed", now)
         elif transition == "recovered":
             assert state.open_alert_id is not None
-            alert = await repository.lock_alert(state.open_alert_id)
+            open_alert = await repository.lock_alert(state.open_alert_id)
             await repository.set_state(key, None)
-            if alert is None:
+            if open_alert is None:
                 continue
-            alert.state, alert.closed_at, alert.recovered_value = "closed", now, value
+            open_alert.state, open_alert.closed_at, open_alert.recovered_value = "closed", now, value
             await session.flush()
-            await _publish(session, alert, value, "recovered", now, period=(row.period, row.period_start))
+            await _publish(session, open_alert, value, "recovered", now, period=(row.period, row.period_start))
 
 
 def subject_of(indicator: str, dimension: str, segment: str) -> str:
@@ -128,14 +128,14 @@ async def _publish(
     data = IndicatorThresholdCrossedV1(
         alert_id=alert.id,
         indicator=alert.indicator,
-        dimension=alert.dimension,  # type: ignore[arg-type]
+        dimension=alert.dimension,
         segment=alert.segment or None,
         period_start=start,
-        period_end=formulas.period_end(kind, start),  # type: ignore[arg-type]
+        period_end=formulas.period_end(kind, start),  # type: ignore[arg-type]  # alert.period: a str column holding a PeriodKind
         value=value,
         threshold=alert.threshold,
-        direction=alert.direction,  # type: ignore[arg-type]
-        state=state,  # type: ignore[arg-type]
+        direction=alert.direction,
+        state=state,
         crossed_at=at,
     )
     subject = subject_of(alert.indicator, alert.dimension, alert.segment)
