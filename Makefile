@@ -46,10 +46,10 @@ seed: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports --no-cache --config importlinter.ini
-	$(BIN)/lint-imports --no-cache --config shared/importlinter.ini
+	$(BIN)/lint-imports --no-cache importlinter.ini
+	$(BIN)/lint-imports --no-cache shared/importlinter.ini
 	status=0; for config in services/*/importlinter.ini; do \
-		$(BIN)/lint-imports --no-cache --config $$config || status=1; done; exit $$status
+		$(BIN)/lint-imports --no-cache $$config || status=1; done; exit $$status
 	$(BIN)/mypy shared/src/crm_shared
 	status=0; for service in contacts feedback scoring notifications; do \
 		$(BIN)/mypy services/$$service/src/$$service || status=1; done; exit $$status

@@ -9,8 +9,8 @@ mid-send leaves `sending`; when the lease runs out the row is taken again and se
 Message-ID / webhook-id, which the receiver can deduplicate on.
 
 Inserts and re-queues wake it at once: a statement trigger NOTIFYs `deliveries` at commit and
-the loop LISTENs on its own connection; it also sleeps only until the earliest `next_attempt_at`
-(at most `MAX_SLEEP_SECONDS`), so a lost notification costs little.
+the loop LISTENs on its own connection (crm_shared.wakeup); it also sleeps only until the earliest
+`next_attempt_at` (at most `MAX_SLEEP_SECONDS`), so a lost notification costs little.
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import orjson
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_shared.db import unit_of_work, utcnow
 from crm_shared.failures import is_transient
+from crm_shared.wakeup import WakeUp
 from crm_shared.worker import Worker
 from notifications.config import Settings
 from notifications.messages import sending as messages
@@ -65,9 +64,9 @@ class DeliveryRunner:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
-        self.dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self.wake = asyncio.Event()
-        self.listener: asyncpg.Connection | None = None
+        self.wake = WakeUp(
+            settings.database_url, CHANNEL, log=log, cannot_listen="delivery loop: cannot listen for new messages"
+        )
         self.in_flight: set[asyncio.Task[None]] = set()
         self.transports: Transports | None = None
 
@@ -156,7 +155,7 @@ class DeliveryRunner:
             queues = self.queues(Transports(self.settings, http))
             try:
                 while not stop.is_set():
-                    await self._ensure_listening()
+                    await self.wake.listen()
                     self.wake.clear()
                     try:
                         delay = await self._pass(queues)
@@ -167,10 +166,10 @@ class DeliveryRunner:
                             log.exception("delivery pass failed")
                         delay = RETRY_SECONDS
                     if delay > 0:
-                        await self._sleep(stop, delay)
+                        await self.wake.sleep(stop, delay)
             finally:
                 await self._drain()
-                await self._close_listener()
+                await self.wake.close()
 
     async def _pass(self, queues: list[Queue]) -> float:
         claimed = 0
@@ -223,32 +222,6 @@ class DeliveryRunner:
             _, pending = await asyncio.wait(set(self.in_flight), timeout=DRAIN_SECONDS)
             for task in pending:
                 task.cancel()
-
-    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-
-    async def _ensure_listening(self) -> None:
-        if self.listener is not None and not self.listener.is_closed():
-            return
-        try:
-            self.listener = await asyncpg.connect(self.dsn)
-            await self.listener.add_listener(CHANNEL, self._notified)
-            self.listener.add_termination_listener(lambda _connection: self.wake.set())
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("delivery loop: cannot listen for new messages", extra={"error": repr(exc)})
-            self.listener = None
-
-    def _notified(self, *_: object) -> None:
-        self.wake.set()
-
-    async def _close_listener(self) -> None:
-        if self.listener is not None and not self.listener.is_closed():
-            await self.listener.close()
 
 
 def delivery_runner(worker: Worker, stop: asyncio.Event) -> Awaitable[None]:
