@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from crm_shared.projections import current_id_of
 from notifications.messages.models import (
     Message,
@@ -36,10 +36,7 @@ _CREATE_ONCE = (
 )
 
 
-class MessageRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class MessageRepository(Repository):
     async def create_once(self, values: dict[str, Any]) -> Row[Any] | None:
         """Insert unless this trigger, playbook and action already made a message; None if it had."""
         full = {c.name: None for c in _MESSAGES.columns} | values

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, cast, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from notifications.teams.models import Team
 
 _TEAMS = Team.__table__
@@ -21,10 +21,7 @@ _TAKE_TURN = (
 )
 
 
-class TeamRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class TeamRepository(Repository):
     async def take_turn(self, name: str) -> Row[Any] | None:
         return (await self.session.execute(_TAKE_TURN, {"b_name": name})).first()
 
