@@ -42,9 +42,17 @@ token: install
 seed: install
 	$(BIN)/crmctl seed
 
+## Style, architecture contracts (every importlinter.ini) and types; CONTRIBUTING.md, "Layering and contracts".
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache importlinter.ini
+	$(BIN)/lint-imports --no-cache shared/importlinter.ini
+	status=0; for config in services/*/importlinter.ini; do \
+		$(BIN)/lint-imports --no-cache $$config || status=1; done; exit $$status
+	$(BIN)/mypy shared/src/crm_shared
+	status=0; for service in contacts feedback scoring notifications; do \
+		$(BIN)/mypy services/$$service/src/$$service || status=1; done; exit $$status
 
 ## Re-export the event contracts as JSON Schema (shared/src/crm_shared/contracts/schemas).
 schemas: install

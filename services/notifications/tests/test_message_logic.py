@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifications.messages import schedule, templates
+from notifications.messages import templates
 from notifications.messages.schemas import TemplatePut
-from notifications.webhooks import signing
+from notifications.outbound import schedule, signing
 from notifications.webhooks.service import matches
 
 # -- Standard Webhooks signatures -------------------------------------------------------------

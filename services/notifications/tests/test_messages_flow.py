@@ -12,8 +12,8 @@ from crm_devstack.testing import eventually, unique_email, unique_phone
 from crm_shared.contracts import Envelope
 from crm_shared.db import utcnow
 from crm_shared.projections import get_customer
-from notifications.messages.actions import MESSAGE_EXECUTORS
-from notifications.messages.schedule import quiet_until
+from notifications.messages.playbook_actions import MESSAGE_EXECUTORS
+from notifications.outbound.schedule import quiet_until
 
 from .conftest import MAX_ATTEMPTS
 

@@ -19,11 +19,11 @@ from crm_shared.contracts.events import (
     SurveyAnswer,
 )
 from crm_shared.contracts.vocabulary import Band, CaseStatus, Channel, FeedbackType, Severity, SurveyMetric, Tier
+from notifications.automation.engine import compile_playbooks
 from notifications.playbooks import rules
 from notifications.playbooks.defaults import DEFAULT_PLAYBOOKS
-from notifications.playbooks.engine import compile_playbooks
 from notifications.playbooks.schemas import PlaybookDefinition
-from notifications.tasks import playbooks
+from notifications.tasks import recovery
 from notifications.teams.assignment import FALLBACK_QUEUE, assignee_for, escalation_target, round_robin
 
 T0 = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
@@ -91,7 +91,7 @@ def test_every_complaint_gets_service_recovery_and_a_key_account_also_review_and
 def test_recovery_is_due_sooner_for_severe_complaints_and_important_customers(
     severity: Severity, tier: Tier, hours: float
 ) -> None:
-    assert playbooks.due_by_severity_and_tier(T0, severity.value, tier.value) == T0 + timedelta(hours=hours)
+    assert recovery.due_by_severity_and_tier(T0, severity.value, tier.value) == T0 + timedelta(hours=hours)
 
 
 def test_nps_detractors_get_a_call_back_and_promoters_do_not() -> None:

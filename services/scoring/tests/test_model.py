@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crm_shared.contracts.vocabulary import Band, FeedbackType, Severity, SurveyMetric
-from scoring.scores import model
+from scoring import calculation as model
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

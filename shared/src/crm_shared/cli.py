@@ -28,13 +28,17 @@ import json
 import os
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from crm_shared.config import AuthSettings, KafkaSettings
 from crm_shared.contracts.events import dead_letter_topic
 from crm_shared.http.auth import ALL_SCOPES, mint_token
 from crm_shared.messaging.producer import create_consumer, create_producer
+
+if TYPE_CHECKING:  # imported where used, so crmctl starts fast
+    import httpx
 
 SERVICES = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications": 8004}
 # Run states the scoring api reports while a rescore is not finished.
@@ -42,7 +46,9 @@ SERVICES = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications"
 RUNNING_STATES = {"queued", "running"}
 
 
-async def _read_dead_letters(kafka: KafkaSettings, consumer_name: str, group: str | None) -> tuple[object, list]:
+async def _read_dead_letters(
+    kafka: KafkaSettings, consumer_name: str, group: str | None
+) -> tuple[AIOKafkaConsumer | None, list[Any]]:
     topic = dead_letter_topic(consumer_name)
     consumer = create_consumer(kafka, group or f"{consumer_name}.dlq-inspector", [])
     await consumer.start()
@@ -52,7 +58,7 @@ async def _read_dead_letters(kafka: KafkaSettings, consumer_name: str, group: st
     if not tps:
         await consumer.stop()
         return None, []
-    records: list = []
+    records: list[Any] = []
     if group is None:
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -80,7 +86,7 @@ async def dlq_list(kafka: KafkaSettings, consumer_name: str) -> int:
         )
     print(f"{len(records)} dead letter(s) for {consumer_name}")
     if consumer is not None:
-        await consumer.stop()  # type: ignore[attr-defined]
+        await consumer.stop()
     return 0
 
 
@@ -97,10 +103,10 @@ async def dlq_replay(kafka: KafkaSettings, consumer_name: str) -> int:
             original = dict(record.headers)["dlq-original-topic"].decode()
             await producer.send_and_wait(original, record.value, key=record.key, headers=headers)
         if records:
-            await consumer.commit()  # type: ignore[attr-defined]
+            await consumer.commit()
     finally:
         await producer.stop()
-        await consumer.stop()  # type: ignore[attr-defined]
+        await consumer.stop()
     print(f"{len(records)} dead letter(s) replayed for {consumer_name}")
     return 0
 
@@ -175,7 +181,11 @@ def api_token(given: str | None, subject: str) -> str:
 
 
 async def rescore(
-    url: str, token: str, interval: float = 1.0, timeout: float = 3600.0, transport: object = None
+    url: str,
+    token: str,
+    interval: float = 1.0,
+    timeout: float = 3600.0,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> int:
     import httpx
 
@@ -183,7 +193,7 @@ async def rescore(
         base_url=url,
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
-        transport=transport,  # type: ignore[arg-type]
+        transport=transport,
     ) as client:
         response = await client.post("/v1/rescore-runs", json={})
         if response.status_code not in (200, 201, 202):

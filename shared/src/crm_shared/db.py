@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -34,6 +34,25 @@ class Base(DeclarativeBase):
     """Each service has its own database; a process only imports its own service's models."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model here is mapped to one Table (SQLAlchemy types it as any FromClause), so the
+    # prebuilt Core statements (`insert(Model.__table__)`) type-check.
+    __table__: ClassVar[Table]
+
+
+RowT = TypeVar("RowT", bound=Base)
+
+
+class Repository:
+    """Base of every repository: it holds the unit of work's session (it never commits) and
+    inserts a row at once, so defaults, ids and constraint errors show up at the call."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def insert(self, row: RowT) -> RowT:
+        self.session.add(row)
+        await self.session.flush()
+        return row
 
 
 def utcnow() -> datetime:

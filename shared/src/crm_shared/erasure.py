@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from sqlalchemy import String, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.failures import TransientFailure
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.http.problems import ServiceUnavailable
 from crm_shared.messaging.models import OutboxMessage
 
 
-class EventsInFlight(ServiceUnavailable):
+class EventsInFlight(ServiceUnavailable, TransientFailure):
     """Events about the customer are still on their way to the broker.
 
     They must be delivered as written, and once sent they would stay in the outbox until its

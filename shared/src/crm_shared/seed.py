@@ -63,7 +63,8 @@ OTHERS = [
 ]
 
 # Feedback per customer code: (ref, type, category, severity, channel, description, survey)
-FEEDBACK: dict[str, list[tuple[str, str, str | None, str | None, str, str, dict | None]]] = {
+FeedbackItem = tuple[str, str, str | None, str | None, str, str, dict[str, Any] | None]
+FEEDBACK: dict[str, list[FeedbackItem]] = {
     "K01": [
         (
             "1",
@@ -232,7 +233,7 @@ def _activities(code: str, index: int) -> list[dict[str, Any]]:
     return activities
 
 
-def _feedback_body(customer_id: str, code: str, item: tuple) -> dict[str, Any]:
+def _feedback_body(customer_id: str, code: str, item: FeedbackItem) -> dict[str, Any]:
     ref, type_, category, severity, channel, description, survey = item
     body: dict[str, Any] = {
         "customer_id": customer_id,
@@ -254,7 +255,8 @@ def _feedback_body(customer_id: str, code: str, item: tuple) -> dict[str, Any]:
 def _check(response: httpx.Response, what: str) -> dict[str, Any]:
     if response.status_code not in (200, 201):
         raise RuntimeError(f"{what}: {response.status_code} {response.text[:500]}")
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 async def seed(urls: dict[str, str], token: str, *, timeout: float = 10.0) -> SeedResult:

@@ -2,8 +2,8 @@
 
 The loop sleeps until the earliest pending deadline and then fires every row due, one batch per
 transaction (events leave right after the commit). A new or earlier deadline wakes it at once: a
-trigger on the table NOTIFYs a channel on commit, and the timer LISTENs on its own connection. A
-missed notification (listener reconnecting) costs at most `max_sleep` seconds. Every deadline
+trigger on the table NOTIFYs a channel on commit, and the timer LISTENs on its own connection
+(crm_shared.wakeup). A missed notification (listener reconnecting) costs at most `max_sleep` seconds. Every deadline
 lives in the database, so a restarted worker starts by firing whatever fell due while it was
 down. Two workers split the due rows with `FOR UPDATE SKIP LOCKED` (in `fire_due`): a row fires once.
 
@@ -18,14 +18,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-import asyncpg
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_shared.db import unit_of_work, utcnow
-from crm_shared.messaging.consumer import is_transient
+from crm_shared.failures import is_transient
 from crm_shared.messaging.outbox import EventPublisher
 from crm_shared.observability import context
+from crm_shared.wakeup import WakeUp
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +56,14 @@ class DeadlineTimer:
         self.channel = channel
         self.sessions = sessions
         self.publisher = publisher
-        self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._fire_due = fire_due
         self._next_deadline = next_deadline
-        self.wake = asyncio.Event()
-        self.listener: asyncpg.Connection | None = None
+        self.wake = WakeUp(database_url, channel, log=log, cannot_listen=f"{name}: cannot listen for deadline changes")
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
             while not stop.is_set():
-                await self._ensure_listening()
+                await self.wake.listen()
                 # Cleared before reading the deadline: a change committed after this read sets it again.
                 self.wake.clear()
                 try:
@@ -86,9 +83,9 @@ class DeadlineTimer:
                         log.exception(f"{self.name} pass failed")
                     delay = self.retry
                 if delay > 0:
-                    await self._sleep(stop, delay)
+                    await self.wake.sleep(stop, delay)
         finally:
-            await self._close_listener()
+            await self.wake.close()
 
     async def fire_due(self) -> int:
         """Fires every row due now, batch by batch; returns how many."""
@@ -102,30 +99,3 @@ class DeadlineTimer:
                     if total:
                         log.info(f"{self.name} fired", extra={"count": total})
                     return total
-
-    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-
-    async def _ensure_listening(self) -> None:
-        if self.listener is not None and not self.listener.is_closed():
-            return
-        try:
-            self.listener = await asyncpg.connect(self.dsn)
-            await self.listener.add_listener(self.channel, self._notified)
-            self.listener.add_termination_listener(lambda _connection: self.wake.set())
-        except (OSError, asyncpg.PostgresError) as exc:
-            # The cap on the sleep still bounds the delay; the next pass retries.
-            log.warning(f"{self.name}: cannot listen for deadline changes", extra={"error": repr(exc)})
-            self.listener = None
-
-    def _notified(self, *_: object) -> None:
-        self.wake.set()
-
-    async def _close_listener(self) -> None:
-        if self.listener is not None and not self.listener.is_closed():
-            await self.listener.close()

@@ -1,10 +1,17 @@
+import ipaddress
 from functools import cached_property
 
 from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from crm_shared.config import ServiceSettings
-from notifications.webhooks.targets import TargetGuard, parse_networks
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """`"127.0.0.0/8, ::1/128"` -> networks; a bad entry fails the settings load, not a delivery."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
 
 
 class Settings(ServiceSettings):
@@ -63,5 +70,6 @@ class Settings(ServiceSettings):
         return value
 
     @cached_property
-    def webhook_targets(self) -> TargetGuard:
-        return TargetGuard(parse_networks(self.webhook_allowed_networks), self.delivery_timeout_seconds)
+    def webhook_networks(self) -> tuple[Network, ...]:
+        """Where webhooks may go besides public addresses (`webhooks/targets.py` guards with it)."""
+        return parse_networks(self.webhook_allowed_networks)

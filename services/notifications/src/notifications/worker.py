@@ -3,13 +3,13 @@ overdue tasks at their deadline, sends messages and webhook deliveries, relays t
 
 from crm_shared.worker import Background, run_worker
 from notifications.config import Settings
+from notifications.delivery.runner import delivery_runner
 from notifications.escalation.timer import escalation_timer
 from notifications.events.handlers import consumers
-from notifications.messages.delivery import delivery_loop
 
 
 def background() -> list[Background]:
-    return [escalation_timer, delivery_loop]
+    return [escalation_timer, delivery_runner]
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crm_shared.contracts.events import EVENT_PAYLOADS
 from crm_shared.observability import context
 
 
@@ -29,15 +30,11 @@ class Envelope(BaseModel):
 
     def payload(self) -> BaseModel:
         """The data parsed into its contract model, so handlers work with typed fields."""
-        from crm_shared.contracts.events import EVENT_PAYLOADS
-
         return EVENT_PAYLOADS[self.type].model_validate(self.data)
 
 
 def new_event(*, type: str, source: str, subject: str | uuid.UUID, data: BaseModel) -> Envelope:
     """An event caused by whatever is being handled now (request or consumed event)."""
-    from crm_shared.contracts.events import EVENT_PAYLOADS
-
     expected = EVENT_PAYLOADS.get(type)
     if expected is None or not isinstance(data, expected):
         raise TypeError(f"{type!r} needs a {expected.__name__ if expected else 'registered'} payload")

@@ -168,7 +168,7 @@ def create_service_app(
             )
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to replace the schema
     app.add_middleware(CorrelationMiddleware, service=settings.service_name)
     # Outermost, so the time includes everything the app does; no token, no schema (see metrics).
     app.add_middleware(metrics.HttpMetricsMiddleware, service=settings.service_name)

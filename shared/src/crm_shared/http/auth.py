@@ -52,7 +52,7 @@ def _unauthorized(detail: str) -> ProblemError:
 
 # Verified tokens, until they expire: an integration sends the same token with every request, and
 # checking its signature each time was a measurable share of a request's CPU (docs/benchmarks.md).
-_verified: dict[tuple[str, ...], tuple[Principal, float]] = {}
+_verified: dict[tuple[str | None, ...], tuple[Principal, float]] = {}
 _VERIFIED_MAX = 4096
 
 

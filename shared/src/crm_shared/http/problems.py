@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from crm_shared.failures import is_transient
 from crm_shared.http.responses import JsonResponse
 
 log = logging.getLogger(__name__)
@@ -220,8 +221,6 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> ProblemResponse:
-        from crm_shared.messaging.consumer import is_transient
-
         if is_transient(exc):
             log.warning("dependency unavailable", extra={"error": repr(exc), "path": request.url.path})
             return problem(

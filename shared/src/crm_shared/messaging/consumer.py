@@ -30,7 +30,6 @@ from aiokafka.structs import ConsumerRecord
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import bindparam
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -38,7 +37,7 @@ from crm_shared.config import KafkaSettings, MessagingSettings
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import dead_letter_topic
 from crm_shared.db import unit_of_work
-from crm_shared.erasure import EventsInFlight
+from crm_shared.failures import is_transient as is_transient  # re-exported: the services' loops import it here
 from crm_shared.messaging.models import ProcessedEvent
 from crm_shared.messaging.outbox import EventPublisher
 from crm_shared.messaging.producer import create_consumer
@@ -49,8 +48,6 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
-# SQLSTATE classes that mean "the database is not there right now", not "this event is bad".
-_TRANSIENT_SQLSTATE_PREFIXES = ("08", "40", "53", "57P")
 LAG_SAMPLE_SECONDS = 1.0
 
 
@@ -65,19 +62,6 @@ _INSERT_PROCESSED = (
 
 class _Stopping(Exception):
     """Raised inside a retry loop when the worker is asked to stop."""
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (OSError, ConnectionError, TimeoutError, KafkaError, EventsInFlight)):
-        return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-            return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        return bool(sqlstate) and str(sqlstate).startswith(_TRANSIENT_SQLSTATE_PREFIXES)
-    if isinstance(exc, sa_exc.TimeoutError):  # connection pool exhausted
-        return True
-    return False
 
 
 class EventConsumer:
@@ -320,7 +304,7 @@ class EventConsumer:
                 delay = min(delay * 2, 5.0)
 
     def _backoff(self, attempt: int) -> float:
-        base = self._settings.retry_backoff_seconds * (2 ** (attempt - 1))
+        base = self._settings.retry_backoff_seconds * (2.0 ** (attempt - 1))
         return min(base, self._settings.retry_backoff_max_seconds) * (0.8 + random.random() * 0.4)
 
     async def _sleep(self, seconds: float) -> None:
@@ -332,7 +316,7 @@ class EventConsumer:
         raise _Stopping
 
 
-class _Listener(ConsumerRebalanceListener):
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no type information: its classes are Any
     def __init__(self, runner: EventConsumer) -> None:
         self.runner = runner
 

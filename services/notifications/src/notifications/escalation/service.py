@@ -47,6 +47,7 @@ async def escalate_due(session: AsyncSession, now: datetime, limit: int, policy:
         task.team = team.name if team else task.team
         if team is not None and level < TOP_LEVEL:
             # Counted from the deadline, not from when it fired: a late timer does not stretch the chain.
+            assert task.next_escalation_at is not None  # claimed because its deadline passed
             task.next_escalation_at = task.next_escalation_at + timedelta(minutes=team.escalate_after_minutes)
         else:
             task.next_escalation_at = None

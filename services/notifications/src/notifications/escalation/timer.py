@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.timers import DeadlineTimer
 from crm_shared.worker import Worker
+from notifications.config import Settings
 from notifications.escalation import service
 
 CHANNEL = "task_escalations"
@@ -21,7 +23,7 @@ CHANNEL = "task_escalations"
 
 def escalation_timer(worker: Worker, stop: asyncio.Event):
     """The background loop the notifications worker runs (crm_shared.worker.Background)."""
-    settings = worker.settings
+    settings = cast(Settings, worker.settings)  # the notifications worker runs with its own Settings
     policy = service.EscalationPolicy(fallback=settings.escalation_fallback)
     worker.add_pending_timer("task_escalations", service.pending_escalations)
 

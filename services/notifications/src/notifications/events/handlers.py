@@ -5,13 +5,31 @@ Every event type a playbook can trigger on goes to the playbook engine. Task eve
 the engine also follows causation ids for events that stem from a task by another route.
 """
 
-from crm_shared.contracts import EVENT_PAYLOADS, Topics
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_shared.contracts import EVENT_PAYLOADS, Envelope, Topics
 from crm_shared.projections import CUSTOMER_PROJECTION_HANDLERS
 from crm_shared.worker import ConsumerSpec
+from notifications.automation.engine import on_trigger_event
+from notifications.messages import service as messages
 from notifications.playbooks import rules
-from notifications.playbooks.engine import on_trigger_event
 from notifications.tasks import service
 from notifications.webhooks import service as webhooks
+
+
+async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
+    """Tasks (and the customer projection), messages and webhook deliveries move to the survivor."""
+    merged_id, survivor_id = await service.on_contact_merged(session, event)
+    await messages.on_customer_merged(session, merged_id, survivor_id)
+    await webhooks.on_customer_merged(session, merged_id, survivor_id)
+
+
+async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
+    """Tasks and messages lose the customer's personal data; webhook deliveries of the customer's
+    events are cancelled or reduced to id and type."""
+    erased_ids = await service.on_contact_erased(session, event)
+    await messages.on_customer_erased(session, erased_ids)
+    await webhooks.on_customer_erased(session, erased_ids)
 
 
 def consumers() -> list[ConsumerSpec]:
@@ -23,8 +41,8 @@ def consumers() -> list[ConsumerSpec]:
             handlers={
                 **CUSTOMER_PROJECTION_HANDLERS,
                 **triggers,
-                "crm.contact.merged.v1": service.on_contact_merged,
-                "crm.contact.erased.v1": service.on_contact_erased,
+                "crm.contact.merged.v1": on_contact_merged,
+                "crm.contact.erased.v1": on_contact_erased,
             },
         ),
         # Its own group, so a slow or failing subscriber never holds up the task playbooks.

@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_shared.db import Base
 
-# Statuses from which the delivery loop still takes a row (`sending` only once its lease ran out).
-PENDING_STATUSES = ("queued", "scheduled", "retrying", "sending")
 _PENDING = text("status IN ('queued', 'scheduled', 'retrying', 'sending')")
 
 

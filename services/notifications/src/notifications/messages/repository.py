@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from crm_shared.projections import current_id_of
 from notifications.messages.models import (
-    PENDING_STATUSES,
     Message,
     MessageAttempt,
     MessageTemplate,
     StaffMember,
 )
+from notifications.outbound.attempts import PENDING_STATUSES
 
 _MESSAGES = Message.__table__
 # Built once: executors run it inside every playbook transaction. A merged customer id follows
@@ -35,10 +36,7 @@ _CREATE_ONCE = (
 )
 
 
-class MessageRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class MessageRepository(Repository):
     async def create_once(self, values: dict[str, Any]) -> Row[Any] | None:
         """Insert unless this trigger, playbook and action already made a message; None if it had."""
         full = {c.name: None for c in _MESSAGES.columns} | values
@@ -62,7 +60,7 @@ class MessageRepository:
         channel: str | None,
         limit: int,
         before: tuple[datetime, uuid.UUID] | None,
-    ) -> list[Message]:
+    ) -> builtins.list[Message]:
         query = select(Message)
         if customer_id:
             query = query.where(Message.customer_id == customer_id)
@@ -75,7 +73,7 @@ class MessageRepository:
         query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
 
-    async def claim_due(self, now: datetime, limit: int) -> list[Message]:
+    async def claim_due(self, now: datetime, limit: int) -> builtins.list[Message]:
         """Due messages, locked; another worker's claim is skipped, never waited for."""
         query = (
             select(Message)
@@ -100,7 +98,7 @@ class MessageRepository:
     async def move_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
         await self.session.execute(update(Message).where(Message.customer_id == from_id).values(customer_id=to_id))
 
-    async def redact_customer(self, customer_ids: list[uuid.UUID], now: datetime, redacted: str) -> None:
+    async def redact_customer(self, customer_ids: builtins.list[uuid.UUID], now: datetime, redacted: str) -> None:
         """Addresses, rendered texts and trigger data go; pending messages will never be sent."""
         base = update(Message).where(Message.customer_id.in_(customer_ids))
         await self.session.execute(
@@ -131,20 +129,18 @@ class MessageRepository:
     async def template(self, key: str) -> MessageTemplate | None:
         return await self.session.get(MessageTemplate, key)
 
-    async def templates(self) -> list[MessageTemplate]:
+    async def templates(self) -> builtins.list[MessageTemplate]:
         return list((await self.session.scalars(select(MessageTemplate).order_by(MessageTemplate.key))).all())
 
     async def put_template(self, key: str, variants: dict[str, Any], actor: str, now: datetime) -> MessageTemplate:
-        statement = insert(MessageTemplate).values(
-            key=key, variants=variants, version=1, updated_by=actor, updated_at=now
-        )
-        statement = statement.on_conflict_do_update(
+        row = insert(MessageTemplate).values(key=key, variants=variants, version=1, updated_by=actor, updated_at=now)
+        statement = row.on_conflict_do_update(
             index_elements=[MessageTemplate.key],
             set_={
-                "variants": statement.excluded.variants,
+                "variants": row.excluded.variants,
                 "version": MessageTemplate.version + 1,
-                "updated_by": statement.excluded.updated_by,
-                "updated_at": statement.excluded.updated_at,
+                "updated_by": row.excluded.updated_by,
+                "updated_at": row.excluded.updated_at,
             },
         ).returning(MessageTemplate)
         return (await self.session.scalars(statement, execution_options={"populate_existing": True})).one()
@@ -156,12 +152,12 @@ class MessageRepository:
         query = select(StaffMember).where(StaffMember.role == role).order_by(StaffMember.name).limit(1)
         return (await self.session.scalars(query)).first()
 
-    async def all_staff(self) -> list[StaffMember]:
+    async def all_staff(self) -> builtins.list[StaffMember]:
         return list((await self.session.scalars(select(StaffMember).order_by(StaffMember.name))).all())
 
     async def put_staff(self, name: str, values: dict[str, Any], now: datetime) -> StaffMember:
-        statement = insert(StaffMember).values(name=name, updated_at=now, **values)
-        statement = statement.on_conflict_do_update(
+        row = insert(StaffMember).values(name=name, updated_at=now, **values)
+        statement = row.on_conflict_do_update(
             index_elements=[StaffMember.name], set_={**values, "updated_at": now}
         ).returning(StaffMember)
         return (await self.session.scalars(statement, execution_options={"populate_existing": True})).one()

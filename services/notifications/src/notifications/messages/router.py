@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, status
 
@@ -27,7 +27,9 @@ from notifications.messages.schemas import (
 )
 
 router = APIRouter(tags=["messages"])
-_CONFLICT = {409: {"description": "The message is not dead", "content": {"application/problem+json": {}}}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The message is not dead", "content": {"application/problem+json": {}}}
+}
 
 
 @router.post(

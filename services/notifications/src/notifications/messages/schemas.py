@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from crm_shared.http.schemas import RequestModel
 from notifications.messages.templates import FALLBACK_LANGUAGE, unknown_placeholders
+from notifications.outbound.attempts import AttemptRead
 
 MessageStatus = Literal["queued", "scheduled", "sending", "retrying", "sent", "suppressed", "dead"]
 Channel = Literal["email", "sms", "webhook"]
@@ -39,19 +40,6 @@ class MessageCreate(RequestModel):
     data: dict[Annotated[str, StringConstraints(max_length=50)], str | int | float | bool | None] = Field(
         default_factory=dict, max_length=50, description="Values for the template's `{{data.*}}` placeholders."
     )
-
-
-class AttemptRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    number: int
-    started_at: datetime
-    finished_at: datetime | None
-    outcome: Literal["sent", "delivered", "failed", "interrupted"] | None = Field(
-        description="Null while the send is in flight; `interrupted`: the worker stopped mid-send."
-    )
-    status_code: int | None = Field(description="HTTP status (SMS gateway, webhook) or SMTP reply code.")
-    error: str | None
 
 
 class MessageRead(BaseModel):

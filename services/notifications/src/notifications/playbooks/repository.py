@@ -6,8 +6,8 @@ import uuid
 
 from sqlalchemy import bindparam, func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import UUID, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from notifications.playbooks.models import PlaybookEffect, PlaybookState, PlaybookVersion
 
 _STATE = PlaybookState.__table__
@@ -29,10 +29,7 @@ _ADD_EFFECT = (
 )
 
 
-class PlaybookRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class PlaybookRepository(Repository):
     async def state(self, causation_id: uuid.UUID | None) -> tuple[int, list[str]]:
         if causation_id is None:
             return (await self.session.execute(_VERSION_ONLY)).scalar_one(), []
@@ -64,6 +61,4 @@ class PlaybookRepository:
         return list((await self.session.scalars(query)).all())
 
     async def add(self, record: PlaybookVersion) -> PlaybookVersion:
-        self.session.add(record)
-        await self.session.flush()
-        return record
+        return await self.insert(record)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
@@ -12,7 +12,9 @@ from notifications.playbooks.schemas import KEY_PATTERN, PlaybookDefinition, Pla
 router = APIRouter(prefix="/v1/playbooks", tags=["playbooks"])
 
 PlaybookKey = Annotated[str, Path(pattern=KEY_PATTERN, max_length=60)]
-_NOT_FOUND = {404: {"description": "No playbook with this key", "content": {"application/problem+json": {}}}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No playbook with this key", "content": {"application/problem+json": {}}}
+}
 
 
 @router.get(

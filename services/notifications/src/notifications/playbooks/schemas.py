@@ -7,7 +7,7 @@ Conditions and actions are discriminated unions (on `on` and on `kind`), so a ba
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
@@ -22,7 +22,7 @@ TriggerEvent = Literal[
     "crm.score.changed.v2",
     "crm.contact.lifecycle_changed.v1",
 ]
-assert set(TriggerEvent.__args__) == set(rules.TRIGGER_EVENTS)  # type: ignore[attr-defined]
+assert set(get_args(TriggerEvent)) == set(rules.TRIGGER_EVENTS)
 
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,59}$"
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,99}"

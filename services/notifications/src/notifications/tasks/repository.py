@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from crm_shared.projections import current_id_of
 from notifications.tasks.models import Task
 
@@ -33,10 +33,7 @@ _CREATE_ONCE = (
 )
 
 
-class TaskRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class TaskRepository(Repository):
     async def create_once(self, values: dict[str, Any]) -> Row[Any] | None:
         """Insert unless this (cause event, playbook, action) already made a task; None if it had."""
         return (await self.session.execute(_CREATE_ONCE, values)).first()

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -14,8 +14,10 @@ from notifications.tasks.schemas import TaskCancel, TaskComplete, TaskFilters, T
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
-_NOT_FOUND = {404: {"description": "No task with this id", "content": {"application/problem+json": {}}}}
-_CONFLICT = {
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No task with this id", "content": {"application/problem+json": {}}}
+}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {
         "description": "Illegal transition for the task's status (with `current_status` and `allowed_next`)",
         "content": {

@@ -17,10 +17,9 @@ from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import Conflict, NotFound
 from crm_shared.projections import erase_customer, get_customer, merge_customer
 from notifications.events.publishers import publish_task_created, publish_task_status_changed
-from notifications.messages import service as messages
 from notifications.playbooks import rules
 from notifications.playbooks.repository import PlaybookRepository
-from notifications.tasks import playbooks
+from notifications.tasks import recovery
 from notifications.tasks.repository import TaskRepository
 from notifications.tasks.schemas import TaskFilters, TaskPage, TaskRead, TaskStatus
 from notifications.teams.assignment import FALLBACK_QUEUE, assignee_for, round_robin
@@ -68,10 +67,10 @@ async def create_task_action(
     if "hours" in due:
         due_at = at + timedelta(hours=due["hours"])
     else:
-        due_at = playbooks.due_by_severity_and_tier(at, facts.get("severity"), facts.get("tier"))
+        due_at = recovery.due_by_severity_and_tier(at, facts.get("severity"), facts.get("tier"))
     priority = params["priority"]
     if priority == "by_severity":
-        priority = playbooks.priority_by_severity(facts.get("severity"))
+        priority = recovery.priority_by_severity(facts.get("severity"))
     assignee, team = await _assignee(session, params["assign_to"], owner)
     event_id = new_id()
     task = await TaskRepository(session).create_once(
@@ -142,16 +141,16 @@ async def cancel(session: AsyncSession, task_id: uuid.UUID, *, actor: str, reaso
     return await _change_status(session, task_id, TaskStatus.cancelled, actor=actor, outcome=reason)
 
 
-async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
-    """The merged customer's tasks, open or done, move to the survivor."""
+async def on_contact_merged(session: AsyncSession, event: Envelope) -> tuple[uuid.UUID, uuid.UUID]:
+    """The merged customer's tasks, open or done, move to the survivor: (merged id, survivor id)."""
     merge = event.payload()
     assert isinstance(merge, ContactMergedV1)
     survivor_id = await merge_customer(session, merge, event.time)
     await TaskRepository(session).move_customer(merge.merged_id, survivor_id)
-    await messages.on_customer_merged(session, merge.merged_id, survivor_id)
+    return merge.merged_id, survivor_id
 
 
-async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
+async def on_contact_erased(session: AsyncSession, event: Envelope) -> list[uuid.UUID]:
     """Playbook titles are written from severity, category and band, never from the card; a
     title that quotes the customer anyway (a custom playbook, a hand-made task) is replaced.
     Outcomes and cancel reasons are free text about the customer: redacted."""
@@ -161,7 +160,7 @@ async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
     repository = TaskRepository(session)
     await repository.redact_titles(erased.ids, erased.identifiers, ERASED_TITLE)
     await repository.redact_outcomes(erased.ids, ERASED_TEXT)
-    await messages.on_customer_erased(session, erased.ids)
+    return erased.ids
 
 
 async def get_task(session: AsyncSession, task_id: uuid.UUID) -> TaskRead:

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, cast, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from notifications.teams.models import Team
 
 _TEAMS = Team.__table__
@@ -21,10 +21,7 @@ _TAKE_TURN = (
 )
 
 
-class TeamRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class TeamRepository(Repository):
     async def take_turn(self, name: str) -> Row[Any] | None:
         return (await self.session.execute(_TAKE_TURN, {"b_name": name})).first()
 
@@ -42,8 +39,8 @@ class TeamRepository:
         return list((await self.session.scalars(select(Team).order_by(Team.name))).all())
 
     async def upsert(self, values: dict[str, Any]) -> Team:
-        statement = insert(Team).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[Team.name], set_={k: statement.excluded[k] for k in values if k != "name"}
+        row = insert(Team).values(values)
+        statement = row.on_conflict_do_update(
+            index_elements=[Team.name], set_={k: row.excluded[k] for k in values if k != "name"}
         ).returning(Team)
         return (await self.session.scalars(statement, execution_options={"populate_existing": True})).one()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
@@ -12,7 +12,9 @@ from notifications.teams.schemas import NAME_PATTERN, TeamBody, TeamList, TeamRe
 router = APIRouter(prefix="/v1/teams", tags=["teams"])
 
 TeamName = Annotated[str, Path(pattern=NAME_PATTERN, max_length=100)]
-_NOT_FOUND = {404: {"description": "No team with this name", "content": {"application/problem+json": {}}}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No team with this name", "content": {"application/problem+json": {}}}
+}
 
 
 @router.get("", response_model=TeamList, summary="List the teams")

@@ -8,16 +8,13 @@ from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifications.messages.models import PENDING_STATUSES
+from crm_shared.db import Repository
+from notifications.outbound.attempts import PENDING_STATUSES
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 
-class WebhookRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class WebhookRepository(Repository):
     def add(self, row: Any) -> None:
         self.session.add(row)
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from crm_shared.contracts.events import EVENT_PAYLOADS
 from crm_shared.http.schemas import RequestModel
-from notifications.messages.schemas import AttemptRead
-from notifications.webhooks import signing
+from notifications.outbound import signing
+from notifications.outbound.attempts import AttemptRead
 
 DeliveryStatus = Literal["queued", "sending", "retrying", "delivered", "dead", "cancelled"]
 EventPattern = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[a-z0-9_.]+(\.\*)?$|^\*$")]

@@ -24,9 +24,8 @@ from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import Conflict, NotFound, ValidationFailed
 from crm_shared.projections import get_customer
 from notifications.config import Settings
-from notifications.messages import schedule
-from notifications.messages.schemas import AttemptRead
-from notifications.webhooks import signing
+from notifications.outbound import schedule, signing
+from notifications.outbound.attempts import AttemptRead
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from notifications.webhooks.repository import WebhookRepository
 from notifications.webhooks.schemas import (
@@ -39,6 +38,7 @@ from notifications.webhooks.schemas import (
     WebhookPage,
     WebhookRead,
 )
+from notifications.webhooks.targets import configured_guard
 
 ERASURE_EVENT = "crm.contact.erased.v1"
 
@@ -95,7 +95,7 @@ async def on_event(session: AsyncSession, event: Envelope) -> None:
 async def create_subscription(
     session: AsyncSession, body: WebhookCreate, principal: Principal, settings: Settings
 ) -> WebhookCreated:
-    if (refused := settings.webhook_targets.refusal_of_url(body.url)) is not None:
+    if (refused := configured_guard(settings).refusal_of_url(body.url)) is not None:
         raise ValidationFailed("url", refused, "private_target")
     subscription = WebhookSubscription(
         id=new_id(),
@@ -271,7 +271,7 @@ async def record_outcome(
         backoff_seconds=settings.delivery_backoff_seconds,
         backoff_max_seconds=settings.delivery_backoff_max_seconds,
     )
-    if settled:
+    if settled and delivery is not None:  # settled implies the row was there
         delivery.last_status_code = status_code
         if ok:
             delivery.delivered_at = now

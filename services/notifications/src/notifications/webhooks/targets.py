@@ -19,15 +19,13 @@ from collections.abc import Iterable
 
 import httpx
 
+from notifications.config import Network, Settings, parse_networks
+
+__all__ = ["TargetGuard", "configured_guard", "parse_networks"]
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _LOCAL_NAMES = ("localhost", "localhost.localdomain")
-
-
-def parse_networks(value: str) -> tuple[Network, ...]:
-    """`"127.0.0.0/8, ::1/128"` -> networks; a bad entry fails the settings load, not a delivery."""
-    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip())
 
 
 class TargetGuard:
@@ -73,10 +71,15 @@ class TargetGuard:
         except (OSError, TimeoutError, UnicodeError):
             return None
         for info in infos:
-            address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+            address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
             if (refused := self.refusal_of_address(address)) is not None:
                 return f"{parsed.host} resolves to {refused}"
         return None
+
+
+def configured_guard(settings: Settings) -> TargetGuard:
+    """The guard with the operator's allowed networks (`NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS`)."""
+    return TargetGuard(settings.webhook_networks, settings.delivery_timeout_seconds)
 
 
 def _ip_literal(host: str) -> Address | None:

@@ -9,7 +9,7 @@ from typing import Any
 from crm_shared.contracts import Envelope, new_event
 from crm_shared.contracts.events import ScoreChangedV2, ScoreSet
 from crm_shared.contracts.vocabulary import Band
-from scoring.scores.model import Score
+from scoring.calculation import Score
 
 SOURCE = "crm/scoring"
 

@@ -344,7 +344,7 @@ def _clock_met(
     if getattr(clocks, sla) is None:
         changes[sla] = "met"
         deltas["sla_met"] = deltas.get("sla_met", 0) + 1
-    return replace(clocks, **changes)  # type: ignore[arg-type]
+    return replace(clocks, **changes)  # type: ignore[arg-type]  # field changes as a **dict: mypy cannot match them to fields
 
 
 def status_changed(
@@ -368,4 +368,4 @@ def sla_breached(clocks: ComplaintClocks, clock: str) -> tuple[ComplaintClocks, 
     attribute = f"{clock}_sla"
     if getattr(clocks, attribute) is not None:
         return clocks, {}
-    return replace(clocks, **{attribute: "breached"}), {"sla_breached": 1}  # type: ignore[arg-type]
+    return replace(clocks, **{attribute: "breached"}), {"sla_breached": 1}  # type: ignore[arg-type]  # a field named at run time: mypy cannot match it

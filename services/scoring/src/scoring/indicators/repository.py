@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Row, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from scoring.indicators.formulas import COUNTERS
 from scoring.indicators.models import (
     IndicatorAlert,
@@ -61,10 +61,7 @@ _LOCK_STATES = _lock_states.on_conflict_do_update(
 ).returning(_STATE)
 
 
-class IndicatorRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class IndicatorRepository(Repository):
     # --- per event ---------------------------------------------------------------------
 
     async def gauges(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -145,9 +142,7 @@ class IndicatorRepository:
         )
 
     async def add_alert(self, alert: IndicatorAlert) -> IndicatorAlert:
-        self.session.add(alert)
-        await self.session.flush()
-        return alert
+        return await self.insert(alert)
 
     # --- thresholds --------------------------------------------------------------------
 
@@ -169,9 +164,7 @@ class IndicatorRepository:
         return (await self.session.scalar(query)) or 0
 
     async def add_threshold(self, record: IndicatorThresholdVersion) -> IndicatorThresholdVersion:
-        self.session.add(record)
-        await self.session.flush()
-        return record
+        return await self.insert(record)
 
     # --- reads -------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
@@ -9,7 +9,7 @@ from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
 from crm_shared.http.responses import JsonResponse
-from scoring.indicators import service
+from scoring.indicators import reads, thresholds
 from scoring.indicators.formulas import INDICATORS
 from scoring.indicators.schemas import (
     AlertFilters,
@@ -30,7 +30,7 @@ alerts_router = APIRouter(prefix="/v1/alerts", tags=["indicators"])
 
 _NAMES = ", ".join(f"`{name}`" for name in INDICATORS)
 IndicatorPath = Annotated[str, Path(max_length=60, description=f"One of {_NAMES}.")]
-_UNKNOWN_INDICATOR = {404: {"description": "No indicator with this name"}}
+_UNKNOWN_INDICATOR: dict[int | str, dict[str, Any]] = {404: {"description": "No indicator with this name"}}
 
 Reader = Annotated[Principal, Depends(require("scores:read"))]
 
@@ -46,7 +46,7 @@ Reader = Annotated[Principal, Depends(require("scores:read"))]
 async def list_indicators(
     session: SessionDep, _: Reader, filters: Annotated[IndicatorFilters, Depends()]
 ) -> IndicatorPage:
-    return await service.indicator_values(session, filters)
+    return await reads.indicator_values(session, filters)
 
 
 @indicators_router.get(
@@ -59,7 +59,7 @@ async def list_indicators(
 async def indicator_series(
     indicator: IndicatorPath, session: SessionDep, _: Reader, filters: Annotated[SeriesFilters, Depends()]
 ) -> SeriesPage:
-    return await service.indicator_series(session, indicator, filters)
+    return await reads.indicator_series(session, indicator, filters)
 
 
 @thresholds_router.get(
@@ -70,7 +70,7 @@ async def indicator_series(
     "the shipped default.",
 )
 async def list_thresholds(session: SessionDep, _: Reader) -> ThresholdList:
-    return await service.list_thresholds(session)
+    return await thresholds.list_thresholds(session)
 
 
 @thresholds_router.put(
@@ -91,7 +91,7 @@ async def put_threshold(
     idempotency = Idempotency.from_request(request, session, principal, f"indicator_threshold.put:{indicator}")
     if replay := await idempotency.begin(body.model_dump(mode="json")):
         return replay.response()
-    threshold = await service.set_threshold(session, indicator, body, actor=principal.subject)
+    threshold = await thresholds.set_threshold(session, indicator, body, actor=principal.subject)
     payload = threshold.model_dump(mode="json")
     await idempotency.complete(200, payload)
     return JsonResponse(payload)
@@ -105,7 +105,7 @@ async def put_threshold(
     "when it comes back inside.",
 )
 async def list_alerts(session: SessionDep, _: Reader, filters: Annotated[AlertFilters, Depends()]) -> AlertPage:
-    return await service.list_alerts(session, filters)
+    return await reads.list_alerts(session, filters)
 
 
 @alerts_router.get(
@@ -115,7 +115,7 @@ async def list_alerts(session: SessionDep, _: Reader, filters: Annotated[AlertFi
     responses={404: {"description": "No alert with this id"}},
 )
 async def get_alert(alert_id: uuid.UUID, session: SessionDep, _: Reader) -> AlertRead:
-    return await service.get_alert(session, alert_id)
+    return await reads.get_alert(session, alert_id)
 
 
 routers = [indicators_router, thresholds_router, alerts_router]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,10 @@ from scoring.indicators.formulas import INDICATORS
 Dimension = Literal["all", "tier", "region", "industry", "owner"]
 PeriodKind = Literal["day", "week", "month"]
 Direction = Literal["above", "below"]
-IndicatorName = Literal[tuple(INDICATORS)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    IndicatorName = str  # the Literal below is built at run time from the registry: mypy reads a str
+else:
+    IndicatorName = Literal[tuple(INDICATORS)]
 
 _LIMIT = Query(ge=1, le=500, description="Page size.")
 
@@ -186,7 +189,7 @@ class ThresholdRead(BaseModel):
 
 class ThresholdList(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": ThresholdRead.model_config["json_schema_extra"]["examples"]}]}  # type: ignore[index]
+        json_schema_extra={"examples": [{"items": ThresholdRead.model_config["json_schema_extra"]["examples"]}]}  # type: ignore[index]  # json_schema_extra is typed dict | callable; ours is a dict
     )
 
     items: list[ThresholdRead] = Field(description="Every indicator, in a fixed order.")
@@ -241,7 +244,7 @@ class AlertPage(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"items": AlertRead.model_config["json_schema_extra"]["examples"], "next_cursor": None}  # type: ignore[index]
+                {"items": AlertRead.model_config["json_schema_extra"]["examples"], "next_cursor": None}  # type: ignore[index]  # json_schema_extra is typed dict | callable; ours is a dict
             ]
         }
     )

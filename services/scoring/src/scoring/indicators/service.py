@@ -1,4 +1,5 @@
-"""Indicator use cases: folding events into counters, checking thresholds, reads. Never commits.
+"""Indicator use cases: folding events into counters, then the threshold check (thresholds.py);
+reads.py answers the GETs. Never commits.
 
 Each consumed event adds its deltas to the counters of every segment and period it belongs to
 (one upsert), then checks the thresholds of the indicators it moved, in the current period
@@ -14,49 +15,26 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_shared.contracts import Envelope, Topics, new_event
+from crm_shared.contracts import Envelope
 from crm_shared.contracts.events import (
     ActivityRecordedV1,
     ContactErasedV1,
     ContactMergedV1,
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
-    IndicatorThresholdCrossedV1,
     LifecycleChangedV1,
     OrderActivity,
     SlaBreachedV1,
     _CustomerCard,
 )
-from crm_shared.db import new_id, utcnow
-from crm_shared.http.pagination import decode_cursor, decode_time_cursor, encode_cursor, encode_time_cursor
-from crm_shared.http.problems import NotFound, ProblemError, ValidationFailed
-from crm_shared.messaging.outbox import add_event
 from crm_shared.projections import get_customer
 from scoring.indicators import formulas
-from scoring.indicators.formulas import COUNTERS, Membership, Segments, Threshold
-from scoring.indicators.models import IndicatorAlert, IndicatorComplaint, IndicatorThresholdVersion
+from scoring.indicators.formulas import Membership, Segments
+from scoring.indicators.models import IndicatorComplaint
 from scoring.indicators.repository import IndicatorRepository
-from scoring.indicators.schemas import (
-    AlertPage,
-    AlertRead,
-    IndicatorFilters,
-    IndicatorPage,
-    IndicatorPoint,
-    IndicatorValue,
-    SegmentPeriod,
-    SeriesFilters,
-    SeriesPage,
-    ThresholdList,
-    ThresholdRead,
-    ThresholdSet,
-)
-
-SOURCE = "crm/scoring"
-EVENT_TYPE = "crm.indicator.threshold_crossed.v1"
-
+from scoring.indicators.thresholds import check_thresholds
 
 # --- folding events into counters --------------------------------------------------------
 
@@ -118,7 +96,7 @@ async def _add(
     if gauge_deltas:
         await repository.add_to_gauges(gauge_deltas)
     touched = {(d, s, p, start): formulas.touched(row) for (d, s, p, start), row in rows.items()}
-    await _check_thresholds(session, counters, touched)
+    await check_thresholds(session, counters, touched)
 
 
 async def on_card(session: AsyncSession, card: _CustomerCard, at: datetime) -> None:
@@ -233,7 +211,7 @@ async def on_activity_recorded(session: AsyncSession, event: Envelope) -> None:
     counts = await IndicatorRepository(session).count_order(
         customer_id, [(p, formulas.period_start(p, at)) for p in formulas.PERIODS]
     )
-    per_period = {}
+    per_period: dict[str, dict[str, float]] = {}
     for period, orders in counts.items():
         buyers, repeat = formulas.order_buyer_deltas(orders)
         per_period[period] = {"buyers": buyers, "repeat_buyers": repeat}
@@ -305,267 +283,3 @@ async def on_sla_breached(session: AsyncSession, event: Envelope) -> None:
         await _save_clocks(session, complaint, clocks)
         segments = _complaint_segments(complaint)
     await _add(session, segments, breach.breached_at, deltas)
-
-
-# --- thresholds and alerts ---------------------------------------------------------------
-
-
-async def thresholds_in_force(session: AsyncSession) -> dict[str, tuple[Threshold, int]]:
-    """Every indicator's threshold and its version (0 = the shipped default)."""
-    stored = await IndicatorRepository(session).thresholds()
-    result: dict[str, tuple[Threshold, int]] = {}
-    for name, default in formulas.DEFAULT_THRESHOLDS.items():
-        record = stored.get(name)
-        if record is None:
-            result[name] = (default, 0)
-        else:
-            threshold = Threshold(
-                record.value,
-                record.direction,  # type: ignore[arg-type]
-                record.min_sample,
-                record.enabled,
-                record.period,  # type: ignore[arg-type]
-            )
-            result[name] = (threshold, record.version)
-    return result
-
-
-async def _check_thresholds(
-    session: AsyncSession, counters: list[Row[Any]], touched: dict[tuple[str, str, str, datetime], list[str]]
-) -> None:
-    now = utcnow()
-    current = {p: formulas.period_start(p, now) for p in formulas.PERIODS}
-    if not any(names and start == current[p] for (_, _, p, start), names in touched.items()):
-        return  # nothing this event moved is checked (a past period, or only a gauge)
-    thresholds = await thresholds_in_force(session)
-    candidates: dict[tuple[str, str, str], tuple[Row[Any], float, int]] = {}
-    for row in counters:
-        if row.period_start != current[row.period]:
-            continue  # a late event for a past period: alerts are about the current one
-        for name in touched.get((row.dimension, row.segment, row.period, row.period_start), []):
-            threshold, _ = thresholds[name]
-            if not threshold.enabled or threshold.period != row.period:
-                continue
-            value, sample = formulas.INDICATORS[name].compute(row._mapping)
-            if value is None or sample < threshold.min_sample:
-                continue
-            candidates[(name, row.dimension, row.segment)] = (row, value, sample)
-    if not candidates:
-        return
-    repository = IndicatorRepository(session)
-    states = await repository.lock_states(list(candidates))
-    for key, (row, value, sample) in sorted(candidates.items()):
-        threshold, version = thresholds[key[0]]
-        state = states[key]
-        transition = formulas.crossing(state.open_alert_id is not None, value, sample, threshold)
-        if transition == "crossed":
-            alert = await repository.add_alert(
-                IndicatorAlert(
-                    id=new_id(),
-                    indicator=key[0],
-                    dimension=row.dimension,
-                    segment=row.segment,
-                    period=row.period,
-                    period_start=row.period_start,
-                    period_end=formulas.period_end(row.period, row.period_start),
-                    state="open",
-                    value=value,
-                    sample_size=sample,
-                    threshold=threshold.value,
-                    direction=threshold.direction,
-                    threshold_version=version,
-                    opened_at=now,
-                )
-            )
-            await repository.set_state(key, alert.id)
-            await _publish(session, alert, value, "crossed", now)
-        elif transition == "recovered":
-            assert state.open_alert_id is not None
-            alert = await repository.lock_alert(state.open_alert_id)
-            await repository.set_state(key, None)
-            if alert is None:
-                continue
-            alert.state, alert.closed_at, alert.recovered_value = "closed", now, value
-            await session.flush()
-            await _publish(session, alert, value, "recovered", now, period=(row.period, row.period_start))
-
-
-def subject_of(indicator: str, dimension: str, segment: str) -> str:
-    return f"indicator:{indicator}:{dimension}:{segment or 'all'}"
-
-
-async def _publish(
-    session: AsyncSession,
-    alert: IndicatorAlert,
-    value: float,
-    state: str,
-    at: datetime,
-    period: tuple[str, datetime] | None = None,
-) -> None:
-    kind, start = period or (alert.period, alert.period_start)
-    data = IndicatorThresholdCrossedV1(
-        alert_id=alert.id,
-        indicator=alert.indicator,
-        dimension=alert.dimension,  # type: ignore[arg-type]
-        segment=alert.segment or None,
-        period_start=start,
-        period_end=formulas.period_end(kind, start),  # type: ignore[arg-type]
-        value=value,
-        threshold=alert.threshold,
-        direction=alert.direction,  # type: ignore[arg-type]
-        state=state,  # type: ignore[arg-type]
-        crossed_at=at,
-    )
-    subject = subject_of(alert.indicator, alert.dimension, alert.segment)
-    await add_event(session, new_event(type=EVENT_TYPE, source=SOURCE, subject=subject, data=data), Topics.scores)
-
-
-def _threshold_read(name: str, threshold: Threshold, version: int, record: Any | None) -> ThresholdRead:
-    indicator = formulas.INDICATORS[name]
-    return ThresholdRead(
-        indicator=name,
-        unit=indicator.unit,
-        value=threshold.value,
-        direction=threshold.direction,
-        min_sample=threshold.min_sample,
-        enabled=threshold.enabled,
-        period=threshold.period,
-        version=version,
-        updated_by=record.created_by if record is not None else "default",
-        updated_at=record.created_at if record is not None else None,
-    )
-
-
-async def list_thresholds(session: AsyncSession) -> ThresholdList:
-    stored = await IndicatorRepository(session).thresholds()
-    in_force = await thresholds_in_force(session)
-    return ThresholdList(items=[_threshold_read(name, t, v, stored.get(name)) for name, (t, v) in in_force.items()])
-
-
-async def set_threshold(session: AsyncSession, name: str, body: ThresholdSet, *, actor: str) -> ThresholdRead:
-    """A new version of one indicator's threshold (who and when kept). It applies from the next
-    event that moves the indicator; open alerts stay until that event finds the value inside."""
-    indicator = _indicator(name)
-    if not indicator.low <= body.value <= indicator.high:
-        raise ValidationFailed(
-            "value", f"a {name} threshold lies between {indicator.low:g} and {indicator.high:g}", "out_of_range"
-        )
-    repository = IndicatorRepository(session)
-    await repository.lock_threshold(name)
-    record = await repository.add_threshold(
-        IndicatorThresholdVersion(
-            indicator=name,
-            version=await repository.latest_threshold_version(name) + 1,
-            value=body.value,
-            direction=body.direction,
-            min_sample=body.min_sample,
-            enabled=body.enabled,
-            period=body.period,
-            created_by=actor,
-            created_at=utcnow(),
-        )
-    )
-    threshold = Threshold(body.value, body.direction, body.min_sample, body.enabled, body.period)
-    return _threshold_read(name, threshold, record.version, record)
-
-
-def _indicator(name: str) -> formulas.Indicator:
-    indicator = formulas.INDICATORS.get(name)
-    if indicator is None:
-        raise NotFound("Indicator", name)
-    return indicator
-
-
-# --- reads -------------------------------------------------------------------------------
-
-
-def _decode_segment_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    if not cursor:
-        return None
-    start, segment = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(start), segment
-    except ValueError as exc:
-        raise ProblemError(
-            400, "Invalid cursor", "The cursor is not one this API returned.", type="bad-cursor"
-        ) from exc
-
-
-async def _rows(session: AsyncSession, filters: IndicatorFilters | SeriesFilters) -> tuple[list[Row[Any]], str | None]:
-    rows = await IndicatorRepository(session).counters(
-        dimension=filters.dimension,
-        period=filters.period,
-        since=filters.since,
-        until=filters.until,
-        segment=(filters.segment or None) if filters.dimension != "all" else None,
-        after=_decode_segment_cursor(filters.cursor),
-        limit=filters.limit + 1,
-    )
-    more = len(rows) > filters.limit
-    rows = rows[: filters.limit]
-    return rows, (encode_cursor(rows[-1].period_start.isoformat(), rows[-1].segment) if more and rows else None)
-
-
-def _segment_period(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "dimension": row.dimension,
-        "segment": row.segment if row.dimension != "all" else None,
-        "period": row.period,
-        "period_start": row.period_start,
-        "period_end": formulas.period_end(row.period, row.period_start),
-    }
-
-
-async def indicator_values(session: AsyncSession, filters: IndicatorFilters) -> IndicatorPage:
-    rows, next_cursor = await _rows(session, filters)
-    items = []
-    for row in rows:
-        computed = formulas.values(row._mapping)
-        items.append(
-            SegmentPeriod(
-                **_segment_period(row),
-                indicators={
-                    name: IndicatorValue(value=value, sample_size=sample, unit=formulas.INDICATORS[name].unit)
-                    for name, (value, sample) in computed.items()
-                },
-                counters={name: row._mapping[name] for name in COUNTERS},
-            )
-        )
-    return IndicatorPage(items=items, next_cursor=next_cursor)
-
-
-async def indicator_series(session: AsyncSession, name: str, filters: SeriesFilters) -> SeriesPage:
-    indicator = _indicator(name)
-    rows, next_cursor = await _rows(session, filters)
-    items = []
-    for row in rows:
-        value, sample = indicator.compute(row._mapping)
-        items.append(IndicatorPoint(**_segment_period(row), value=value, sample_size=sample))
-    return SeriesPage(indicator=name, unit=indicator.unit, items=items, next_cursor=next_cursor)
-
-
-def _alert_read(alert: IndicatorAlert) -> AlertRead:
-    read = AlertRead.model_validate(alert)
-    return read.model_copy(update={"segment": alert.segment or None})
-
-
-async def get_alert(session: AsyncSession, alert_id: uuid.UUID) -> AlertRead:
-    alert = await IndicatorRepository(session).alert(alert_id)
-    if alert is None:
-        raise NotFound("Alert", alert_id)
-    return _alert_read(alert)
-
-
-async def list_alerts(session: AsyncSession, filters: Any) -> AlertPage:
-    alerts = await IndicatorRepository(session).alerts(
-        state=filters.state,
-        indicator=filters.indicator,
-        dimension=filters.dimension,
-        segment=filters.segment,
-        before=decode_time_cursor(filters.cursor),
-        limit=filters.limit + 1,
-    )
-    more = len(alerts) > filters.limit
-    alerts = alerts[: filters.limit]
-    next_cursor = encode_time_cursor(alerts[-1].opened_at, alerts[-1].id) if more and alerts else None
-    return AlertPage(items=[_alert_read(a) for a in alerts], next_cursor=next_cursor)

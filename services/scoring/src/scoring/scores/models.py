@@ -23,7 +23,7 @@ class CustomerScore(Base):
     churn_risk: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     health: Mapped[float] = mapped_column(Float, nullable=False)
     band: Mapped[str] = mapped_column(String(20), nullable=False)
-    # model.Inputs.to_json(): decayed sums, counters, timestamps, open cases, the card's profile
+    # calculation.Inputs.to_json(): decayed sums, counters, timestamps, open cases, the card's profile
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     inputs_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     scorecard_version: Mapped[int] = mapped_column(Integer, nullable=False)

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Row, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from crm_shared.projections import current_id_of, survivor_id
 from scoring.scores.models import CustomerScore, RescoreRun, ScorecardVersion, ScoreHistory
 
@@ -57,10 +57,7 @@ _BATCH = (
 _FIRST_BATCH = select(_SCORES).order_by(_SCORES.c.customer_id).limit(bindparam("limit")).with_for_update()
 
 
-class ScoreRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ScoreRepository(Repository):
     async def get(self, customer_id: uuid.UUID) -> CustomerScore | None:
         return await self.session.get(CustomerScore, customer_id)
 
@@ -141,9 +138,7 @@ class ScoreRepository:
         await self.session.execute(select(func.pg_advisory_xact_lock(0x5C0BECA4D)))
 
     async def add_scorecard(self, card: ScorecardVersion) -> ScorecardVersion:
-        self.session.add(card)
-        await self.session.flush()
-        return card
+        return await self.insert(card)
 
     async def scorecards(self, *, limit: int, before: int | None) -> list[ScorecardVersion]:
         query = select(ScorecardVersion)
@@ -157,9 +152,7 @@ class ScoreRepository:
         return (await self.session.execute(select(func.count()).select_from(_SCORES))).scalar_one()
 
     async def add_run(self, run: RescoreRun) -> RescoreRun:
-        self.session.add(run)
-        await self.session.flush()
-        return run
+        return await self.insert(run)
 
     async def get_run(self, run_id: uuid.UUID) -> RescoreRun | None:
         return await self.session.get(RescoreRun, run_id)

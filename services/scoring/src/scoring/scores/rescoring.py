@@ -21,7 +21,7 @@ from crm_shared.http.pagination import decode_cursor, decode_time_cursor, encode
 from crm_shared.http.problems import NotFound, ProblemError, ValidationFailed
 from crm_shared.messaging.outbox import add_events
 from crm_shared.observability import context
-from scoring.scores import model
+from scoring import calculation
 from scoring.scores.models import RescoreRun, ScorecardVersion
 from scoring.scores.repository import ScoreRepository
 from scoring.scores.schemas import (
@@ -38,7 +38,7 @@ BATCH_SIZE = 500
 
 
 def scorecard_read(row: ScorecardVersion, run: RescoreRun | None = None) -> ScorecardRead:
-    card = model.Scorecard.from_config(row.version, row.config)
+    card = calculation.Scorecard.from_config(row.version, row.config)
     return ScorecardRead(
         version=row.version,
         model_version=card.model_version,
@@ -64,8 +64,8 @@ async def put_scorecard(session: AsyncSession, body: ScorecardWrite, actor: str)
     repository = ScoreRepository(session)
     await repository.lock_scorecards()
     version = (await repository.current_scorecard_version() or 0) + 1
-    card = model.Scorecard.from_config(version, body.config())
-    problems = model.validate(card)
+    card = calculation.Scorecard.from_config(version, body.config())
+    problems = calculation.validate(card)
     if problems:
         raise ProblemError(
             422,
@@ -166,7 +166,7 @@ async def run_next_batch(session: AsyncSession, batch_size: int = BATCH_SIZE) ->
                 continue  # scored with a newer version already
             values, moved, event = build_update(
                 row.customer_id,
-                model.Inputs.from_json(row.inputs),
+                calculation.Inputs.from_json(row.inputs),
                 row,
                 card,
                 cause_id=run.id,

@@ -12,7 +12,7 @@ from crm_shared.http.idempotency import Idempotency
 from crm_shared.http.problems import ValidationFailed
 from crm_shared.http.query import IsoDateTime
 from crm_shared.http.responses import JsonResponse
-from scoring.scores import rescoring, service
+from scoring.scores import reads, rescoring
 from scoring.scores.schemas import (
     ExplanationRead,
     HistoryFilters,
@@ -49,7 +49,7 @@ def _aware(at: datetime | None, field: str) -> datetime | None:
 async def get_score(
     customer_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, Depends(require("scores:read"))]
 ) -> ScoreRead:
-    return ScoreRead.model_validate(await service.get_score(session, customer_id))
+    return ScoreRead.model_validate(await reads.get_score(session, customer_id))
 
 
 @router.get(
@@ -68,7 +68,7 @@ async def get_history(
 ) -> ScoreHistoryPage:
     _aware(filters.since, "since")
     _aware(filters.until, "until")
-    return await service.score_history(session, customer_id, filters=filters, limit=limit, cursor=cursor)
+    return await reads.score_history(session, customer_id, filters=filters, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -88,7 +88,7 @@ async def get_explanation(
     window_hours: Annotated[float, Query(gt=0, le=24 * 366)] = 24.0,
 ) -> ExplanationRead:
     when = _aware(at, "at") or datetime.now(UTC)
-    return await service.explain(session, customer_id, when, timedelta(hours=window_hours))
+    return await reads.explain(session, customer_id, when, timedelta(hours=window_hours))
 
 
 @scorecard_router.get(

@@ -8,10 +8,11 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_shared.db import unit_of_work
-from crm_shared.messaging.consumer import is_transient
+from crm_shared.failures import is_transient
 from crm_shared.messaging.outbox import EventPublisher
 from crm_shared.worker import Worker
 from scoring.scores import rescoring
+from scoring.scores.repository import ScoreRepository
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +55,6 @@ class RescoreRunner:
         """A batch that fails for a reason other than the database would fail again: stop the run."""
         try:
             async with unit_of_work(self.sessions) as session:
-                from scoring.scores.repository import ScoreRepository
-
                 run = await ScoreRepository(session).claim_run()
                 if run is not None:
                     run.status, run.error = "failed", error

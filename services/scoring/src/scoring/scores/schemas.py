@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, create_model
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from crm_shared.contracts.vocabulary import Band
 from crm_shared.http.query import IsoDateTime
 from crm_shared.http.schemas import RequestModel
-from scoring.scores.model import DEFAULT_SCORECARD
+from scoring.calculation import DEFAULT_SCORECARD
 
 
 class Cause(BaseModel):
@@ -141,7 +141,7 @@ class ExplanationRead(BaseModel):
 def _section(name: str, defaults: dict[str, float]) -> type[RequestModel]:
     """A scorecard section with one documented field per parameter (its default from scorecard 1)."""
     title = "".join(part.capitalize() for part in name.split("_"))
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(  # type: ignore[call-overload]  # fields given as a **dict: no overload can check them
         f"Scorecard{title}",
         __base__=RequestModel,
         **{
@@ -152,25 +152,35 @@ def _section(name: str, defaults: dict[str, float]) -> type[RequestModel]:
 
 
 _DEFAULTS = DEFAULT_SCORECARD.config()
-ScorecardWeights = _section("weights", _DEFAULTS["weights"])
-ScorecardBands = _section("bands", _DEFAULTS["bands"])
-ScorecardHalfLives = _section("half_lives", _DEFAULTS["half_lives"])
-ScorecardSeverityWeights = _section("severity_weights", _DEFAULTS["severity_weights"])
-ScorecardSatisfaction = _section("satisfaction", _DEFAULTS["satisfaction"])
-ScorecardLoyalty = _section("loyalty", _DEFAULTS["loyalty"])
-ScorecardValue = _section("value", _DEFAULTS["value"])
-ScorecardChurn = _section("churn", _DEFAULTS["churn"])
+if TYPE_CHECKING:  # made by create_model at run time: mypy knows each as the RequestModel it extends
+    ScorecardWeights = RequestModel
+    ScorecardBands = RequestModel
+    ScorecardHalfLives = RequestModel
+    ScorecardSeverityWeights = RequestModel
+    ScorecardSatisfaction = RequestModel
+    ScorecardLoyalty = RequestModel
+    ScorecardValue = RequestModel
+    ScorecardChurn = RequestModel
+else:
+    ScorecardWeights = _section("weights", _DEFAULTS["weights"])
+    ScorecardBands = _section("bands", _DEFAULTS["bands"])
+    ScorecardHalfLives = _section("half_lives", _DEFAULTS["half_lives"])
+    ScorecardSeverityWeights = _section("severity_weights", _DEFAULTS["severity_weights"])
+    ScorecardSatisfaction = _section("satisfaction", _DEFAULTS["satisfaction"])
+    ScorecardLoyalty = _section("loyalty", _DEFAULTS["loyalty"])
+    ScorecardValue = _section("value", _DEFAULTS["value"])
+    ScorecardChurn = _section("churn", _DEFAULTS["churn"])
 
 
 class ScorecardConfig(BaseModel):
-    weights: ScorecardWeights  # type: ignore[valid-type]
-    bands: ScorecardBands  # type: ignore[valid-type]
-    half_lives: ScorecardHalfLives  # type: ignore[valid-type]
-    severity_weights: ScorecardSeverityWeights  # type: ignore[valid-type]
-    satisfaction: ScorecardSatisfaction  # type: ignore[valid-type]
-    loyalty: ScorecardLoyalty  # type: ignore[valid-type]
-    value: ScorecardValue  # type: ignore[valid-type]
-    churn: ScorecardChurn  # type: ignore[valid-type]
+    weights: ScorecardWeights
+    bands: ScorecardBands
+    half_lives: ScorecardHalfLives
+    severity_weights: ScorecardSeverityWeights
+    satisfaction: ScorecardSatisfaction
+    loyalty: ScorecardLoyalty
+    value: ScorecardValue
+    churn: ScorecardChurn
 
 
 class ScorecardWrite(RequestModel):
@@ -188,20 +198,20 @@ class ScorecardWrite(RequestModel):
         }
     )
 
-    weights: ScorecardWeights = Field(  # type: ignore[valid-type]
+    weights: ScorecardWeights = Field(
         default_factory=ScorecardWeights, description="Of the scores in health; they must sum to 1."
     )
-    bands: ScorecardBands = Field(  # type: ignore[valid-type]
+    bands: ScorecardBands = Field(
         default_factory=ScorecardBands, description="Health floors; 100 >= healthy > watch > at_risk > 0."
     )
-    half_lives: ScorecardHalfLives = Field(default_factory=ScorecardHalfLives)  # type: ignore[valid-type]
-    severity_weights: ScorecardSeverityWeights = Field(  # type: ignore[valid-type]
+    half_lives: ScorecardHalfLives = Field(default_factory=ScorecardHalfLives)
+    severity_weights: ScorecardSeverityWeights = Field(
         default_factory=ScorecardSeverityWeights, description="Positive, low <= medium <= high <= critical."
     )
-    satisfaction: ScorecardSatisfaction = Field(default_factory=ScorecardSatisfaction)  # type: ignore[valid-type]
-    loyalty: ScorecardLoyalty = Field(default_factory=ScorecardLoyalty)  # type: ignore[valid-type]
-    value: ScorecardValue = Field(default_factory=ScorecardValue)  # type: ignore[valid-type]
-    churn: ScorecardChurn = Field(default_factory=ScorecardChurn)  # type: ignore[valid-type]
+    satisfaction: ScorecardSatisfaction = Field(default_factory=ScorecardSatisfaction)
+    loyalty: ScorecardLoyalty = Field(default_factory=ScorecardLoyalty)
+    value: ScorecardValue = Field(default_factory=ScorecardValue)
+    churn: ScorecardChurn = Field(default_factory=ScorecardChurn)
     comment: str | None = Field(default=None, max_length=2000)
     rescore: StrictBool = Field(default=False, description="Start a rescore run of every customer at once.")
 

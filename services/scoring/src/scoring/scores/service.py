@@ -1,4 +1,4 @@
-"""Score use cases: fold an event into a customer's inputs, store, explain, announce.
+"""Score use cases: fold an event into a customer's inputs, store, announce (reads.py answers the GETs).
 
 Per event: one locked row read (which also reads the current scorecard version), one upsert,
 and only when a rounded score moved one history insert and one outbox row. The scorecard's
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -33,30 +33,20 @@ from crm_shared.contracts.events import (
 )
 from crm_shared.contracts.vocabulary import CaseStatus
 from crm_shared.db import new_id, utcnow
-from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound
 from crm_shared.messaging.outbox import add_event
 from crm_shared.projections import erase_customer, merge_customer, survivor_id
+from scoring import calculation
 from scoring.events.publishers import score_changed
-from scoring.scores import model
-from scoring.scores.models import CustomerScore
 from scoring.scores.repository import ScoreRepository
-from scoring.scores.schemas import (
-    ComponentDelta,
-    ExplanationRead,
-    HistoryFilters,
-    ScoreChange,
-    ScoreHistoryPage,
-    ScoreHistoryRead,
-)
 
-Fold = Callable[[model.Inputs, model.Scorecard], model.Inputs]
+Fold = Callable[[calculation.Inputs, calculation.Scorecard], calculation.Inputs]
 RECENT_CAUSES = 10
 RESCORE_CAUSE_TYPE = "crm.scoring.rescore_run"
-_CARDS: dict[int, model.Scorecard] = {}
+_CARDS: dict[int, calculation.Scorecard] = {}
 
 
-async def scorecard(session: AsyncSession, version: int | None = None) -> model.Scorecard:
+async def scorecard(session: AsyncSession, version: int | None = None) -> calculation.Scorecard:
     """A scorecard version (the current one by default), cached: versions never change."""
     repository = ScoreRepository(session)
     if version is None:
@@ -66,12 +56,12 @@ async def scorecard(session: AsyncSession, version: int | None = None) -> model.
         row = await repository.scorecard(version)
         if row is None:
             raise NotFound("Scorecard version", version)
-        card = _CARDS[version] = model.Scorecard.from_config(version, row.config)
+        card = _CARDS[version] = calculation.Scorecard.from_config(version, row.config)
     return card
 
 
-def _inputs(row: Row[Any] | None) -> model.Inputs:
-    return model.Inputs.from_json(row.inputs) if row is not None else model.Inputs()
+def _inputs(row: Row[Any] | None) -> calculation.Inputs:
+    return calculation.Inputs.from_json(row.inputs) if row is not None else calculation.Inputs()
 
 
 def _previous(row: Any) -> dict[str, Any] | None:
@@ -89,9 +79,9 @@ def _previous(row: Any) -> dict[str, Any] | None:
 
 def build_update(
     customer_id: uuid.UUID,
-    inputs: model.Inputs,
+    inputs: calculation.Inputs,
     row: Row[Any] | None,
-    card: model.Scorecard,
+    card: calculation.Scorecard,
     *,
     cause_id: uuid.UUID,
     cause_type: str,
@@ -100,9 +90,9 @@ def build_update(
     now: datetime | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None, Envelope | None]:
     """The row to upsert and, if a rounded score moved, the history row and the event."""
-    score = model.compute(inputs, card)
+    score = calculation.compute(inputs, card)
     previous = _previous(row)
-    changed = model.changed_scores(previous, score)
+    changed = calculation.changed_scores(previous, score)
     now = now or utcnow()
     causes = list(row.recent_causes) if row is not None else []
     if changed:
@@ -125,7 +115,7 @@ def build_update(
         "id": new_id(),
         "customer_id": customer_id,
         **score.values(),
-        **{f"previous_{k}": (previous[k] if previous else None) for k in (*model.SCORES, "band")},
+        **{f"previous_{k}": (previous[k] if previous else None) for k in (*calculation.SCORES, "band")},
         "changed": changed,
         "cause_event_id": cause_id,
         "cause_event_type": cause_type,
@@ -152,9 +142,9 @@ def build_update(
 async def _apply(
     session: AsyncSession,
     customer_id: uuid.UUID,
-    inputs: model.Inputs,
+    inputs: calculation.Inputs,
     row: Row[Any] | None,
-    card: model.Scorecard,
+    card: calculation.Scorecard,
     cause: Envelope,
 ) -> None:
     """Store the new inputs; record history and publish only when a score moved."""
@@ -168,7 +158,7 @@ async def _apply(
         await add_event(session, event, Topics.scores)
 
 
-async def _card_for(session: AsyncSession, row: Row[Any] | None) -> model.Scorecard:
+async def _card_for(session: AsyncSession, row: Row[Any] | None) -> calculation.Scorecard:
     version = row.current_scorecard if row is not None else None
     return await scorecard(session, version)
 
@@ -193,7 +183,7 @@ async def on_contact_created(session: AsyncSession, event: Envelope) -> None:
         return  # a replayed event of a record merged away since: its score lives on the survivor
     row = await ScoreRepository(session).lock(card.customer_id)
     scorecard_ = await _card_for(session, row)
-    inputs = model.set_profile(
+    inputs = calculation.set_profile(
         _inputs(row),
         tier=card.tier.value,
         lifecycle=card.lifecycle_stage.value,
@@ -218,7 +208,7 @@ async def on_contact_updated(session: AsyncSession, event: Envelope) -> None:
         session,
         event,
         card.customer_id,
-        lambda i, c: model.set_profile(
+        lambda i, c: calculation.set_profile(
             i,
             tier=card.tier.value,
             lifecycle=card.lifecycle_stage.value,
@@ -236,7 +226,7 @@ async def on_credit_changed(session: AsyncSession, event: Envelope) -> None:
         session,
         event,
         change.customer_id,
-        lambda i, c: model.set_profile(i, credit=change.current.value, at=change.changed_at, card=c),
+        lambda i, c: calculation.set_profile(i, credit=change.current.value, at=change.changed_at, card=c),
     )
 
 
@@ -247,7 +237,7 @@ async def on_lifecycle_changed(session: AsyncSession, event: Envelope) -> None:
         session,
         event,
         change.customer_id,
-        lambda i, c: model.set_profile(i, lifecycle=change.current.value, at=change.changed_at, card=c),
+        lambda i, c: calculation.set_profile(i, lifecycle=change.current.value, at=change.changed_at, card=c),
     )
 
 
@@ -258,18 +248,20 @@ async def on_activity_recorded(session: AsyncSession, event: Envelope) -> None:
     details, at = activity.details, activity.occurred_at
     if isinstance(details, OrderActivity):
 
-        def fold(i: model.Inputs, c: model.Scorecard) -> model.Inputs:
-            return model.add_order(i, float(details.amount), at, c)
+        def fold(i: calculation.Inputs, c: calculation.Scorecard) -> calculation.Inputs:
+            return calculation.add_order(i, float(details.amount), at, c)
 
     elif isinstance(details, ContractActivity):
 
-        def fold(i: model.Inputs, c: model.Scorecard) -> model.Inputs:
-            return model.add_contract(i, details.starts_on, details.ends_on, details.renewal_of is not None, at, c)
+        def fold(i: calculation.Inputs, c: calculation.Scorecard) -> calculation.Inputs:
+            return calculation.add_contract(
+                i, details.starts_on, details.ends_on, details.renewal_of is not None, at, c
+            )
 
     else:
 
-        def fold(i: model.Inputs, c: model.Scorecard) -> model.Inputs:
-            return model.add_contact(i, at, c)
+        def fold(i: calculation.Inputs, c: calculation.Scorecard) -> calculation.Inputs:
+            return calculation.add_contact(i, at, c)
 
     await _fold(session, event, activity.customer_id, fold)
 
@@ -282,7 +274,7 @@ async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:
         session,
         event,
         feedback.customer_id,
-        lambda i, c: model.add_feedback(
+        lambda i, c: calculation.add_feedback(
             i,
             feedback.type,
             feedback.severity,
@@ -304,10 +296,12 @@ async def on_feedback_status_changed(session: AsyncSession, event: Envelope) -> 
             session,
             event,
             change.customer_id,
-            lambda i, c: model.reopen_case(i, fid, change.severity, change.changed_at, c),
+            lambda i, c: calculation.reopen_case(i, fid, change.severity, change.changed_at, c),
         )
     elif change.current in (CaseStatus.resolved, CaseStatus.closed):
-        await _fold(session, event, change.customer_id, lambda i, c: model.resolve_case(i, fid, change.changed_at, c))
+        await _fold(
+            session, event, change.customer_id, lambda i, c: calculation.resolve_case(i, fid, change.changed_at, c)
+        )
     # acknowledged / in progress: no score signal, no row touched
 
 
@@ -318,7 +312,7 @@ async def on_sla_breached(session: AsyncSession, event: Envelope) -> None:
         session,
         event,
         breach.customer_id,
-        lambda i, c: model.breach_case(i, str(breach.feedback_id), breach.severity, breach.breached_at, c),
+        lambda i, c: calculation.breach_case(i, str(breach.feedback_id), breach.severity, breach.breached_at, c),
     )
 
 
@@ -333,10 +327,10 @@ async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
     await repository.move_customer(merge.merged_id, survivor)
     if merged_row is not None:
         card = await scorecard(session)
-        inputs = model.combine(_inputs(survivor_row), _inputs(merged_row), card)
+        inputs = calculation.combine(_inputs(survivor_row), _inputs(merged_row), card)
         if survivor == merge.survivor_id:
             profile = merge.survivor
-            inputs = model.set_profile(
+            inputs = calculation.set_profile(
                 inputs,
                 tier=profile.tier.value,
                 lifecycle=profile.lifecycle_stage.value,
@@ -351,99 +345,3 @@ async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
     erasure = event.payload()
     assert isinstance(erasure, ContactErasedV1)
     await erase_customer(session, erasure, event.time)
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading
-# ---------------------------------------------------------------------------------------------
-async def get_score(session: AsyncSession, customer_id: uuid.UUID) -> CustomerScore:
-    row = await ScoreRepository(session).get(customer_id)
-    if row is None:
-        raise NotFound("Score of customer", customer_id)
-    return row
-
-
-async def score_history(
-    session: AsyncSession, customer_id: uuid.UUID, *, filters: HistoryFilters, limit: int, cursor: str | None
-) -> ScoreHistoryPage:
-    rows = await ScoreRepository(session).history(
-        customer_id, limit=limit + 1, before=decode_time_cursor(cursor), since=filters.since, until=filters.until
-    )
-    last = rows[limit - 1] if len(rows) > limit else None
-    return ScoreHistoryPage(
-        items=[ScoreHistoryRead.model_validate(r) for r in rows[:limit]],
-        next_cursor=encode_time_cursor(last.computed_at, last.id) if last else None,
-    )
-
-
-MAX_CHANGES_EXPLAINED = 200
-
-
-async def explain(session: AsyncSession, customer_id: uuid.UUID, at: datetime, window: timedelta) -> ExplanationRead:
-    """Why the scores are what they were at `at`: the scores then, the scores before the window,
-    every component that moved between the two, and each change in the window with its cause."""
-    repository = ScoreRepository(session)
-    start = at - window
-    current = await repository.latest_before(customer_id, at, inclusive=True)
-    if current is None and await repository.get(customer_id) is None:
-        raise NotFound("Score of customer", customer_id)
-    previous = await repository.latest_before(customer_id, start, inclusive=False)
-    in_window = await repository.history(
-        customer_id, limit=MAX_CHANGES_EXPLAINED, before=None, since=start, until=at + timedelta(microseconds=1)
-    )
-    in_window.reverse()
-    changes = [
-        ScoreChange(
-            computed_at=r.computed_at,
-            cause_event_id=r.cause_event_id,
-            cause_event_type=r.cause_event_type,
-            rescore_run_id=r.rescore_run_id,
-            changed=list(r.changed or []),
-            band_from=r.previous_band,
-            band_to=r.band,
-            health_from=r.previous_health,
-            health_to=r.health,
-        )
-        for r in in_window
-    ]
-    score_deltas: dict[str, float] = {}
-    deltas: list[ComponentDelta] = []
-    if current is not None and previous is not None and current.id != previous.id:
-        for name in model.SCORES:
-            new, old = getattr(current, name), getattr(previous, name)
-            if new is not None and old is not None and round(new - old, 1) != 0:
-                score_deltas[name] = round(new - old, 1)
-        deltas = [ComponentDelta(**d) for d in model.describe_deltas(previous.explanation, current.explanation)]
-    elif current is not None and previous is None:
-        deltas = [ComponentDelta(**d) for d in model.describe_deltas(None, current.explanation)]
-    summary = _summary(current, previous, score_deltas, deltas, changes)
-    return ExplanationRead(
-        customer_id=customer_id,
-        at=at,
-        window_start=start,
-        score=ScoreHistoryRead.model_validate(current) if current else None,
-        previous=ScoreHistoryRead.model_validate(previous) if previous else None,
-        score_deltas=score_deltas,
-        deltas=deltas,
-        changes=changes,
-        summary=summary,
-    )
-
-
-def _summary(
-    current: Any,
-    previous: Any,
-    score_deltas: dict[str, float],
-    deltas: list[ComponentDelta],
-    changes: list[ScoreChange],
-) -> str:
-    if current is None:
-        return "No score was recorded for this customer by then."
-    if not changes:
-        return f"Nothing changed in the window; health was {current.health} ({current.band})."
-    moved = ", ".join(f"{k} {'+' if v > 0 else ''}{v}" for k, v in score_deltas.items()) or "no score moved overall"
-    biggest = sorted(deltas, key=lambda d: -abs(d.delta))[:3]
-    causes = ", ".join(sorted({c.cause_event_type for c in changes}))
-    band = f" band {previous.band} -> {current.band};" if previous is not None and previous.band != current.band else ""
-    reasons = "; ".join(d.text for d in biggest)
-    return f"{len(changes)} change(s) in the window ({causes}):{band} {moved}. Largest movements: {reasons}."

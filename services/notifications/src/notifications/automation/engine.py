@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.projections import get_customer
+from notifications.automation.executors import EXECUTORS
 from notifications.playbooks import rules
-from notifications.playbooks.actions import EXECUTORS
 from notifications.playbooks.repository import PlaybookRepository
 from notifications.playbooks.schemas import PlaybookDefinition
 from notifications.playbooks.service import in_force

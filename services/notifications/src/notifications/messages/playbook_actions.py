@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
 from notifications.messages.service import event_context, queue_message
-from notifications.webhooks import signing
+from notifications.outbound import signing
 
 
 class _Params(BaseModel):

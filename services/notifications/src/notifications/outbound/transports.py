@@ -20,7 +20,7 @@ import httpx
 import orjson
 
 from notifications.config import Settings
-from notifications.webhooks import signing
+from notifications.outbound import signing
 
 # Statuses of an SMS gateway that no retry can change (a bad number, a refused token).
 _RETRYABLE_4XX = {408, 409, 425, 429}

@@ -13,7 +13,7 @@ matched (the complaint path makes no lookup it does not need). `action_key` is
 action key). Executors run in the consumed event's transaction and never commit.
 
 `create_task` is here; `send_message`, `notify_staff` and `call_webhook` come from
-`notifications.messages.actions` (they queue a message row that the delivery loop sends). A kind
+`notifications.messages.playbook_actions` (they queue a message row that the delivery loop sends). A kind
 without an executor is logged and skipped.
 """
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from notifications.messages.actions import MESSAGE_EXECUTORS
+from notifications.messages.playbook_actions import MESSAGE_EXECUTORS
 from notifications.tasks.service import create_task_action
 
 Executor = Callable[..., Awaitable[None]]

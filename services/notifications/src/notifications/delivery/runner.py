@@ -1,4 +1,4 @@
-"""The worker's delivery loop: sends due messages and webhook deliveries, records each attempt.
+"""The worker's delivery runner: sends due messages and webhook deliveries, records each attempt.
 
 Per pass it claims due rows with `FOR UPDATE SKIP LOCKED` (two workers never take one row) and,
 in that transaction, decides (suppressed, scheduled for quiet hours, dead) or writes the attempt
@@ -9,8 +9,8 @@ mid-send leaves `sending`; when the lease runs out the row is taken again and se
 Message-ID / webhook-id, which the receiver can deduplicate on.
 
 Inserts and re-queues wake it at once: a statement trigger NOTIFYs `deliveries` at commit and
-the loop LISTENs on its own connection; it also sleeps only until the earliest `next_attempt_at`
-(at most `MAX_SLEEP_SECONDS`), so a lost notification costs little.
+the loop LISTENs on its own connection (crm_shared.wakeup); it also sleeps only until the earliest
+`next_attempt_at` (at most `MAX_SLEEP_SECONDS`), so a lost notification costs little.
 """
 
 from __future__ import annotations
@@ -22,21 +22,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import orjson
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_shared.db import unit_of_work, utcnow
-from crm_shared.messaging.consumer import is_transient
+from crm_shared.failures import is_transient
+from crm_shared.wakeup import WakeUp
 from crm_shared.worker import Worker
 from notifications.config import Settings
-from notifications.messages import service as messages
+from notifications.messages import sending as messages
 from notifications.messages.repository import MessageRepository
-from notifications.messages.transports import Outcome, Transports, http_client
+from notifications.outbound import signing
+from notifications.outbound.transports import Outcome, Transports, http_client
 from notifications.webhooks import service as webhooks
-from notifications.webhooks import signing
 from notifications.webhooks.repository import WebhookRepository
+from notifications.webhooks.targets import configured_guard
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,13 @@ class Queue:
     next_due: Callable[[AsyncSession], Awaitable[Any]]
 
 
-class DeliveryLoop:
+class DeliveryRunner:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
         self.settings = settings
-        self.dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        self.wake = asyncio.Event()
-        self.listener: asyncpg.Connection | None = None
+        self.wake = WakeUp(
+            settings.database_url, CHANNEL, log=log, cannot_listen="delivery loop: cannot listen for new messages"
+        )
         self.in_flight: set[asyncio.Task[None]] = set()
         self.transports: Transports | None = None
 
@@ -113,7 +113,7 @@ class DeliveryLoop:
             return jobs
 
         async def send_delivery(job: webhooks.OutgoingDelivery) -> Outcome:
-            if (refused := await settings.webhook_targets.refusal(job.url)) is not None:
+            if (refused := await configured_guard(settings).refusal(job.url)) is not None:
                 return Outcome(False, None, f"refused: {refused}", permanent=True)
             body = orjson.dumps(job.body)
             headers = signing.headers(job.secret, str(job.event_id), int(time.time()), body)
@@ -155,7 +155,7 @@ class DeliveryLoop:
             queues = self.queues(Transports(self.settings, http))
             try:
                 while not stop.is_set():
-                    await self._ensure_listening()
+                    await self.wake.listen()
                     self.wake.clear()
                     try:
                         delay = await self._pass(queues)
@@ -166,10 +166,10 @@ class DeliveryLoop:
                             log.exception("delivery pass failed")
                         delay = RETRY_SECONDS
                     if delay > 0:
-                        await self._sleep(stop, delay)
+                        await self.wake.sleep(stop, delay)
             finally:
                 await self._drain()
-                await self._close_listener()
+                await self.wake.close()
 
     async def _pass(self, queues: list[Queue]) -> float:
         claimed = 0
@@ -223,35 +223,9 @@ class DeliveryLoop:
             for task in pending:
                 task.cancel()
 
-    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
 
-    async def _ensure_listening(self) -> None:
-        if self.listener is not None and not self.listener.is_closed():
-            return
-        try:
-            self.listener = await asyncpg.connect(self.dsn)
-            await self.listener.add_listener(CHANNEL, self._notified)
-            self.listener.add_termination_listener(lambda _connection: self.wake.set())
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("delivery loop: cannot listen for new messages", extra={"error": repr(exc)})
-            self.listener = None
-
-    def _notified(self, *_: object) -> None:
-        self.wake.set()
-
-    async def _close_listener(self) -> None:
-        if self.listener is not None and not self.listener.is_closed():
-            await self.listener.close()
-
-
-def delivery_loop(worker: Worker, stop: asyncio.Event) -> Awaitable[None]:
+def delivery_runner(worker: Worker, stop: asyncio.Event) -> Awaitable[None]:
     """The background loop the notifications worker runs (crm_shared.worker.Background)."""
     settings = worker.settings
     assert isinstance(settings, Settings)
-    return DeliveryLoop(worker.sessions, settings).run(stop)
+    return DeliveryRunner(worker.sessions, settings).run(stop)

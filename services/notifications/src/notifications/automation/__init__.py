@@ -1,0 +1,1 @@
+"""Running the playbooks: trigger events in, the matching actions executed (tasks, messages, webhooks)."""

@@ -1,0 +1,198 @@
+"""Thresholds and alerts: the versioned thresholds an admin sets, and the check after each fold
+that opens or closes an alert, announced as `crm.indicator.threshold_crossed.v1`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_shared.contracts import Topics, new_event
+from crm_shared.contracts.events import (
+    IndicatorThresholdCrossedV1,
+)
+from crm_shared.db import new_id, utcnow
+from crm_shared.http.problems import NotFound, ValidationFailed
+from crm_shared.messaging.outbox import add_event
+from scoring.indicators import formulas
+from scoring.indicators.formulas import Threshold
+from scoring.indicators.models import IndicatorAlert, IndicatorThresholdVersion
+from scoring.indicators.repository import IndicatorRepository
+from scoring.indicators.schemas import (
+    ThresholdList,
+    ThresholdRead,
+    ThresholdSet,
+)
+
+# --- thresholds and alerts ---------------------------------------------------------------
+
+SOURCE = "crm/scoring"
+EVENT_TYPE = "crm.indicator.threshold_crossed.v1"
+
+
+async def thresholds_in_force(session: AsyncSession) -> dict[str, tuple[Threshold, int]]:
+    """Every indicator's threshold and its version (0 = the shipped default)."""
+    stored = await IndicatorRepository(session).thresholds()
+    result: dict[str, tuple[Threshold, int]] = {}
+    for name, default in formulas.DEFAULT_THRESHOLDS.items():
+        record = stored.get(name)
+        if record is None:
+            result[name] = (default, 0)
+        else:
+            threshold = Threshold(
+                record.value,
+                record.direction,  # type: ignore[arg-type]  # a str column; only the Literal's values are ever written
+                record.min_sample,
+                record.enabled,
+                record.period,  # type: ignore[arg-type]  # a str column; only the Literal's values are ever written
+            )
+            result[name] = (threshold, record.version)
+    return result
+
+
+async def check_thresholds(
+    session: AsyncSession, counters: list[Row[Any]], touched: dict[tuple[str, str, str, datetime], list[str]]
+) -> None:
+    now = utcnow()
+    current: dict[str, datetime] = {p: formulas.period_start(p, now) for p in formulas.PERIODS}
+    if not any(names and start == current[p] for (_, _, p, start), names in touched.items()):
+        return  # nothing this event moved is checked (a past period, or only a gauge)
+    thresholds = await thresholds_in_force(session)
+    candidates: dict[tuple[str, str, str], tuple[Row[Any], float, int]] = {}
+    for row in counters:
+        if row.period_start != current[row.period]:
+            continue  # a late event for a past period: alerts are about the current one
+        for name in touched.get((row.dimension, row.segment, row.period, row.period_start), []):
+            threshold, _ = thresholds[name]
+            if not threshold.enabled or threshold.period != row.period:
+                continue
+            value, sample = formulas.INDICATORS[name].compute(cast(formulas.Counters, row._mapping))
+            if value is None or sample < threshold.min_sample:
+                continue
+            candidates[(name, row.dimension, row.segment)] = (row, value, sample)
+    if not candidates:
+        return
+    repository = IndicatorRepository(session)
+    states = await repository.lock_states(list(candidates))
+    for key, (row, value, sample) in sorted(candidates.items()):
+        threshold, version = thresholds[key[0]]
+        state = states[key]
+        transition = formulas.crossing(state.open_alert_id is not None, value, sample, threshold)
+        if transition == "crossed":
+            alert = await repository.add_alert(
+                IndicatorAlert(
+                    id=new_id(),
+                    indicator=key[0],
+                    dimension=row.dimension,
+                    segment=row.segment,
+                    period=row.period,
+                    period_start=row.period_start,
+                    period_end=formulas.period_end(row.period, row.period_start),
+                    state="open",
+                    value=value,
+                    sample_size=sample,
+                    threshold=threshold.value,
+                    direction=threshold.direction,
+                    threshold_version=version,
+                    opened_at=now,
+                )
+            )
+            await repository.set_state(key, alert.id)
+            await _publish(session, alert, value, "crossed", now)
+        elif transition == "recovered":
+            assert state.open_alert_id is not None
+            open_alert = await repository.lock_alert(state.open_alert_id)
+            await repository.set_state(key, None)
+            if open_alert is None:
+                continue
+            open_alert.state, open_alert.closed_at, open_alert.recovered_value = "closed", now, value
+            await session.flush()
+            await _publish(session, open_alert, value, "recovered", now, period=(row.period, row.period_start))
+
+
+def subject_of(indicator: str, dimension: str, segment: str) -> str:
+    return f"indicator:{indicator}:{dimension}:{segment or 'all'}"
+
+
+async def _publish(
+    session: AsyncSession,
+    alert: IndicatorAlert,
+    value: float,
+    state: str,
+    at: datetime,
+    period: tuple[str, datetime] | None = None,
+) -> None:
+    kind, start = period or (alert.period, alert.period_start)
+    data = IndicatorThresholdCrossedV1(
+        alert_id=alert.id,
+        indicator=alert.indicator,
+        dimension=alert.dimension,
+        segment=alert.segment or None,
+        period_start=start,
+        period_end=formulas.period_end(kind, start),  # type: ignore[arg-type]  # alert.period: a str column holding a PeriodKind
+        value=value,
+        threshold=alert.threshold,
+        direction=alert.direction,
+        state=state,
+        crossed_at=at,
+    )
+    subject = subject_of(alert.indicator, alert.dimension, alert.segment)
+    await add_event(session, new_event(type=EVENT_TYPE, source=SOURCE, subject=subject, data=data), Topics.scores)
+
+
+def _threshold_read(name: str, threshold: Threshold, version: int, record: Any | None) -> ThresholdRead:
+    indicator = formulas.INDICATORS[name]
+    return ThresholdRead(
+        indicator=name,
+        unit=indicator.unit,
+        value=threshold.value,
+        direction=threshold.direction,
+        min_sample=threshold.min_sample,
+        enabled=threshold.enabled,
+        period=threshold.period,
+        version=version,
+        updated_by=record.created_by if record is not None else "default",
+        updated_at=record.created_at if record is not None else None,
+    )
+
+
+async def list_thresholds(session: AsyncSession) -> ThresholdList:
+    stored = await IndicatorRepository(session).thresholds()
+    in_force = await thresholds_in_force(session)
+    return ThresholdList(items=[_threshold_read(name, t, v, stored.get(name)) for name, (t, v) in in_force.items()])
+
+
+async def set_threshold(session: AsyncSession, name: str, body: ThresholdSet, *, actor: str) -> ThresholdRead:
+    """A new version of one indicator's threshold (who and when kept). It applies from the next
+    event that moves the indicator; open alerts stay until that event finds the value inside."""
+    indicator = known_indicator(name)
+    if not indicator.low <= body.value <= indicator.high:
+        raise ValidationFailed(
+            "value", f"a {name} threshold lies between {indicator.low:g} and {indicator.high:g}", "out_of_range"
+        )
+    repository = IndicatorRepository(session)
+    await repository.lock_threshold(name)
+    record = await repository.add_threshold(
+        IndicatorThresholdVersion(
+            indicator=name,
+            version=await repository.latest_threshold_version(name) + 1,
+            value=body.value,
+            direction=body.direction,
+            min_sample=body.min_sample,
+            enabled=body.enabled,
+            period=body.period,
+            created_by=actor,
+            created_at=utcnow(),
+        )
+    )
+    threshold = Threshold(body.value, body.direction, body.min_sample, body.enabled, body.period)
+    return _threshold_read(name, threshold, record.version, record)
+
+
+def known_indicator(name: str) -> formulas.Indicator:
+    indicator = formulas.INDICATORS.get(name)
+    if indicator is None:
+        raise NotFound("Indicator", name)
+    return indicator
