@@ -15,8 +15,7 @@ from crm_shared.contracts.events import (
 )
 from crm_shared.contracts.vocabulary import CaseStatus, Channel, FeedbackType, Severity, Tier
 from crm_shared.messaging.outbox import add_event
-from feedback.intake.models import Feedback
-from feedback.sla.models import SlaClock
+from feedback.records.models import Feedback
 
 SOURCE = "crm/feedback"
 
@@ -67,17 +66,30 @@ async def publish_status_changed(
     await add_event(session, event, Topics.feedback)
 
 
-async def publish_sla_breached(session: AsyncSession, clock: SlaClock, feedback: Feedback, owner: str | None) -> None:
-    """Tier and severity of the clock (the complaint's, when it arrived); the owner of today, who escalates."""
-    assert clock.breached_at is not None and feedback.customer_id is not None
+async def publish_sla_breached(
+    session: AsyncSession,
+    feedback: Feedback,
+    *,
+    clock: str,
+    due_at: datetime,
+    breached_at: datetime,
+    severity: str,
+    tier: str,
+    owner: str | None,
+) -> None:
+    """Tier and severity of the clock (the complaint's, when it arrived); the owner of today, who escalates.
+
+    Takes the clock's values rather than the clock row, so publishers sit below the SLA package.
+    """
+    assert feedback.customer_id is not None
     data = SlaBreachedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
-        clock=clock.clock,  # type: ignore[arg-type]
-        due_at=clock.due_at,
-        breached_at=clock.breached_at,
-        severity=Severity(clock.severity),
-        customer=CustomerRef(tier=Tier(clock.tier), owner=owner),
+        clock=clock,  # type: ignore[arg-type]
+        due_at=due_at,
+        breached_at=breached_at,
+        severity=Severity(severity),
+        customer=CustomerRef(tier=Tier(tier), owner=owner),
     )
     event = new_event(type="crm.feedback.sla_breached.v1", source=SOURCE, subject=feedback.customer_id, data=data)
     await add_event(session, event, Topics.feedback)

@@ -9,7 +9,7 @@ from sqlalchemy import distinct, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.projections import CustomerProjection
-from feedback.intake.models import Feedback
+from feedback.records.models import Feedback
 from feedback.reports.schemas import GroupBy, Interval
 
 UNKNOWN = "unknown"

@@ -20,10 +20,9 @@ from crm_shared.contracts.vocabulary import CaseStatus, FeedbackType
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.problems import Conflict, NotFound
 from crm_shared.projections import get_customer
-from feedback.cases import service as cases
 from feedback.events.publishers import publish_sla_breached
-from feedback.intake.models import Feedback
-from feedback.intake.repository import FeedbackRepository
+from feedback.records.models import Feedback
+from feedback.records.repository import FeedbackRepository
 from feedback.sla.models import SlaClock, SlaPolicyRecord
 from feedback.sla.repository import SlaClockRepository, SlaPolicyRepository
 from feedback.sla.schemas import DEFAULT_TARGETS, SlaClockRead, SlaPolicy, SlaStatus, SlaTargets
@@ -84,7 +83,7 @@ async def start_clocks(session: AsyncSession, feedback: Feedback) -> None:
 
 
 async def on_status_changed(session: AsyncSession, feedback: Feedback, previous: Any, current: Any) -> None:
-    """A case transition (feedback.cases STATUS_LISTENERS), in the transition's transaction."""
+    """Called by every case transition (`feedback.cases.service`), in the transition's transaction."""
     current = str(current)
     previous = str(previous) if previous is not None else None
     clocks = {c.clock: c for c in await SlaClockRepository(session).of_feedback(feedback.id, for_update=True)}
@@ -170,7 +169,16 @@ async def breach_due(session: AsyncSession, *, now: datetime, limit: int) -> int
             # on the clock (GET .../sla) and is not announced.
             continue
         customer = await get_customer(session, feedback.customer_id)
-        await publish_sla_breached(session, clock, feedback, owner=customer.owner if customer else None)
+        await publish_sla_breached(
+            session,
+            feedback,
+            clock=clock.clock,
+            due_at=clock.due_at,
+            breached_at=fired_at,
+            severity=clock.severity,
+            tier=clock.tier,
+            owner=customer.owner if customer else None,
+        )
     await session.flush()
     return len(due)
 
@@ -183,8 +191,3 @@ async def pending_clocks(session: AsyncSession) -> int:
     """For the worker's `crm_timers_pending` gauge."""
     return await SlaClockRepository(session).count_running()
 
-
-# Registered at import, as the case lifecycle expects, so cases never imports SLA code. The api
-# (router) and the worker (timer) import this module themselves, so both processes always listen.
-if on_status_changed not in cases.STATUS_LISTENERS:
-    cases.STATUS_LISTENERS.append(on_status_changed)

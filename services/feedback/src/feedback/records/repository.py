@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedback.intake.models import Feedback
+from feedback.records.models import Feedback
 
 _COLUMNS = [c.name for c in Feedback.__table__.columns]
 # A second insert of the same (source_system, external_ref) does nothing instead of failing: it
