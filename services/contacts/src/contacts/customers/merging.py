@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.activities.service import move_activities
 from contacts.audit import service as audit
-from contacts.customers.models import Customer
-from contacts.customers.repository import CustomerRepository
+from contacts.customer_records.models import Customer
+from contacts.customer_records.repository import CustomerRepository
 from contacts.customers.service import AUDITED_FIELDS, FILLED_WHEN_EMPTY, _audited, absorb, ensure_writable
 from contacts.events.publishers import publish_customer_merged, publish_customer_updated
 from contacts.tiers import service as tiering

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 
+from contacts.customer_records.filters import CustomerFilters
 from contacts.customers import erasure, merging, service
 from contacts.customers.schemas import (
     CustomerCreate,
-    CustomerFilters,
     CustomerPage,
     CustomerRead,
     CustomerUpdate,

@@ -13,11 +13,11 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.audit import service as audit
-from contacts.customers.models import Customer, CustomerExternalId
-from contacts.customers.repository import CustomerRepository
+from contacts.customer_records.filters import CustomerFilters
+from contacts.customer_records.models import Customer, CustomerExternalId
+from contacts.customer_records.repository import CustomerRepository
 from contacts.customers.schemas import (
     CustomerCreate,
-    CustomerFilters,
     CustomerPage,
     CustomerRead,
     CustomerUpdate,
@@ -372,7 +372,13 @@ def build_customer(
         SimpleNamespace(system=system, id=ident, label=f"{system}:{ident}")
         for system, ident in _pairs(data.external_ids)
     ]
-    tiering.decide_initial_tier(rules, record, data, actor=actor)
+    tiering.decide_initial_tier(
+        rules,
+        record,
+        given_tier=data.tier if "tier" in data.model_fields_set else None,
+        tier_reason=data.tier_reason,
+        actor=actor,
+    )
     _check_credit(record)
     return record
 

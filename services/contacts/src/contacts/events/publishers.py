@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts.activities.models import Activity
-from contacts.customers.models import Customer
+from contacts.activity_records.models import Activity
+from contacts.customer_records.models import Customer
 from crm_shared.contracts import Envelope, Topics, new_event
 from crm_shared.contracts.events import (
     ActivityRecordedV1,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from contacts.audit.models import AuditEntry
-from contacts.customers.models import Customer, CustomerExternalId, SecondaryIdentifier
+from contacts.customer_records.models import Customer, CustomerExternalId, SecondaryIdentifier
 from contacts.imports.models import ImportJob, ImportRow, ImportRowError
 
 _INSERT_ROWS = insert(ImportRow.__table__)

@@ -22,13 +22,13 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts.activities.repository import ActivityRepository
 from contacts.activities.schemas import ActivityCreate
 from contacts.activities.service import record_activity
+from contacts.activity_records.repository import ActivityRepository
 from contacts.audit import service as audit
+from contacts.customer_records.models import Customer
+from contacts.customer_records.repository import CustomerRepository
 from contacts.customers import service as customers
-from contacts.customers.models import Customer
-from contacts.customers.repository import CustomerRepository
 from contacts.customers.schemas import CustomerCreate, CustomerUpdate
 from contacts.events.publishers import customer_created_event
 from contacts.imports import parsing

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts.customers.models import Customer
+from contacts.customer_records.models import Customer
 from contacts.tiers.models import TierRulesRecord
 
 # Any constant unique to this lock: rule changes (and their re-tiering) happen one at a time.

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from contacts.customers.models import Customer, CustomerExternalId, SecondaryIdentifier
-from contacts.customers.schemas import CustomerFilters
+from contacts.customer_records.filters import CustomerFilters
+from contacts.customer_records.models import Customer, CustomerExternalId, SecondaryIdentifier
 from crm_shared.http.problems import Conflict
 from crm_shared.normalize import same_national_number
 

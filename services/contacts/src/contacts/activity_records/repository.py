@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from contacts.activities.models import Activity
+from contacts.activity_records.models import Activity
 from crm_shared.http.problems import Conflict
 
 
