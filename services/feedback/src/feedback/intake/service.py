@@ -27,9 +27,9 @@ from crm_shared.projections import on_contact_updated as project_contact_updated
 from feedback.cases.repository import CaseRepository
 from feedback.events.publishers import publish_feedback_received
 from feedback.intake.customers import CallerKeys, CustomerResolver
+from feedback.intake.schemas import BatchItemResult, FeedbackCreate, FeedbackPage, FeedbackRead
 from feedback.records.models import Feedback
 from feedback.records.repository import FeedbackRepository
-from feedback.intake.schemas import BatchItemResult, FeedbackCreate, FeedbackPage, FeedbackRead
 from feedback.sla import service as sla
 from feedback.sla.repository import SlaClockRepository
 
