@@ -159,7 +159,7 @@ class ImportRepository:
     async def insert_customers(self, customers: Sequence[SimpleNamespace], audit: Sequence[dict[str, Any]]) -> None:
         """New records, their external ids and audit entries as multi-row INSERTs (Core, no unit of work).
 
-        The records are built in memory, every column set (`customers.service.build_customer`).
+        The records are built in memory, every column set (`customers.fields.build_customer`).
         """
         await self.session.execute(
             _INSERT_CUSTOMERS, [{column: getattr(c, key) for key, column in _CUSTOMER_COLUMNS} for c in customers]

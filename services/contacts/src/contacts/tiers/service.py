@@ -312,7 +312,7 @@ def decide_initial_tier(
     So a form that always sends `bronze` does not switch the rules off, and a customer entered
     as `gold` from an old system is not demoted by the next rules change. `given_tier` is None
     when the request named no tier. The caller passes the rules, so a bulk import reads them once
-    per batch, not per row. `customer` is the record being built (`customers.service.build_customer`'s
+    per batch, not per row. `customer` is the record being built (`customers.fields.build_customer`'s
     plain record has the same attributes), so it reads `potential`, `strategic`, `created_at` and
     sets the tier.
     """
