@@ -7,19 +7,24 @@ records with these, so an imported customer is stored exactly as one entered by 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from enum import Enum
 from types import SimpleNamespace
 from typing import Any
 
 from pydantic import BaseModel
 
-from contacts.customer_records.models import Customer
+from contacts.customer_records.models import Customer, CustomerExternalId
 from contacts.customers.schemas import CustomerCreate, ExternalId
 from contacts.tiers import service as tiering
 from contacts.tiers.schemas import TierRules
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.problems import ProblemError, ValidationFailed
 from crm_shared.normalize import InvalidIdentifier, normalize_email, normalize_phone
+
+# A stored customer, or the plain record `build_customer` makes in memory (same attributes), which
+# the bulk import inserts with Core and the checks and rules read and set as they would a Customer.
+CustomerLike = Customer | SimpleNamespace
 
 
 def invalid_identifier(field: str, message: str) -> ProblemError:
@@ -58,8 +63,8 @@ PROFILE_FIELDS = (
 AUDITED_FIELDS = ("kind", "organisation_id", "name", "email", "phone", "tier", "owner", "external_ids", *PROFILE_FIELDS)
 
 
-def stored_value(field: str, value: object) -> object:
-    """A request value as the record stores it."""
+def stored_value(field: str, value: object) -> Any:
+    """A request value as the record stores it (its type is the field's)."""
     if isinstance(value, Enum):
         return value.value
     if field == "consent" and isinstance(value, BaseModel):
@@ -71,19 +76,19 @@ def stored_value(field: str, value: object) -> object:
     return value
 
 
-def check_credit(customer: Customer) -> None:
+def check_credit(customer: CustomerLike) -> None:
     if customer.credit_standing != "good" and not customer.credit_reason:
         raise ValidationFailed("credit_reason", "required when credit_standing is watch or poor", "missing")
 
 
-def audited_value(customer: Customer, field: str) -> object:
+def audited_value(customer: CustomerLike, field: str) -> object:
     """A field's value as the audit log keeps it (external ids as `system:id`)."""
     if field == "external_ids":
         return [e.label for e in customer.external_ids]
     return getattr(customer, field)
 
 
-def external_id_pairs(ids: list[ExternalId] | list[dict]) -> list[tuple[str, str]]:
+def external_id_pairs(ids: Iterable[ExternalId | CustomerExternalId | dict[str, Any]]) -> list[tuple[str, str]]:
     return sorted((e["system"], e["id"]) if isinstance(e, dict) else (e.system, e.id) for e in ids)
 
 
@@ -165,6 +170,6 @@ def build_customer(
     return record
 
 
-def created_changes(customer: Customer) -> dict[str, Any]:
+def created_changes(customer: CustomerLike) -> dict[str, Any]:
     """The "created" audit entry's changes: every audited field, from nothing."""
     return {f: {"from": None, "to": audited_value(customer, f)} for f in AUDITED_FIELDS}

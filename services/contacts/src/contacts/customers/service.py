@@ -146,6 +146,7 @@ async def update_customer(
     new_ids = external_id_pairs(values.pop("external_ids")) if "external_ids" in values else None
     ids_changed = new_ids is not None and new_ids != external_id_pairs(customer.external_ids)
     if ids_changed:
+        assert new_ids is not None  # ids_changed says so
         others = [
             c
             for c in await repository.find_by_identifiers(email=None, phone=None, external_ids=new_ids)

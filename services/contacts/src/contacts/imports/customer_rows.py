@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.audit import service as audit
-from contacts.customer_records.models import Customer
 from contacts.customer_records.repository import CustomerRepository
 from contacts.customers import duplicates as duplicate_detection
 from contacts.customers import fields as customer_fields
 from contacts.customers import service as customers
+from contacts.customers.fields import CustomerLike
 from contacts.customers.schemas import CustomerUpdate
 from contacts.events.publishers import customer_created_event
 from contacts.imports.models import ImportRow
@@ -49,7 +49,9 @@ log = logging.getLogger(__name__)
 _PROFILE_SCALARS = ("name", "email", "phone", "tier", "owner", *customer_fields.PROFILE_FIELDS)
 
 
-def _patch(customer: Customer, row: CustomerRow, organisation_id: uuid.UUID | None, phone_region: str | None) -> dict:
+def _patch(
+    customer: CustomerLike, row: CustomerRow, organisation_id: uuid.UUID | None, phone_region: str | None
+) -> dict:
     """The row's fields (only those it gives) that differ from the record, as a merge patch."""
     given = row.data.model_fields_set
     values = {
@@ -78,7 +80,7 @@ def _patch(customer: Customer, row: CustomerRow, organisation_id: uuid.UUID | No
     return patch
 
 
-def _owner(row: CustomerRow, owners: dict[tuple[str, str], Customer]) -> Customer | None:
+def _owner(row: CustomerRow, owners: dict[tuple[str, str], CustomerLike]) -> CustomerLike | None:
     found = {owners[p].id: owners[p] for p in row.external_ids if p in owners}
     if len(found) > 1:
         raise RowRejected(
@@ -106,7 +108,7 @@ def _owner(row: CustomerRow, owners: dict[tuple[str, str], Customer]) -> Custome
     return customer
 
 
-def _organisation_id(row: CustomerRow, owners: dict[tuple[str, str], Customer]) -> uuid.UUID | None:
+def _organisation_id(row: CustomerRow, owners: dict[tuple[str, str], CustomerLike]) -> uuid.UUID | None:
     if row.organisation is None:
         return None
     organisation = owners.get(row.organisation)
@@ -145,7 +147,7 @@ async def _conflict_errors(
     return _duplicate_errors(str(exc.detail), candidates, fields or (["name"] if named else []))
 
 
-async def _reload_owner(session: AsyncSession, item: CustomerRow, owners: dict[tuple[str, str], Customer]) -> None:
+async def _reload_owner(session: AsyncSession, item: CustomerRow, owners: dict[tuple[str, str], CustomerLike]) -> None:
     """A rolled-back savepoint expired what it changed: read the record again for the rows after."""
     for pair in item.external_ids:
         owners.pop(pair, None)
@@ -180,7 +182,8 @@ class _CustomerBatch:
         self.actor = actor
         self.phone_region = phone_region
         self.outcome = BatchOutcome()
-        self.owners: dict[tuple[str, str], Customer] = {}
+        # Stored records, and the records this batch built in memory (`write_held`).
+        self.owners: dict[tuple[str, str], CustomerLike] = {}
         self.held: list[_NewRow] = []
         self.claimed: set[tuple[str, str]] = set()  # the held rows' external ids
         self.rules: TierRules | None = None
@@ -194,7 +197,7 @@ class _CustomerBatch:
         wanted = [p for _, item in parsed for p in item.external_ids] + [
             item.organisation for _, item in parsed if item.organisation
         ]
-        self.owners = await ImportRepository(self.session).owners_of(wanted)
+        self.owners.update(await ImportRepository(self.session).owners_of(wanted))
         for row, item in parsed:
             pairs = item.external_ids
             if item.organisation is None and not any(p in self.owners or p in self.claimed for p in pairs):

@@ -19,7 +19,15 @@ from contacts.imports import parsing
 from contacts.imports.models import ImportJob
 from contacts.imports.repository import ImportRepository
 from contacts.imports.row_parsing import COLUMNS, REQUIRED_COLUMNS
-from contacts.imports.schemas import ImportJobPage, ImportJobRead, RowErrorPage, RowErrorRead
+from contacts.imports.schemas import (
+    ImportFormat,
+    ImportJobPage,
+    ImportJobRead,
+    ImportKind,
+    ImportStatus,
+    RowErrorPage,
+    RowErrorRead,
+)
 from crm_shared.db import utcnow
 from crm_shared.http.pagination import decode_cursor, decode_time_cursor, encode_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound, ProblemError
@@ -99,9 +107,9 @@ def job_read(job: ImportJob, now: datetime | None = None) -> ImportJobRead:
     elapsed = ((job.finished_at or now or utcnow()) - job.started_at).total_seconds() if job.started_at else 0
     return ImportJobRead(
         id=job.id,
-        kind=job.kind,
-        format=job.format,
-        status=job.status,
+        kind=ImportKind(job.kind),
+        format=ImportFormat(job.format),
+        status=ImportStatus(job.status),
         actor=job.actor,
         rows_received=job.rows_received,
         rows_processed=job.rows_processed,

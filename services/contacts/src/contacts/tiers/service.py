@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -305,7 +306,12 @@ async def status_of(session: AsyncSession, customer: Customer) -> TierStatus:
 
 
 def decide_initial_tier(
-    rules: TierRules, customer: Customer, *, given_tier: Tier | None, tier_reason: str | None, actor: str
+    rules: TierRules,
+    customer: Customer | SimpleNamespace,
+    *,
+    given_tier: Tier | None,
+    tier_reason: str | None,
+    actor: str,
 ) -> None:
     """On create: a tier given by hand that differs from the rules' is an override; else the rules decide.
 

@@ -91,6 +91,8 @@ async def _apply(
     )
     feedback.status = to.value
     # The owner now, not at complaint time: the follow-up goes to whoever owns the account today.
+    # _locked_case refuses unmatched complaints; a follow-up answer's complaint is its customer's.
+    assert feedback.customer_id is not None
     customer = await get_customer(session, feedback.customer_id)
     await publish_status_changed(
         session,

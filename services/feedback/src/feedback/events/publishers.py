@@ -12,6 +12,7 @@ from crm_shared.contracts.events import (
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
     SlaBreachedV1,
+    SurveyAnswer,
 )
 from crm_shared.contracts.vocabulary import CaseStatus, Channel, FeedbackType, Severity, Tier
 from crm_shared.messaging.outbox import add_event
@@ -21,6 +22,8 @@ SOURCE = "crm/feedback"
 
 
 async def publish_feedback_received(session: AsyncSession, feedback: Feedback, owner: str | None) -> None:
+    """Only for matched feedback: unmatched feedback is announced once its customer appears."""
+    assert feedback.customer_id is not None
     data = FeedbackReceivedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
@@ -30,7 +33,7 @@ async def publish_feedback_received(session: AsyncSession, feedback: Feedback, o
         channel=Channel(feedback.channel),
         received_at=feedback.received_at,
         customer=CustomerRef(tier=Tier(feedback.customer_tier), owner=owner),
-        survey=feedback.survey,  # type: ignore[arg-type]  # {metric, score}: validated into SurveyAnswer
+        survey=SurveyAnswer.model_validate(feedback.survey) if feedback.survey else None,
         related_feedback_id=feedback.related_feedback_id,
     )
     event = new_event(type="crm.feedback.received.v1", source=SOURCE, subject=feedback.customer_id, data=data)
@@ -49,6 +52,7 @@ async def publish_status_changed(
     owner: str | None,
 ) -> None:
     """Carries severity, category, tier and owner so notifications plans the follow-up with no lookup."""
+    assert feedback.customer_id is not None  # only matched complaints are cases
     data = FeedbackStatusChangedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
@@ -85,7 +89,7 @@ async def publish_sla_breached(
     data = SlaBreachedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
-        clock=clock,  # type: ignore[arg-type]
+        clock=clock,  # type: ignore[arg-type]  # the column holds one of sla.clocks.CLOCKS; pydantic checks it
         due_at=due_at,
         breached_at=breached_at,
         severity=Severity(severity),
