@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,7 +75,7 @@ async def publish_sla_breached(
     session: AsyncSession,
     feedback: Feedback,
     *,
-    clock: str,
+    clock: Literal["first_response", "resolution"],
     due_at: datetime,
     breached_at: datetime,
     severity: str,
@@ -89,7 +90,7 @@ async def publish_sla_breached(
     data = SlaBreachedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
-        clock=clock,  # type: ignore[arg-type]  # the column holds one of sla.clocks.CLOCKS; pydantic checks it
+        clock=clock,
         due_at=due_at,
         breached_at=breached_at,
         severity=Severity(severity),

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from crm_shared.contracts.vocabulary import CaseStatus
 from crm_shared.db import new_id
-from feedback.sla.models import SlaClock
+from feedback.sla.models import ClockKind, SlaClock
 from feedback.sla.schemas import SlaTargets
 
-CLOCKS = ("first_response", "resolution")
+CLOCKS: tuple[ClockKind, ...] = ("first_response", "resolution")
 OPEN = ("running", "paused")
 DONE = (CaseStatus.resolved.value, CaseStatus.closed.value)
 
