@@ -59,7 +59,6 @@ PROFILE_FIELDS = (
     "timezone",
 )
 
-
 AUDITED_FIELDS = ("kind", "organisation_id", "name", "email", "phone", "tier", "owner", "external_ids", *PROFILE_FIELDS)
 
 

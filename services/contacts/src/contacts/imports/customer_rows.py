@@ -45,7 +45,6 @@ from crm_shared.messaging.outbox import add_events
 
 log = logging.getLogger(__name__)
 
-
 _PROFILE_SCALARS = ("name", "email", "phone", "tier", "owner", *customer_fields.PROFILE_FIELDS)
 
 

@@ -35,7 +35,6 @@ CUSTOMER_COLUMNS = (
     "organisation_external_id",
 )
 
-
 ACTIVITY_COLUMNS = (
     "customer_external_id",
     "kind",
@@ -55,13 +54,8 @@ ACTIVITY_COLUMNS = (
     "handled_by",
 )
 
-
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-
-
 COLUMNS = {"customers": CUSTOMER_COLUMNS, "activities": ACTIVITY_COLUMNS}
-
-
 REQUIRED_COLUMNS = {
     "customers": ("name", "external_id"),
     "activities": ("customer_external_id", "kind", "occurred_at", "external_ref"),
