@@ -3,7 +3,7 @@
 import pytest
 
 from contacts.imports import parsing
-from contacts.imports.service import RowRejected, parse_customer_row
+from contacts.imports.row_parsing import RowRejected, parse_customer_row
 from crm_shared.http.problems import ProblemError
 
 

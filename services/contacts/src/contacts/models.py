@@ -1,8 +1,8 @@
 """Every table of the contacts database (Alembic's env imports this)."""
 
-from contacts.activities.models import Activity
+from contacts.activity_records.models import Activity
 from contacts.audit.models import AuditEntry
-from contacts.customers.models import Customer, CustomerExternalId, SecondaryIdentifier
+from contacts.customer_records.models import Customer, CustomerExternalId, SecondaryIdentifier
 from contacts.imports.models import ImportJob, ImportRow, ImportRowError
 from contacts.tiers.models import TierRulesRecord
 from crm_shared.http.idempotency_model import IdempotencyRecord

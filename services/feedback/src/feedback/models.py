@@ -4,7 +4,7 @@ from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 from crm_shared.projections import CustomerAlias, CustomerProjection
 from feedback.cases.models import CaseNote, StatusChange
-from feedback.intake.models import Feedback
+from feedback.records.models import Feedback
 from feedback.sla.models import SlaClock, SlaPolicyRecord
 
 __all__ = [

@@ -42,7 +42,8 @@ Currency = Annotated[
 
 def _plain(amount: Decimal) -> Decimal:
     """`1E+3` is stored and shown as `1000`: events and reads carry plain decimals."""
-    return amount.quantize(Decimal(1)) if amount.as_tuple().exponent > 0 else amount
+    exponent = amount.as_tuple().exponent  # a letter only for NaN and infinity, which Money refuses
+    return amount.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else amount
 
 
 # Fits the numeric(20, 4) columns: amounts up to 16 whole digits, 4 decimals (BHD, KWD use 3).

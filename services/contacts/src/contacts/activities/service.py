@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts.activities.models import Activity
-from contacts.activities.repository import ActivityRepository
 from contacts.activities.schemas import ActivityCreate, ActivityFilters, ActivityPage, ActivityRead, ContractDetails
+from contacts.activity_records.models import Activity
+from contacts.activity_records.repository import ActivityRepository
 from contacts.audit import service as audit
-from contacts.customers.repository import CustomerRepository
+from contacts.customer_records.repository import CustomerRepository
 from contacts.events.publishers import publish_activity_recorded
 from contacts.tiers import service as tiers
 from crm_shared.db import utcnow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins  # the repository's own `list` method shadows the builtin in its annotations
 import uuid
 from datetime import datetime
 
@@ -28,7 +29,7 @@ class AuditRepository:
         query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
 
-    async def of_customers(self, customer_ids: list[uuid.UUID]) -> list[AuditEntry]:
+    async def of_customers(self, customer_ids: builtins.list[uuid.UUID]) -> builtins.list[AuditEntry]:
         """Every entry of these records, locked: erasure rewrites their values."""
         query = select(AuditEntry).where(AuditEntry.customer_id.in_(customer_ids)).order_by(AuditEntry.id)
         return list((await self.session.scalars(query.with_for_update())).all())

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Query
 
 from contacts.audit import service
 from contacts.audit.schemas import AuditPage
-from contacts.customers.service import get_customer
+from contacts.customer_records.repository import CustomerRepository
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
+from crm_shared.http.problems import NotFound
 
 router = APIRouter(prefix="/v1/customers", tags=["audit"])
 
@@ -28,5 +29,7 @@ async def customer_audit(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> AuditPage:
-    await get_customer(session, customer_id)  # 404 for a customer that does not exist
+    # 404 for a customer that does not exist; a merged or erased record's log stays readable.
+    if await CustomerRepository(session).get(customer_id) is None:
+        raise NotFound("Customer", customer_id)
     return await service.history(session, customer_id, limit=limit, cursor=cursor)

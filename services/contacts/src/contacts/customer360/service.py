@@ -11,7 +11,7 @@ import asyncio
 import logging
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +32,7 @@ RECENTLY_CLOSED = timedelta(days=30)
 
 
 class _PartMissing(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
+    def __init__(self, reason: Literal["timeout", "unavailable", "forbidden", "error"], detail: str) -> None:
         self.reason = reason
         self.detail = detail
 
@@ -79,10 +79,12 @@ async def _tasks(
     answers = await asyncio.gather(
         *(_fetch(http, base_url, "/v1/tasks", q, headers, timeout) for q in queries), return_exceptions=True
     )
+    results: list[Any] = []
     for answer in answers:
         if isinstance(answer, BaseException):
             raise answer
-    in_progress, closed = ((answer or {}).get("items", []) for answer in answers)
+        results.append(answer)
+    in_progress, closed = ((answer or {}).get("items", []) for answer in results)
     return CustomerTasks(
         open=[t for t in in_progress if t.get("status") == "open"],
         claimed=[t for t in in_progress if t.get("status") == "claimed"],

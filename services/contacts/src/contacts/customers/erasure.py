@@ -11,11 +11,11 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts.activities.repository import ActivityRepository
+from contacts.activity_records.repository import ActivityRepository
 from contacts.audit import service as audit
-from contacts.customers.models import Customer
-from contacts.customers.repository import CustomerRepository
-from contacts.customers.service import ensure_writable
+from contacts.customer_records.models import Customer
+from contacts.customer_records.repository import CustomerRepository
+from contacts.customers.fields import ensure_writable
 from contacts.events.publishers import publish_customer_erased
 from crm_shared.db import utcnow
 from crm_shared.erasure import purge_platform_records

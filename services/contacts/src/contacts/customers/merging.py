@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.activities.service import move_activities
 from contacts.audit import service as audit
-from contacts.customers.models import Customer
-from contacts.customers.repository import CustomerRepository
-from contacts.customers.service import AUDITED_FIELDS, FILLED_WHEN_EMPTY, _audited, absorb, ensure_writable
+from contacts.customer_records.models import Customer
+from contacts.customer_records.repository import CustomerRepository
+from contacts.customers.duplicates import FILLED_WHEN_EMPTY, absorb
+from contacts.customers.fields import AUDITED_FIELDS, audited_value, ensure_writable
 from contacts.events.publishers import publish_customer_merged, publish_customer_updated
 from contacts.tiers import service as tiering
 from crm_shared.db import utcnow
@@ -83,8 +84,8 @@ async def merge_customers(
         )
 
     now = utcnow()
-    before = {f: _audited(survivor, f) for f in AUDITED_FIELDS}
-    merged_before = {f: _audited(merged, f) for f in ("email", "phone", "external_ids")}
+    before = {f: audited_value(survivor, f) for f in AUDITED_FIELDS}
+    merged_before = {f: audited_value(merged, f) for f in ("email", "phone", "external_ids")}
     email, phone = merged.email, merged.phone
     # The merged record gives up its identifiers before the survivor takes them (unique indexes).
     merged.email = merged.phone = None
@@ -115,8 +116,8 @@ async def merge_customers(
         )
     await move_activities(session, merged.id, survivor.id)
 
-    changed = [f for f in AUDITED_FIELDS if _audited(survivor, f) != before[f]]
-    survivor_changes = {f: {"from": before[f], "to": _audited(survivor, f)} for f in changed}
+    changed = [f for f in AUDITED_FIELDS if audited_value(survivor, f) != before[f]]
+    survivor_changes = {f: {"from": before[f], "to": audited_value(survivor, f)} for f in changed}
     if added:
         survivor_changes["secondary_identifiers"] = {"from": None, "to": added}
     audit.record(
@@ -135,7 +136,7 @@ async def merge_customers(
             "status": {"from": "active", "to": "merged"},
             "merged_into": {"from": None, "to": survivor.id},
             **_reason(reason),
-            **{f: {"from": v, "to": _audited(merged, f)} for f, v in merged_before.items() if v},
+            **{f: {"from": v, "to": audited_value(merged, f)} for f, v in merged_before.items() if v},
         },
     )
     if survivor_changes:

@@ -5,10 +5,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, status
 
-from contacts.customers import erasure, merging, service
+from contacts.customer_records.filters import CustomerFilters
+from contacts.customers import duplicates, erasure, merging, service
 from contacts.customers.schemas import (
     CustomerCreate,
-    CustomerFilters,
     CustomerPage,
     CustomerRead,
     CustomerUpdate,
@@ -67,7 +67,7 @@ async def create_customer(
         request_identity = {"body": request_identity, "on_duplicate": on_duplicate.value}
     if replay := await idempotency.begin(request_identity):
         return replay.response()
-    customer, created = await service.create_or_merge(
+    customer, created = await duplicates.create_or_merge(
         session,
         body,
         actor=principal.subject,

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Query
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -276,26 +274,6 @@ class CustomerRead(BaseModel):
     )
     merged_into: uuid.UUID | None = Field(default=None, description="The survivor, for a merged record.")
     erased_at: datetime | None = None
-
-
-@dataclass
-class CustomerFilters:
-    """The filters of GET /v1/customers; FastAPI reads them from the query string (a dependency)."""
-
-    tier: Tier | None = None
-    owner: Annotated[str | None, Query(max_length=200)] = None
-    email: Annotated[str | None, Query(max_length=320)] = None
-    phone: Annotated[str | None, Query(max_length=40)] = None
-    name: Annotated[str | None, Query(max_length=300, description="Substring, any case.")] = None
-    external_id: Annotated[
-        str | None, Query(max_length=251, description="`<system>:<id>`, e.g. `callcentre:C-000142`.")
-    ] = None
-    kind: CustomerKind | None = None
-    organisation_id: Annotated[uuid.UUID | None, Query(description="The people of one organisation.")] = None
-    lifecycle_stage: LifecycleStage | None = None
-    credit_standing: CreditStanding | None = None
-    region: Annotated[str | None, Query(max_length=100)] = None
-    tag: Annotated[str | None, Query(max_length=50)] = None
 
 
 class CustomerPage(BaseModel):

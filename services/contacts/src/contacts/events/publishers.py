@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts.activities.models import Activity
-from contacts.customers.models import Customer
+from contacts.activity_records.models import Activity
+from contacts.customer_records.models import Customer
 from crm_shared.contracts import Envelope, Topics, new_event
 from crm_shared.contracts.events import (
     ActivityRecordedV1,
@@ -33,7 +34,7 @@ async def _publish(session: AsyncSession, type: str, customer_id: uuid.UUID, pay
     await add_event(session, new_event(type=type, source=SOURCE, subject=customer_id, data=payload), Topics.contacts)
 
 
-def _card(customer: Customer) -> dict[str, Any]:
+def _card(customer: Customer | SimpleNamespace) -> dict[str, Any]:
     return {
         "customer_id": customer.id,
         "name": customer.name,
@@ -51,8 +52,9 @@ def _card(customer: Customer) -> dict[str, Any]:
     }
 
 
-def customer_created_event(customer: Customer) -> Envelope:
-    """`crm.contact.created.v1` of a new record (for the topic `Topics.contacts`)."""
+def customer_created_event(customer: Customer | SimpleNamespace) -> Envelope:
+    """`crm.contact.created.v1` of a new record (for the topic `Topics.contacts`); the bulk import's
+    records are plain ones built in memory with the same attributes."""
     card = ContactCreatedV1(**_card(customer), created_at=customer.created_at)
     return new_event(type="crm.contact.created.v1", source=SOURCE, subject=customer.id, data=card)
 
@@ -72,8 +74,9 @@ async def publish_customer_merged(
     session: AsyncSession, survivor: Customer, merged_id: uuid.UUID, merged_at: datetime
 ) -> None:
     """Keyed by the merged id, so it follows that customer's earlier events on their partition."""
-    payload = ContactMergedV1(
-        survivor_id=survivor.id, merged_id=merged_id, survivor=_card(survivor), merged_at=merged_at
+    # model_validate: the survivor's card is a dict, which the payload validates into its card model.
+    payload = ContactMergedV1.model_validate(
+        {"survivor_id": survivor.id, "merged_id": merged_id, "survivor": _card(survivor), "merged_at": merged_at}
     )
     await _publish(session, "crm.contact.merged.v1", merged_id, payload)
 
@@ -86,18 +89,26 @@ async def publish_customer_erased(
 
 
 async def publish_activity_recorded(session: AsyncSession, activity: Activity) -> None:
-    payload = ActivityRecordedV1(
-        activity_id=activity.id,
-        customer_id=activity.customer_id,
-        occurred_at=activity.occurred_at,
-        details=activity.details,
-        recorded_at=activity.recorded_at,
+    # model_validate: the stored details are JSON, which the payload validates into the kind's model.
+    payload = ActivityRecordedV1.model_validate(
+        {
+            "activity_id": activity.id,
+            "customer_id": activity.customer_id,
+            "occurred_at": activity.occurred_at,
+            "details": activity.details,
+            "recorded_at": activity.recorded_at,
+        }
     )
     await _publish(session, "crm.contact.activity_recorded.v1", activity.customer_id, payload)
 
 
 async def publish_tier_changed(
-    session: AsyncSession, customer: Customer, *, previous: str | None, source: str, reason: str
+    session: AsyncSession,
+    customer: Customer,
+    *,
+    previous: str | None,
+    source: Literal["rules", "manual"],
+    reason: str,
 ) -> None:
     payload = TierChangedV1(
         customer_id=customer.id,

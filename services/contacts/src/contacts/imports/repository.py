@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+import builtins  # the repository's own `list` method shadows the builtin in its annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, any_, delete, false, insert, literal, or_, select, true, tuple_, union_all
+from sqlalchemy import Result, String, Table, any_, delete, false, insert, literal, or_, select, true, tuple_, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from contacts.audit.models import AuditEntry
-from contacts.customers.models import Customer, CustomerExternalId, SecondaryIdentifier
+from contacts.customer_records.models import Customer, CustomerExternalId, SecondaryIdentifier
 from contacts.imports.models import ImportJob, ImportRow, ImportRowError
 
-_INSERT_ROWS = insert(ImportRow.__table__)
-_INSERT_ERRORS = insert(ImportRowError.__table__)
-_INSERT_CUSTOMERS = insert(Customer.__table__)
-_INSERT_EXTERNAL_IDS = insert(CustomerExternalId.__table__)
-_INSERT_AUDIT = insert(AuditEntry.__table__)
+# cast: a mapped class's __table__ is typed as any FromClause; these are plain Tables.
+_INSERT_ROWS = insert(cast(Table, ImportRow.__table__))
+_INSERT_ERRORS = insert(cast(Table, ImportRowError.__table__))
+_INSERT_CUSTOMERS = insert(cast(Table, Customer.__table__))
+_INSERT_EXTERNAL_IDS = insert(cast(Table, CustomerExternalId.__table__))
+_INSERT_AUDIT = insert(cast(Table, AuditEntry.__table__))
 _CUSTOMER_COLUMNS = [(a.key, a.columns[0].name) for a in Customer.__mapper__.column_attrs]
 
 
@@ -94,7 +96,7 @@ class ImportRepository:
         query = query.order_by(ImportJob.created_at.desc(), ImportJob.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
 
-    async def errors(self, job_id: uuid.UUID, *, after: int, limit: int) -> list[ImportRowError]:
+    async def errors(self, job_id: uuid.UUID, *, after: int, limit: int) -> builtins.list[ImportRowError]:
         query = (
             select(ImportRowError)
             .where(ImportRowError.job_id == job_id, ImportRowError.row_number > after)
@@ -151,7 +153,8 @@ class ImportRepository:
             )
         holders: dict[tuple[str, str], dict[uuid.UUID, bool]] = {}
         if branches:
-            for kind, value, customer_id, own in await self.session.execute(union_all(*branches)):
+            found: Result[str, str, uuid.UUID, bool] = await self.session.execute(union_all(*branches))
+            for kind, value, customer_id, own in found:
                 held = holders.setdefault((kind, value), {})
                 held[customer_id] = held.get(customer_id, False) or own
         return holders
@@ -159,7 +162,7 @@ class ImportRepository:
     async def insert_customers(self, customers: Sequence[SimpleNamespace], audit: Sequence[dict[str, Any]]) -> None:
         """New records, their external ids and audit entries as multi-row INSERTs (Core, no unit of work).
 
-        The records are built in memory, every column set (`customers.service.build_customer`).
+        The records are built in memory, every column set (`customers.fields.build_customer`).
         """
         await self.session.execute(
             _INSERT_CUSTOMERS, [{column: getattr(c, key) for key, column in _CUSTOMER_COLUMNS} for c in customers]

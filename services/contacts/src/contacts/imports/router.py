@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
-from contacts.imports import parsing, service
+from contacts.imports import parsing, row_parsing, service
 from contacts.imports.schemas import ImportFilters, ImportJobPage, ImportJobRead, ImportKind, RowErrorPage
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
@@ -51,13 +51,15 @@ class _Replayed(Exception):
     f"{parsing.MAX_ROWS:,} rows of at most {parsing.MAX_LINE_CHARS:,} characters) and answers 202 with "
     "the queued job; the contacts worker then applies it in batches. Follow `Location` for progress.\n\n"
     "**Customers** (`kind=customers`). CSV columns: "
-    + ", ".join(f"`{c}`" for c in service.CUSTOMER_COLUMNS)
+    + ", ".join(f"`{c}`" for c in row_parsing.CUSTOMER_COLUMNS)
     + ". `name` and "
     "`external_id` (`<system>:<id>`, several separated by `;`) are required; `tags` are `;`-separated; "
     "an empty cell changes nothing. A JSON line is a customer as `POST /v1/customers` takes it, with "
     "`external_id` (as in CSV) or `external_ids`, and `organisation_external_id` instead of `organisation_id` "
     "(a person's organisation, found by its external id: put organisations first).\n\n"
-    "**Activities** (`kind=activities`). CSV columns: " + ", ".join(f"`{c}`" for c in service.ACTIVITY_COLUMNS) + ". "
+    "**Activities** (`kind=activities`). CSV columns: "
+    + ", ".join(f"`{c}`" for c in row_parsing.ACTIVITY_COLUMNS)
+    + ". "
     "`customer_external_id` (the customer's `<system>:<id>`), `kind` (`order`, `contract`, `visit`, `call`), "
     "`occurred_at` (with a time zone) and `external_ref` are required; then the kind's fields: `amount`, "
     "`currency`, `products` (`;`-separated) for an order; `starts_on`, `ends_on`, `annual_value`, `currency` "

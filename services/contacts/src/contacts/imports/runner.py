@@ -13,7 +13,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from contacts.imports import service
+from contacts.imports import jobs, service
 from crm_shared.db import unit_of_work
 from crm_shared.messaging.consumer import is_transient
 from crm_shared.messaging.outbox import EventPublisher
@@ -62,7 +62,7 @@ class ImportRunner:
 
     async def _claim(self) -> uuid.UUID | None:
         async with unit_of_work(self.sessions) as session:
-            return await service.claim_job(session, self.token)
+            return await jobs.claim_job(session, self.token)
 
     async def _run_job(self, job_id: uuid.UUID, stop: asyncio.Event) -> None:
         async with unit_of_work(self.sessions) as session:
@@ -74,7 +74,7 @@ class ImportRunner:
             while not stop.is_set():
                 try:
                     async with unit_of_work(self.sessions, self.publisher.dispatch) as session:
-                        more = await service.apply_next_batch(
+                        more = await jobs.apply_next_batch(
                             session, job_id, self.token, batch_size=self.batch_size, phone_region=self.phone_region
                         )
                 except Exception as exc:
@@ -82,13 +82,13 @@ class ImportRunner:
                         raise  # retried by the next pass: the job stays ours until the lease runs out
                     log.exception("import failed", extra={"job": str(job_id)})
                     async with unit_of_work(self.sessions) as session:
-                        await service.fail_job(session, job_id, f"{type(exc).__name__}: {exc}"[:2000])
+                        await jobs.fail_job(session, job_id, f"{type(exc).__name__}: {exc}"[:2000])
                     return
                 if not more:
                     log.info("import finished", extra={"job": str(job_id)})
                     return
         async with unit_of_work(self.sessions) as session:
-            await service.release_job(session, job_id, self.token)
+            await jobs.release_job(session, job_id, self.token)
 
 
 def import_runner(worker: Worker, stop: asyncio.Event):

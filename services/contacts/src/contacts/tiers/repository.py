@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import builtins  # the repository's own `list` method shadows the builtin in its annotations
 import uuid
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts.customers.models import Customer
+from contacts.customer_records.models import Customer
 from contacts.tiers.models import TierRulesRecord
 
 # Any constant unique to this lock: rule changes (and their re-tiering) happen one at a time.
@@ -39,7 +40,7 @@ class TierRulesRepository:
         query = query.order_by(TierRulesRecord.version.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
 
-    async def customers_ruled(self, *, after: uuid.UUID | None, limit: int) -> list[Customer]:
+    async def customers_ruled(self, *, after: uuid.UUID | None, limit: int) -> builtins.list[Customer]:
         """The next batch of live customers without a manual override, locked until commit (id order)."""
         query = select(Customer).where(Customer.tier_override_at.is_(None), Customer.status == "active")
         if after is not None:

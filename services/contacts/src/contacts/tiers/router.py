@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -87,7 +87,7 @@ async def get_tier(
     return await service.tier_status(session, customer_id)
 
 
-_OVERRIDE_ERRORS = {409: {"description": "The customer record was merged or erased"}}
+_OVERRIDE_ERRORS: dict[int | str, dict[str, Any]] = {409: {"description": "The customer record was merged or erased"}}
 
 
 @customer_router.put(

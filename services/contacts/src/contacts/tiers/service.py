@@ -11,14 +11,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from types import SimpleNamespace
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contacts.activities.repository import ActivityRepository
+from contacts.activity_records.repository import ActivityRepository
 from contacts.audit import service as audit
-from contacts.customers.models import Customer
-from contacts.customers.repository import CustomerRepository
+from contacts.customer_records.models import Customer
+from contacts.customer_records.repository import CustomerRepository
 from contacts.events.publishers import (
     publish_credit_changed,
     publish_customer_updated,
@@ -40,9 +41,6 @@ from crm_shared.contracts.vocabulary import Tier
 from crm_shared.db import utcnow
 from crm_shared.http.pagination import decode_cursor, encode_cursor
 from crm_shared.http.problems import Conflict, NotFound, ProblemError, ValidationFailed
-
-if TYPE_CHECKING:
-    from contacts.customers.schemas import CustomerCreate
 
 RULES_ACTOR = "rules"
 BATCH_SIZE = 200
@@ -307,29 +305,31 @@ async def status_of(session: AsyncSession, customer: Customer) -> TierStatus:
 # --- hooks of the customer use cases --------------------------------------------------------
 
 
-async def initial_tier(session: AsyncSession, customer: Customer, data: CustomerCreate, *, actor: str) -> None:
+def decide_initial_tier(
+    rules: TierRules,
+    customer: Customer | SimpleNamespace,
+    *,
+    given_tier: Tier | None,
+    tier_reason: str | None,
+    actor: str,
+) -> None:
     """On create: a tier given by hand that differs from the rules' is an override; else the rules decide.
 
     So a form that always sends `bronze` does not switch the rules off, and a customer entered
-    as `gold` from an old system is not demoted by the next rules change.
+    as `gold` from an old system is not demoted by the next rules change. `given_tier` is None
+    when the request named no tier. The caller passes the rules, so a bulk import reads them once
+    per batch, not per row. `customer` is the record being built (`customers.fields.build_customer`'s
+    plain record has the same attributes), so it reads `potential`, `strategic`, `created_at` and
+    sets the tier.
     """
-    decide_initial_tier((await current_rules(session)).rules, customer, data, actor=actor)
-
-
-def decide_initial_tier(rules: TierRules, customer: Customer, data: CustomerCreate, *, actor: str) -> None:
-    """`initial_tier` with the rules given: a bulk import reads them once per batch, not per row.
-
-    `customer` is the record being built (`customers.service.build_customer`'s plain record has
-    the same attributes), so it reads `potential`, `strategic`, `created_at` and sets the tier.
-    """
-    if data.tier_reason is not None and "tier" not in data.model_fields_set:
+    if tier_reason is not None and given_tier is None:
         raise ValidationFailed("tier_reason", "give it together with tier", "unexpected")
     facts = TierFacts(
         order_volume=Decimal(0), contracts=[], potential=customer.potential, strategic=bool(customer.strategic)
     )
     decision: TierDecision = evaluate(rules, facts, utcnow().date())
-    if "tier" in data.model_fields_set and data.tier != decision.tier:
-        customer.tier_override_reason = data.tier_reason or "tier given when the record was created"
+    if given_tier is not None and given_tier != decision.tier:
+        customer.tier_override_reason = tier_reason or "tier given when the record was created"
         customer.tier_override_by = actor
         customer.tier_override_at = customer.created_at or utcnow()
     else:

@@ -12,9 +12,11 @@ import asyncio
 import logging
 import uuid
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from contacts.config import Settings
 from contacts.tiers import service
 from crm_shared.db import unit_of_work, utcnow
 from crm_shared.messaging.outbox import EventPublisher
@@ -43,7 +45,7 @@ def tier_sweeper(worker: Worker, stop: asyncio.Event):
     """The background loop the contacts worker runs (crm_shared.worker.Background)."""
 
     async def run() -> None:
-        interval = worker.settings.tier_sweep_interval_seconds
+        interval = cast(Settings, worker.settings).tier_sweep_interval_seconds  # the contacts worker's settings
         while not stop.is_set():
             try:
                 await asyncio.wait_for(stop.wait(), timeout=interval)

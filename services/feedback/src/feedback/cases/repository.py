@@ -8,8 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from feedback.cases.models import CaseNote, StatusChange
-from feedback.intake.models import Feedback
-from feedback.intake.repository import ERASED_TEXT
+from feedback.records.models import Feedback
+from feedback.records.repository import ERASED_TEXT
 
 
 class CaseRepository:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,17 +23,12 @@ from feedback.cases.models import CaseNote, StatusChange
 from feedback.cases.repository import CaseRepository
 from feedback.cases.schemas import CaseHistory, NoteList, NoteRead, StatusChangeRead
 from feedback.events.publishers import publish_status_changed
-from feedback.intake.models import Feedback
+from feedback.records.models import Feedback
+from feedback.sla import service as sla
 
 log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
-
-# Called, in order and in the transition's transaction, after every status change with
-# (session, feedback, previous status or None, new status). Other packages of this service
-# (SLA clocks) append to it at import time, so cases never imports them.
-StatusListener = Callable[[AsyncSession, Feedback, str | None, str], Awaitable[None]]
-STATUS_LISTENERS: list[StatusListener] = []
 
 
 def _not_a_case(feedback: Feedback) -> ProblemError:
@@ -97,6 +91,8 @@ async def _apply(
     )
     feedback.status = to.value
     # The owner now, not at complaint time: the follow-up goes to whoever owns the account today.
+    # _locked_case refuses unmatched complaints; a follow-up answer's complaint is its customer's.
+    assert feedback.customer_id is not None
     customer = await get_customer(session, feedback.customer_id)
     await publish_status_changed(
         session,
@@ -108,8 +104,9 @@ async def _apply(
         changed_at=change.changed_at,
         owner=customer.owner if customer else None,
     )
-    for listener in STATUS_LISTENERS:
-        await listener(session, feedback, current.value, to.value)
+    # Called here, not registered as a listener: SLA clocks sit below cases, so every process
+    # that moves a case moves its clocks too, whatever it happened to import.
+    await sla.on_status_changed(session, feedback, current.value, to.value)
     return change
 
 

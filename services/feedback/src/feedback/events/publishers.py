@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,16 +13,18 @@ from crm_shared.contracts.events import (
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
     SlaBreachedV1,
+    SurveyAnswer,
 )
 from crm_shared.contracts.vocabulary import CaseStatus, Channel, FeedbackType, Severity, Tier
 from crm_shared.messaging.outbox import add_event
-from feedback.intake.models import Feedback
-from feedback.sla.models import SlaClock
+from feedback.records.models import Feedback
 
 SOURCE = "crm/feedback"
 
 
 async def publish_feedback_received(session: AsyncSession, feedback: Feedback, owner: str | None) -> None:
+    """Only for matched feedback: unmatched feedback is announced once its customer appears."""
+    assert feedback.customer_id is not None
     data = FeedbackReceivedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
@@ -31,7 +34,7 @@ async def publish_feedback_received(session: AsyncSession, feedback: Feedback, o
         channel=Channel(feedback.channel),
         received_at=feedback.received_at,
         customer=CustomerRef(tier=Tier(feedback.customer_tier), owner=owner),
-        survey=feedback.survey,  # type: ignore[arg-type]  # {metric, score}: validated into SurveyAnswer
+        survey=SurveyAnswer.model_validate(feedback.survey) if feedback.survey else None,
         related_feedback_id=feedback.related_feedback_id,
     )
     event = new_event(type="crm.feedback.received.v1", source=SOURCE, subject=feedback.customer_id, data=data)
@@ -50,6 +53,7 @@ async def publish_status_changed(
     owner: str | None,
 ) -> None:
     """Carries severity, category, tier and owner so notifications plans the follow-up with no lookup."""
+    assert feedback.customer_id is not None  # only matched complaints are cases
     data = FeedbackStatusChangedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
@@ -67,17 +71,30 @@ async def publish_status_changed(
     await add_event(session, event, Topics.feedback)
 
 
-async def publish_sla_breached(session: AsyncSession, clock: SlaClock, feedback: Feedback, owner: str | None) -> None:
-    """Tier and severity of the clock (the complaint's, when it arrived); the owner of today, who escalates."""
-    assert clock.breached_at is not None and feedback.customer_id is not None
+async def publish_sla_breached(
+    session: AsyncSession,
+    feedback: Feedback,
+    *,
+    clock: Literal["first_response", "resolution"],
+    due_at: datetime,
+    breached_at: datetime,
+    severity: str,
+    tier: str,
+    owner: str | None,
+) -> None:
+    """Tier and severity of the clock (the complaint's, when it arrived); the owner of today, who escalates.
+
+    Takes the clock's values rather than the clock row, so publishers sit below the SLA package.
+    """
+    assert feedback.customer_id is not None
     data = SlaBreachedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
-        clock=clock.clock,  # type: ignore[arg-type]
-        due_at=clock.due_at,
-        breached_at=clock.breached_at,
-        severity=Severity(clock.severity),
-        customer=CustomerRef(tier=Tier(clock.tier), owner=owner),
+        clock=clock,
+        due_at=due_at,
+        breached_at=breached_at,
+        severity=Severity(severity),
+        customer=CustomerRef(tier=Tier(tier), owner=owner),
     )
     event = new_event(type="crm.feedback.sla_breached.v1", source=SOURCE, subject=feedback.customer_id, data=data)
     await add_event(session, event, Topics.feedback)

@@ -11,7 +11,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
-from crm_shared.contracts.events import ContactErasedV1, ContactMergedV1
+from crm_shared.contracts.events import ContactCreatedV1, ContactErasedV1, ContactMergedV1, ContactUpdatedV1
 from crm_shared.contracts.vocabulary import FeedbackType, Severity
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
@@ -27,9 +27,9 @@ from crm_shared.projections import on_contact_updated as project_contact_updated
 from feedback.cases.repository import CaseRepository
 from feedback.events.publishers import publish_feedback_received
 from feedback.intake.customers import CallerKeys, CustomerResolver
-from feedback.intake.models import Feedback
-from feedback.intake.repository import FeedbackRepository
 from feedback.intake.schemas import BatchItemResult, FeedbackCreate, FeedbackPage, FeedbackRead
+from feedback.records.models import Feedback
+from feedback.records.repository import FeedbackRepository
 from feedback.sla import service as sla
 from feedback.sla.repository import SlaClockRepository
 
@@ -191,13 +191,17 @@ async def list_feedback(
 async def on_contact_created(session: AsyncSession, event: Envelope) -> None:
     """The projection learns the card; unmatched feedback left by its email or phone joins it."""
     await project_contact_created(session, event)
-    await _attach_unmatched(session, event.payload().customer_id)  # type: ignore[attr-defined]
+    card = event.payload()
+    assert isinstance(card, ContactCreatedV1)
+    await _attach_unmatched(session, card.customer_id)
 
 
 async def on_contact_updated(session: AsyncSession, event: Envelope) -> None:
     """A customer may gain the email or phone an unknown caller used after being created."""
     await project_contact_updated(session, event)
-    await _attach_unmatched(session, event.payload().customer_id)  # type: ignore[attr-defined]
+    card = event.payload()
+    assert isinstance(card, ContactUpdatedV1)
+    await _attach_unmatched(session, card.customer_id)
 
 
 async def _attach_unmatched(session: AsyncSession, customer_id: uuid.UUID) -> None:

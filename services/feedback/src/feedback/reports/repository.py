@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import distinct, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.projections import CustomerProjection
-from feedback.intake.models import Feedback
+from feedback.records.models import Feedback
 from feedback.reports.schemas import GroupBy, Interval
 
 UNKNOWN = "unknown"
@@ -55,7 +55,8 @@ class ReportRepository:
             .order_by(func.count().desc(), Feedback.category, Feedback.product)
             .limit(limit)
         )
-        return [(row[0], row[1], row[2], row[3]) for row in (await self.session.execute(query)).all()]
+        # cast: the query leaves out complaints without a category.
+        return [(cast(str, row[0]), row[1], row[2], row[3]) for row in (await self.session.execute(query)).all()]
 
     async def theme_counts(
         self, themes: list[tuple[str, str | None]], since: datetime, until: datetime
@@ -70,4 +71,5 @@ class ReportRepository:
             .where(*_complaints_between(since, until), tuple_(Feedback.category, product).in_(wanted))
             .group_by(Feedback.category, product)
         )
-        return {(row[0], row[1] or None): row[2] for row in (await self.session.execute(query)).all()}
+        # cast: only the themes asked for match, and each has a category.
+        return {(cast(str, row[0]), row[1] or None): row[2] for row in (await self.session.execute(query)).all()}

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import DateTime, Float, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_shared.db import Base, new_id, utcnow
+
+# The two clocks every complaint gets (the column holds one of these).
+ClockKind = Literal["first_response", "resolution"]
 
 
 class SlaPolicyRecord(Base):
@@ -38,7 +41,7 @@ class SlaClock(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
     feedback_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
-    clock: Mapped[str] = mapped_column(String(20), nullable=False)
+    clock: Mapped[ClockKind] = mapped_column(String(20), nullable=False)
     # Severity and tier of the time the complaint arrived: they chose the target.
     severity: Mapped[str] = mapped_column(String(20), nullable=False)
     tier: Mapped[str] = mapped_column(String(20), nullable=False)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedback.intake.models import Feedback
+from feedback.records.models import Feedback
 from feedback.sla.models import SlaClock, SlaPolicyRecord
 
 # Any constant unique to this lock: policy changes get versions n+1, n+2, never two n+1.

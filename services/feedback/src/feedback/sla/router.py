@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
@@ -15,10 +15,12 @@ from feedback.sla.schemas import SlaPause, SlaPolicy, SlaStatus, SlaTargets
 clock_router = APIRouter(prefix="/v1/feedback", tags=["sla"])
 policy_router = APIRouter(prefix="/v1/sla-policy", tags=["sla"])
 
-_NOT_FOUND = {404: {"description": "No feedback with this id", "content": {"application/problem+json": {}}}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No feedback with this id", "content": {"application/problem+json": {}}}
+}
 
 
-def _conflict(what: str) -> dict:
+def _conflict(what: str) -> dict[int | str, dict[str, Any]]:
     return {
         **_NOT_FOUND,
         409: {

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_shared.http.schemas import RequestModel
+from feedback.sla.models import ClockKind
 
 # Targets are seconds, so a test (or a demo) can run a one-second SLA; 90 days is the ceiling.
 Seconds = Annotated[int, Field(ge=1, le=90 * 86_400, description="Seconds.")]
-ClockKind = Literal["first_response", "resolution"]
 ClockStatus = Literal["running", "paused", "met", "breached"]
 
 _HOUR = 3600

@@ -11,26 +11,22 @@ on the customer moves the deadline later on resume. Deadlines are calendar time.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_shared.contracts.vocabulary import CaseStatus, FeedbackType
-from crm_shared.db import new_id, utcnow
+from crm_shared.contracts.vocabulary import FeedbackType
+from crm_shared.db import utcnow
 from crm_shared.http.problems import Conflict, NotFound
 from crm_shared.projections import get_customer
-from feedback.cases import service as cases
 from feedback.events.publishers import publish_sla_breached
-from feedback.intake.models import Feedback
-from feedback.intake.repository import FeedbackRepository
+from feedback.records.models import Feedback
+from feedback.records.repository import FeedbackRepository
+from feedback.sla import clocks as clock_rules
 from feedback.sla.models import SlaClock, SlaPolicyRecord
 from feedback.sla.repository import SlaClockRepository, SlaPolicyRepository
 from feedback.sla.schemas import DEFAULT_TARGETS, SlaClockRead, SlaPolicy, SlaStatus, SlaTargets
-
-CLOCKS = ("first_response", "resolution")
-_OPEN = ("running", "paused")
-_DONE = (CaseStatus.resolved.value, CaseStatus.closed.value)
 
 
 async def current_policy(session: AsyncSession) -> SlaPolicy:
@@ -61,63 +57,24 @@ async def start_clocks(session: AsyncSession, feedback: Feedback) -> None:
     if feedback.type != FeedbackType.complaint.value:
         return
     policy = await current_policy(session)
-    clocks = []
-    for kind in CLOCKS:
-        target = policy.targets.seconds(kind, feedback.severity, feedback.customer_tier)
-        clocks.append(
-            SlaClock(
-                id=new_id(),
-                feedback_id=feedback.id,
-                clock=kind,
-                severity=feedback.severity,
-                tier=feedback.customer_tier,
-                policy_version=policy.version,
-                target_seconds=float(target),
-                started_at=feedback.received_at,
-                due_at=feedback.received_at + timedelta(seconds=target),
-                status="running",
-                paused_seconds=0.0,
-                restarts=0,
-            )
+    await SlaClockRepository(session).add_all(
+        clock_rules.new_clocks(
+            feedback.id,
+            severity=feedback.severity,
+            tier=feedback.customer_tier,
+            received_at=feedback.received_at,
+            targets=policy.targets,
+            policy_version=policy.version,
         )
-    await SlaClockRepository(session).add_all(clocks)
+    )
 
 
 async def on_status_changed(session: AsyncSession, feedback: Feedback, previous: Any, current: Any) -> None:
-    """A case transition (feedback.cases STATUS_LISTENERS), in the transition's transaction."""
-    current = str(current)
-    previous = str(previous) if previous is not None else None
-    clocks = {c.clock: c for c in await SlaClockRepository(session).of_feedback(feedback.id, for_update=True)}
-    now = utcnow()
-    first = clocks.get("first_response")
-    if first is not None and current != CaseStatus.received.value and first.met_at is None:
-        _meet(first, now)
-    resolution = clocks.get("resolution")
-    if resolution is None:
-        return
-    if current in _DONE and resolution.met_at is None:
-        _meet(resolution, now)
-    elif previous in _DONE and current not in _DONE:
-        _restart(resolution, now)
-
-
-def _meet(clock: SlaClock, now: datetime) -> None:
-    """A breached clock keeps its status and records when it was met after all (late)."""
-    if clock.status == "paused" and clock.paused_at is not None:
-        clock.paused_seconds += (now - clock.paused_at).total_seconds()
-        clock.paused_at, clock.pause_reason = None, None
-    if clock.status in _OPEN:
-        clock.status = "met"
-    clock.met_at = now
-
-
-def _restart(clock: SlaClock, now: datetime) -> None:
-    clock.status = "running"
-    clock.started_at = now
-    clock.due_at = now + timedelta(seconds=clock.target_seconds)
-    clock.met_at = clock.breached_at = clock.paused_at = clock.pause_reason = None
-    clock.paused_seconds = 0.0
-    clock.restarts += 1
+    """Called by every case transition (`feedback.cases.service`), in the transition's transaction."""
+    of_feedback = await SlaClockRepository(session).of_feedback(feedback.id, for_update=True)
+    clock_rules.apply_transition(
+        {c.clock: c for c in of_feedback}, str(previous) if previous is not None else None, str(current), utcnow()
+    )
 
 
 async def _clocks_of(session: AsyncSession, feedback_id: uuid.UUID, *, for_update: bool) -> list[SlaClock]:
@@ -138,7 +95,7 @@ async def pause(session: AsyncSession, feedback_id: uuid.UUID, reason: str) -> S
         raise Conflict(f"Feedback {feedback_id} has no running SLA clock to pause.")
     now = utcnow()
     for clock in running:
-        clock.status, clock.paused_at, clock.pause_reason = "paused", now, reason
+        clock_rules.pause(clock, now, reason)
     await session.flush()
     return SlaStatus(feedback_id=feedback_id, clocks=[SlaClockRead.model_validate(c) for c in clocks])
 
@@ -150,11 +107,7 @@ async def resume(session: AsyncSession, feedback_id: uuid.UUID) -> SlaStatus:
         raise Conflict(f"Feedback {feedback_id} has no paused SLA clock to resume.")
     now = utcnow()
     for clock in paused:
-        assert clock.paused_at is not None
-        waited = now - clock.paused_at
-        clock.due_at += waited
-        clock.paused_seconds += waited.total_seconds()
-        clock.status, clock.paused_at, clock.pause_reason = "running", None, None
+        clock_rules.resume(clock, now)
     await session.flush()
     return SlaStatus(feedback_id=feedback_id, clocks=[SlaClockRead.model_validate(c) for c in clocks])
 
@@ -170,7 +123,16 @@ async def breach_due(session: AsyncSession, *, now: datetime, limit: int) -> int
             # on the clock (GET .../sla) and is not announced.
             continue
         customer = await get_customer(session, feedback.customer_id)
-        await publish_sla_breached(session, clock, feedback, owner=customer.owner if customer else None)
+        await publish_sla_breached(
+            session,
+            feedback,
+            clock=clock.clock,
+            due_at=clock.due_at,
+            breached_at=fired_at,
+            severity=clock.severity,
+            tier=clock.tier,
+            owner=customer.owner if customer else None,
+        )
     await session.flush()
     return len(due)
 
@@ -182,9 +144,3 @@ async def next_deadline(session: AsyncSession) -> datetime | None:
 async def pending_clocks(session: AsyncSession) -> int:
     """For the worker's `crm_timers_pending` gauge."""
     return await SlaClockRepository(session).count_running()
-
-
-# Registered at import, as the case lifecycle expects, so cases never imports SLA code. The api
-# (router) and the worker (timer) import this module themselves, so both processes always listen.
-if on_status_changed not in cases.STATUS_LISTENERS:
-    cases.STATUS_LISTENERS.append(on_status_changed)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import builtins  # the repository's own `list` method shadows the builtin in its annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, select, tuple_, update
+from sqlalchemy import CursorResult, and_, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from contacts.activities.models import Activity
+from contacts.activity_records.models import Activity
 from crm_shared.http.problems import Conflict
 
 
@@ -78,7 +80,7 @@ class ActivityRepository:
             .values(customer_id=to_customer)
             .execution_options(synchronize_session=False)
         )
-        return moved.rowcount
+        return cast(CursorResult[Any], moved).rowcount  # an UPDATE's result is a CursorResult
 
     async def order_volumes(
         self, customer_ids: Sequence[uuid.UUID], *, since: datetime, until: datetime
@@ -98,14 +100,15 @@ class ActivityRepository:
 
     async def contract_terms(
         self, customer_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, list[tuple[date, date | None]]]:
+    ) -> dict[uuid.UUID, builtins.list[tuple[date, date | None]]]:
         """Every contract's (starts_on, ends_on) per customer: few rows per customer, all needed for continuity."""
         query = select(Activity.customer_id, Activity.starts_on, Activity.ends_on).where(
             Activity.customer_id.in_(customer_ids), Activity.kind == "contract"
         )
         terms: dict[uuid.UUID, list[tuple[date, date | None]]] = {}
         for customer_id, starts_on, ends_on in (await self.session.execute(query)).all():
-            terms.setdefault(customer_id, []).append((starts_on, ends_on))
+            # A contract always has its start (ContractDetails requires it); only its end may be open.
+            terms.setdefault(customer_id, []).append((cast(date, starts_on), ends_on))
         return terms
 
     async def forget_free_text(self, customer_ids: Sequence[uuid.UUID]) -> None:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import builtins  # the repository's own `list` method shadows the builtin in its annotations
 import uuid
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Table, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from feedback.intake.models import Feedback
+from feedback.records.models import Feedback
 
 _COLUMNS = [c.name for c in Feedback.__table__.columns]
 # A second insert of the same (source_system, external_ref) does nothing instead of failing: it
 # waits for a concurrent first insert to commit, so exactly one of them stores the row.
 _INSERT = (
-    insert(Feedback.__table__)
+    # cast: a mapped class's __table__ is typed as any FromClause; this is a plain Table.
+    insert(cast(Table, Feedback.__table__))
     .values({c: bindparam(c) for c in _COLUMNS})
     .on_conflict_do_nothing()
     .returning(Feedback.__table__.c.id)
@@ -72,7 +75,7 @@ class FeedbackRepository:
     async def move_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
         await self.session.execute(update(Feedback).where(Feedback.customer_id == from_id).values(customer_id=to_id))
 
-    async def erase_free_text(self, customer_ids: list[uuid.UUID]) -> None:
+    async def erase_free_text(self, customer_ids: builtins.list[uuid.UUID]) -> None:
         """What the customer said, and the source system's reference that leads back to it, go;
         type, category, severity, channel, tier and dates stay for reporting."""
         await self.session.execute(
@@ -81,7 +84,7 @@ class FeedbackRepository:
             .values(description=ERASED_TEXT, external_ref=None, caller_email=None, caller_phone=None)
         )
 
-    async def erase_unmatched(self, identifiers: list[str]) -> None:
+    async def erase_unmatched(self, identifiers: builtins.list[str]) -> None:
         """Unmatched feedback left by the erased customer's email or phone: it is theirs, though it
         never reached their record, so its text and identifiers go the same way."""
         if not identifiers:
@@ -97,7 +100,7 @@ class FeedbackRepository:
 
     async def attach_unmatched(
         self, *, customer_id: uuid.UUID, tier: str, email: str | None, phone: str | None
-    ) -> list[Feedback]:
+    ) -> builtins.list[Feedback]:
         """Gives waiting feedback its customer and drops the caller's copied identifiers. The
         `customer_id IS NULL` condition is re-checked under the row lock, so a row handled by two
         events at once (created, then updated) is attached, and announced, once."""

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import builtins  # the repository's own `list` method shadows the builtin in its annotations
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import delete, func, literal, or_, select, tuple_, union_all, update
+from sqlalchemy import Result, delete, func, literal, or_, select, tuple_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from contacts.customers.models import Customer, CustomerExternalId, SecondaryIdentifier
-from contacts.customers.schemas import CustomerFilters
+from contacts.customer_records.filters import CustomerFilters
+from contacts.customer_records.models import Customer, CustomerExternalId, SecondaryIdentifier
 from crm_shared.http.problems import Conflict
 from crm_shared.normalize import same_national_number
 
@@ -79,7 +82,7 @@ class CustomerRepository:
         return list((await self.session.scalars(query)).all())
 
     async def find_by_identifiers(
-        self, *, email: str | None, phone: str | None, external_ids: list[tuple[str, str]] = ()
+        self, *, email: str | None, phone: str | None, external_ids: Sequence[tuple[str, str]] = ()
     ) -> list[Customer]:
         ids = await self._holding(email=email, phone=phone, external_ids=external_ids)
         if not ids:
@@ -88,7 +91,7 @@ class CustomerRepository:
         return list((await self.session.scalars(query)).all())
 
     async def _holding(
-        self, *, email: str | None, phone: str | None, external_ids: list[tuple[str, str]] = ()
+        self, *, email: str | None, phone: str | None, external_ids: Sequence[tuple[str, str]] = ()
     ) -> list[uuid.UUID]:
         """Ids of the customers holding any of the identifiers: index lookups only, one round trip."""
         branches = []
@@ -119,7 +122,7 @@ class CustomerRepository:
         secondary = select(SecondaryIdentifier.customer_id, SecondaryIdentifier.value).where(
             SecondaryIdentifier.kind == "phone", SecondaryIdentifier.value.like(pattern)
         )
-        rows = await self.session.execute(union_all(primary, secondary))
+        rows: Result[uuid.UUID, str] = await self.session.execute(union_all(primary, secondary))
         return list(dict.fromkeys(cid for cid, phone in rows if same_national_number(phone, digits)))
 
     async def add(self, customer: Customer) -> Customer:
@@ -145,8 +148,11 @@ class CustomerRepository:
             query = query.where(Customer.id.in_(among))
         for kind, value in (("email", filters.email), ("phone", filters.phone)):
             if value is not None:  # a caller lookup: resolve the few ids first, by index
-                query = query.where(Customer.id.in_(await self._holding(**{"email": None, "phone": None, kind: value})))
-        equal = {
+                holders = await self._holding(
+                    email=value if kind == "email" else None, phone=value if kind == "phone" else None
+                )
+                query = query.where(Customer.id.in_(holders))
+        equal: dict[Any, object] = {
             Customer.tier: filters.tier,
             Customer.owner: filters.owner,
             Customer.kind: filters.kind,
@@ -155,9 +161,9 @@ class CustomerRepository:
             Customer.credit_standing: filters.credit_standing,
             Customer.region: filters.region,
         }
-        for column, value in equal.items():
-            if value is not None:
-                query = query.where(column == (value.value if isinstance(value, Enum) else value))
+        for column, wanted in equal.items():
+            if wanted is not None:
+                query = query.where(column == (wanted.value if isinstance(wanted, Enum) else wanted))
         if filters.tag:
             query = query.where(Customer.tags.contains([filters.tag]))
         if external_id:
@@ -172,7 +178,7 @@ class CustomerRepository:
 
     async def similar_people(
         self, organisation_id: uuid.UUID, name: str, threshold: float
-    ) -> list[tuple[Customer, float]]:
+    ) -> builtins.list[tuple[Customer, float]]:
         """People of one organisation whose name is close to `name` (pg_trgm similarity), best first."""
         score = func.similarity(Customer.name, name)
         query = (
@@ -184,7 +190,7 @@ class CustomerRepository:
         )
         return [(c, float(s)) for c, s in (await self.session.execute(query)).all()]
 
-    async def similar_organisations(self, name: str, threshold: float) -> list[tuple[Customer, float]]:
+    async def similar_organisations(self, name: str, threshold: float) -> builtins.list[tuple[Customer, float]]:
         """Organisations whose name is close to `name`; `%` lets the trigram index narrow them first."""
         score = func.similarity(Customer.name, name)
         query = (
@@ -198,7 +204,7 @@ class CustomerRepository:
 
     async def search(
         self, text: str, *, kind: str | None, organisation_id: uuid.UUID | None, limit: int
-    ) -> list[tuple[Customer, float]]:
+    ) -> builtins.list[tuple[Customer, float]]:
         """Active customers whose name resembles `text`, best first (trigram index on name)."""
         score = _trigram_score(text)
         query = (
@@ -213,7 +219,7 @@ class CustomerRepository:
         query = query.order_by(score.desc(), Customer.created_at, Customer.id).limit(limit)
         return [(c, round(float(s), 4)) for c, s in (await self.session.execute(query)).all()]
 
-    async def lock(self, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, Customer]:
+    async def lock(self, customer_ids: builtins.list[uuid.UUID]) -> dict[uuid.UUID, Customer]:
         """Several records locked in id order, so two merges of the same pair never deadlock."""
         query = (
             select(Customer)
@@ -225,7 +231,7 @@ class CustomerRepository:
         )
         return {c.id: c for c in (await self.session.scalars(query)).all()}
 
-    async def people_of(self, organisation_id: uuid.UUID) -> list[Customer]:
+    async def people_of(self, organisation_id: uuid.UUID) -> builtins.list[Customer]:
         """Every active person of an organisation, locked (they move with a merge)."""
         query = (
             select(Customer)
@@ -235,7 +241,7 @@ class CustomerRepository:
         )
         return list((await self.session.scalars(query)).all())
 
-    async def aliases_of(self, customer_id: uuid.UUID) -> list[Customer]:
+    async def aliases_of(self, customer_id: uuid.UUID) -> builtins.list[Customer]:
         """Records merged into this one (merges re-point older aliases, so one hop finds them all)."""
         query = select(Customer).options(_WITH_EXTERNAL_IDS).where(Customer.merged_into == customer_id)
         return list((await self.session.scalars(query.order_by(Customer.id).with_for_update())).all())
@@ -253,7 +259,7 @@ class CustomerRepository:
             current = await self.get(current.merged_into)
         return current
 
-    async def secondary_identifiers(self, customer_ids: list[uuid.UUID]) -> list[SecondaryIdentifier]:
+    async def secondary_identifiers(self, customer_ids: builtins.list[uuid.UUID]) -> builtins.list[SecondaryIdentifier]:
         query = select(SecondaryIdentifier).where(SecondaryIdentifier.customer_id.in_(customer_ids))
         return list(
             (await self.session.scalars(query.order_by(SecondaryIdentifier.kind, SecondaryIdentifier.value))).all()
@@ -287,5 +293,5 @@ class CustomerRepository:
         await self.session.refresh(source, ["external_ids"])
         await self.session.refresh(target, ["external_ids"])
 
-    async def delete_secondary_identifiers(self, customer_ids: list[uuid.UUID]) -> None:
+    async def delete_secondary_identifiers(self, customer_ids: builtins.list[uuid.UUID]) -> None:
         await self.session.execute(delete(SecondaryIdentifier).where(SecondaryIdentifier.customer_id.in_(customer_ids)))

@@ -1,0 +1,1 @@
+"""The customer record, its identifiers and its queries: the lowest domain package, which every use case reads."""
