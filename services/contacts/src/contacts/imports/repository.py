@@ -7,9 +7,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Result, String, Table, any_, delete, false, insert, literal, or_, select, true, tuple_, union_all
+from sqlalchemy import Result, String, any_, delete, false, insert, literal, or_, select, true, tuple_, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -18,12 +18,11 @@ from contacts.audit.models import AuditEntry
 from contacts.customer_records.models import Customer, CustomerExternalId, SecondaryIdentifier
 from contacts.imports.models import ImportJob, ImportRow, ImportRowError
 
-# cast: a mapped class's __table__ is typed as any FromClause; these are plain Tables.
-_INSERT_ROWS = insert(cast(Table, ImportRow.__table__))
-_INSERT_ERRORS = insert(cast(Table, ImportRowError.__table__))
-_INSERT_CUSTOMERS = insert(cast(Table, Customer.__table__))
-_INSERT_EXTERNAL_IDS = insert(cast(Table, CustomerExternalId.__table__))
-_INSERT_AUDIT = insert(cast(Table, AuditEntry.__table__))
+_INSERT_ROWS = insert(ImportRow.__table__)
+_INSERT_ERRORS = insert(ImportRowError.__table__)
+_INSERT_CUSTOMERS = insert(Customer.__table__)
+_INSERT_EXTERNAL_IDS = insert(CustomerExternalId.__table__)
+_INSERT_AUDIT = insert(AuditEntry.__table__)
 _CUSTOMER_COLUMNS = [(a.key, a.columns[0].name) for a in Customer.__mapper__.column_attrs]
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import builtins  # the repository's own `list` method shadows the builtin in its annotations
 import uuid
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,8 +16,7 @@ _COLUMNS = [c.name for c in Feedback.__table__.columns]
 # A second insert of the same (source_system, external_ref) does nothing instead of failing: it
 # waits for a concurrent first insert to commit, so exactly one of them stores the row.
 _INSERT = (
-    # cast: a mapped class's __table__ is typed as any FromClause; this is a plain Table.
-    insert(cast(Table, Feedback.__table__))
+    insert(Feedback.__table__)
     .values({c: bindparam(c) for c in _COLUMNS})
     .on_conflict_do_nothing()
     .returning(Feedback.__table__.c.id)
