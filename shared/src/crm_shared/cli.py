@@ -35,6 +35,7 @@ from crm_shared.config import AuthSettings, KafkaSettings
 from crm_shared.contracts.events import dead_letter_topic
 from crm_shared.http.auth import ALL_SCOPES, mint_token
 from crm_shared.messaging.producer import create_consumer, create_producer
+from crm_shared.messaging.topics import partitions_of
 
 SERVICES = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications": 8004}
 # Run states the scoring api reports while a rescore is not finished.
@@ -46,9 +47,7 @@ async def _read_dead_letters(kafka: KafkaSettings, consumer_name: str, group: st
     topic = dead_letter_topic(consumer_name)
     consumer = create_consumer(kafka, group or f"{consumer_name}.dlq-inspector", [])
     await consumer.start()
-    await consumer.topics()  # refreshes cluster metadata
-    partitions = consumer.partitions_for_topic(topic) or set()
-    tps = [TopicPartition(topic, p) for p in partitions]
+    tps = await partitions_of(consumer, topic)
     if not tps:
         await consumer.stop()
         return None, []

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import NewTopic
 
 from crm_shared.config import KafkaSettings
 from crm_shared.contracts import Topics, dead_letter_topic
@@ -47,10 +48,8 @@ async def ensure_topics(
 ) -> tuple[list[str], list[str]]:
     """Creates the topics that do not exist yet; returns (created, already there). Existing topics
     are left alone (partitions are never changed here: that would move keys between partitions)."""
-    if isinstance(bootstrap, KafkaSettings):
-        admin = create_admin(bootstrap)
-    else:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    settings = bootstrap if isinstance(bootstrap, KafkaSettings) else KafkaSettings(bootstrap_servers=bootstrap)
+    admin = create_admin(settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -69,3 +68,13 @@ async def ensure_topics(
         return [t.name for t in missing], [spec.name for spec in plan if spec.name in existing]
     finally:
         await admin.close()
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """A started consumer's view of the topic's partitions ([] if it does not exist).
+
+    `consumer.topics()` fetches metadata into a copy, not the consumer's own cache; Apache Kafka
+    answers a metadata request only for the topics asked for, so the topic must be added first.
+    """
+    await consumer._client.add_topic(topic)  # aiokafka has no public call for this
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
