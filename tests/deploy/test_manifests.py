@@ -270,13 +270,15 @@ def _merge(base: Any, patch: Any, key: str = "") -> Any:
         return out
     if key in ("containers", "initContainers", "env", "volumes", "volumeMounts") and isinstance(base, list):
         out = [copy.deepcopy(item) for item in base]
+        added = []
         for item in patch:
             match = next((i for i, b in enumerate(out) if b.get("name") == item.get("name")), None)
             if match is None:
-                out.append(copy.deepcopy(item))
+                added.append(copy.deepcopy(item))
             else:
                 out[match] = _merge(out[match], item)
-        return out
+        # kustomize (as `kubectl kustomize` renders it) puts a patch's new volumes and mounts first
+        return added + out if key in ("volumes", "volumeMounts") else out + added
     return copy.deepcopy(patch)
 
 
@@ -626,7 +628,8 @@ def test_settings_and_references(overlay: str) -> None:
             if "configMap" in volume:
                 assert volume["configMap"]["name"] in config_maps
             if "secret" in volume:
-                assert volume["secret"]["secretName"] in secrets or volume["secret"].get("optional")
+                name = volume["secret"]["secretName"]
+                assert name in secrets or volume["secret"].get("optional") or name in external_secrets, name
     # One broker address for the apps, the topic job and KEDA; workers never outnumber partitions.
     bootstrap = config_maps["crm-config"]["data"]["CRM_KAFKA_BOOTSTRAP_SERVERS"]
     topics = config_maps["crm-topics-config"]["data"]
@@ -664,6 +667,21 @@ def test_settings_and_references(overlay: str) -> None:
         )
     else:
         assert secrets["crm-secrets"]["stringData"]["auth-secret"] != AuthSettings.model_fields["secret"].default
+
+
+def test_prod_apps_verify_the_brokers_with_the_ca_mounted_from_the_kafka_client_secret() -> None:
+    """SASL_SSL needs a CA file in every process that talks to Kafka (crm_shared builds its TLS context)."""
+    data = objects("prod", "ConfigMap")["crm-config"]["data"]
+    assert data["CRM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and "CRM_KAFKA_SSL_CHECK_HOSTNAME" not in data
+    cafile = Path(data["CRM_KAFKA_SSL_CAFILE"])
+    for name, deployment in objects("prod", "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        (volume,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "crm-kafka-client"]
+        mount = mounts[volume["name"]]
+        assert cafile.parent == Path(mount["mountPath"]) and mount["readOnly"], name
+        assert not volume["secret"].get("optional"), f"{name}: without the CA no process can connect"
 
 
 # ---------------------------------------------------------------- metrics: scrape targets and dashboard

@@ -147,6 +147,7 @@ class ApacheKafkaBroker:
         host: str = "127.0.0.1",
         overrides: dict[str, str] | None = None,
         probe_options: dict[str, Any] | None = None,
+        format_args: list[str] | None = None,
     ) -> None:
         self.port = port
         self.controller_port = controller_port
@@ -154,6 +155,7 @@ class ApacheKafkaBroker:
         self.data_dir = Path(data_dir).resolve()
         self.overrides = overrides or {}
         self.probe_options = probe_options or {}  # client security options when the listener needs them
+        self.format_args = format_args or []  # e.g. --add-scram users, written with the first format
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -188,7 +190,7 @@ class ApacheKafkaBroker:
         properties, log4j = self._write_config()
         if not (self.data_dir / "meta.properties").exists():
             format_command = ["kafka.tools.StorageTool", "format", "--standalone", "--ignore-formatted"]
-            format_command += ["-t", new_cluster_id(), "-c", str(properties)]
+            format_command += ["-t", new_cluster_id(), "-c", str(properties), *self.format_args]
             result = subprocess.run(self._java(libs, log4j, *format_command), capture_output=True, text=True)
             if result.returncode != 0:
                 raise RuntimeError(f"formatting Kafka's storage failed:\n{result.stdout}{result.stderr}")
