@@ -30,6 +30,7 @@ import yaml
 from crm_devstack.stack import CONSUMER_GROUPS, PARTITIONS, procfile_commands
 from crm_shared.config import AuthSettings
 from crm_shared.contracts import Topics, dead_letter_topic
+from crm_shared.messaging.topics import topic_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -157,6 +158,41 @@ def topic_script_topics() -> set[str]:
 
 def test_topic_script_creates_the_codes_topics() -> None:
     assert topic_script_topics() == expected_topics()
+
+
+def _script_default(variable: str) -> str:
+    script = (DEPLOY / "k8s" / "base" / "create-topics.sh").read_text()
+    match = re.search(rf'^\w+="\$\{{{variable}:-([^}}]+)\}}"$', script, re.M)
+    assert match, variable
+    return match.group(1)
+
+
+def topic_settings_sources() -> dict[str, dict[str, str]]:
+    """Every place that sets create-topics.sh's variables: the script's defaults, compose, both overlays."""
+    names = ("TOPIC_PARTITIONS", "TOPIC_REPLICATION_FACTOR", "TOPIC_MIN_INSYNC_REPLICAS", "TOPIC_RETENTION_MS")
+    defaults = {name: _script_default(name) for name in (*names, "DLQ_RETENTION_MS")}
+    sources = {"create-topics.sh": defaults, "compose": defaults | compose()["services"]["kafka-topics"]["environment"]}
+    for overlay in OVERLAYS:
+        sources[overlay] = defaults | objects(overlay, "ConfigMap")["crm-topics-config"]["data"]
+    return sources
+
+
+@pytest.mark.parametrize("source", ["create-topics.sh", "compose", *OVERLAYS])
+def test_deployed_topics_match_the_codes_topic_plan(source: str) -> None:
+    """crm_shared.messaging.topics.topic_plan is the one definition; deploy/ creates the same topics."""
+    plan = {spec.name: spec for spec in topic_plan()}
+    script = (DEPLOY / "k8s" / "base" / "create-topics.sh").read_text()
+    settings = topic_settings_sources()[source]
+    replication = int(settings["TOPIC_REPLICATION_FACTOR"])
+    for name, spec in plan.items():
+        dead_letters = name not in Topics.all()
+        partitions = "1" if dead_letters else settings["TOPIC_PARTITIONS"]
+        retention = settings["DLQ_RETENTION_MS" if dead_letters else "TOPIC_RETENTION_MS"]
+        assert (int(partitions), int(retention)) == (spec.partitions, spec.retention_ms), name
+        configs = spec.configs(replication)
+        assert settings["TOPIC_MIN_INSYNC_REPLICAS"] == configs["min.insync.replicas"], name
+        assert f"--config cleanup.policy={configs['cleanup.policy']} " in script, name
+    assert re.search(r'^  ensure "\$\{topic\}" 1 "\$\{dlq_retention\}"$', script, re.M), "dead letters: 1 partition"
 
 
 # ---------------------------------------------------------------- compose

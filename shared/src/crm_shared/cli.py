@@ -226,8 +226,11 @@ async def seed_demo(token: str) -> int:
 async def create_topics(kafka: KafkaSettings, partitions: int, retention_hours: float | None, replication: int) -> int:
     from crm_shared.messaging.topics import ensure_topics, topic_plan
 
-    retention = int(retention_hours * 3_600_000) if retention_hours else None
-    plan = topic_plan(partitions, retention, retention)
+    if retention_hours:
+        retention = int(retention_hours * 3_600_000)
+        plan = topic_plan(partitions, retention, retention)
+    else:
+        plan = topic_plan(partitions)
     created, _existing = await ensure_topics(kafka, plan, replication)
     for spec in plan:
         state = "created" if spec.name in created else "exists (left as it is)"
@@ -250,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     topics = sub.add_parser("topics", help="Kafka topics")
     topics.add_argument("action", choices=["create"])
     topics.add_argument("--partitions", type=int, default=6, help="per event topic (dead-letter topics: 1)")
-    topics.add_argument("--retention-hours", type=float, default=None, help="default: the broker's")
+    topics.add_argument(
+        "--retention-hours", type=float, default=None, help="every topic; default: 7 days, dead letters 14"
+    )
     topics.add_argument("--replication-factor", type=int, default=1)
     outbox = sub.add_parser("outbox", help="outbox tables")
     outbox.add_argument("action", choices=["backlog"])

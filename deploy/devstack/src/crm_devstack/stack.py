@@ -16,11 +16,14 @@ from pathlib import Path
 from crm_devstack.broker import TansuBroker
 from crm_devstack.kafka import ApacheKafkaBroker, missing_prerequisite
 from crm_devstack.postgres import EmbeddedPostgres
-from crm_devstack.topics import ensure_topics
 from crm_shared.config import DEV_METRICS_PORTS
 from crm_shared.db import migrate
-from crm_shared.messaging.topics import CONSUMER_GROUPS, PARTITIONS  # noqa: F401  (re-exported for tests/deploy)
-from crm_shared.messaging.topics import topic_plan as shared_topic_plan
+from crm_shared.messaging.topics import (  # CONSUMER_GROUPS, PARTITIONS: re-exported for tests/deploy
+    CONSUMER_GROUPS,  # noqa: F401
+    PARTITIONS,  # noqa: F401
+    ensure_topics,
+    topic_plan,
+)
 
 log = logging.getLogger("crm_devstack")
 
@@ -31,10 +34,6 @@ SERVICES: dict[str, int] = {"contacts": 8001, "feedback": 8002, "scoring": 8003,
 
 def database_name(service: str) -> str:
     return f"crm_{service}"
-
-
-def topic_plan() -> dict[str, int]:
-    return {spec.name: spec.partitions for spec in shared_topic_plan()}
 
 
 @dataclass
