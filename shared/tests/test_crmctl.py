@@ -11,12 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from crm_devstack.testing import eventually
 from crm_shared import cli
 from crm_shared.config import KafkaSettings
 from crm_shared.contracts import dead_letter_topic
-from crm_shared.messaging.topics import CONSUMER_GROUPS, TopicSpec, ensure_topics
+from crm_shared.messaging.producer import create_admin
+from crm_shared.messaging.topics import CONSUMER_GROUPS, TopicSpec, ensure_topics, topic_plan
 
 
 @pytest.mark.integration
@@ -69,6 +71,22 @@ async def test_topics_create_is_idempotent_and_covers_every_dead_letter_topic(se
     for group in CONSUMER_GROUPS:
         assert f"{dead_letter_topic(group)}" in out
     assert "created" not in out.replace("exists", "")
+
+
+@pytest.mark.integration
+async def test_the_dev_stack_created_its_topics_with_the_plans_settings(services) -> None:
+    kafka = KafkaSettings(bootstrap_servers=services.stack.bootstrap)
+    plan = {spec.name: spec for spec in topic_plan()}
+    admin = create_admin(kafka)
+    await admin.start()
+    try:
+        [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in plan])
+    finally:
+        await admin.close()
+    for _code, _message, _type, name, entries in response.resources:
+        configs = {entry[0]: entry[1] for entry in entries}
+        expected = plan[name].configs()
+        assert {key: configs[key] for key in expected} == expected, name
 
 
 @pytest.mark.integration

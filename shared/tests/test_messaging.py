@@ -116,7 +116,7 @@ async def test_a_failing_handler_dead_letters_after_bounded_retries_and_replay_a
     retried = dead_lettered | {"type": "crm.feedback.received.v1", "outcome": "retried"}
     assert REGISTRY.get_sample_value("crm_events_consumed_total", retried) >= 3
 
-    kafka = KafkaSettings(bootstrap_servers=services.stack.bootstrap, fetch_max_wait_ms=10)
+    kafka = KafkaSettings(bootstrap_servers=services.stack.bootstrap)
     capsys.readouterr()
     assert await dlq_inspect(kafka, "scoring-worker", dead.offset, dead.partition) == 0
     shown = capsys.readouterr().out

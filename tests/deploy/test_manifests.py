@@ -30,6 +30,7 @@ import yaml
 from crm_devstack.stack import CONSUMER_GROUPS, PARTITIONS, procfile_commands
 from crm_shared.config import AuthSettings
 from crm_shared.contracts import Topics, dead_letter_topic
+from crm_shared.messaging.topics import topic_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -159,6 +160,41 @@ def test_topic_script_creates_the_codes_topics() -> None:
     assert topic_script_topics() == expected_topics()
 
 
+def _script_default(variable: str) -> str:
+    script = (DEPLOY / "k8s" / "base" / "create-topics.sh").read_text()
+    match = re.search(rf'^\w+="\$\{{{variable}:-([^}}]+)\}}"$', script, re.M)
+    assert match, variable
+    return match.group(1)
+
+
+def topic_settings_sources() -> dict[str, dict[str, str]]:
+    """Every place that sets create-topics.sh's variables: the script's defaults, compose, both overlays."""
+    names = ("TOPIC_PARTITIONS", "TOPIC_REPLICATION_FACTOR", "TOPIC_MIN_INSYNC_REPLICAS", "TOPIC_RETENTION_MS")
+    defaults = {name: _script_default(name) for name in (*names, "DLQ_RETENTION_MS")}
+    sources = {"create-topics.sh": defaults, "compose": defaults | compose()["services"]["kafka-topics"]["environment"]}
+    for overlay in OVERLAYS:
+        sources[overlay] = defaults | objects(overlay, "ConfigMap")["crm-topics-config"]["data"]
+    return sources
+
+
+@pytest.mark.parametrize("source", ["create-topics.sh", "compose", *OVERLAYS])
+def test_deployed_topics_match_the_codes_topic_plan(source: str) -> None:
+    """crm_shared.messaging.topics.topic_plan is the one definition; deploy/ creates the same topics."""
+    plan = {spec.name: spec for spec in topic_plan()}
+    script = (DEPLOY / "k8s" / "base" / "create-topics.sh").read_text()
+    settings = topic_settings_sources()[source]
+    replication = int(settings["TOPIC_REPLICATION_FACTOR"])
+    for name, spec in plan.items():
+        dead_letters = name not in Topics.all()
+        partitions = "1" if dead_letters else settings["TOPIC_PARTITIONS"]
+        retention = settings["DLQ_RETENTION_MS" if dead_letters else "TOPIC_RETENTION_MS"]
+        assert (int(partitions), int(retention)) == (spec.partitions, spec.retention_ms), name
+        configs = spec.configs(replication)
+        assert settings["TOPIC_MIN_INSYNC_REPLICAS"] == configs["min.insync.replicas"], name
+        assert f"--config cleanup.policy={configs['cleanup.policy']} " in script, name
+    assert re.search(r'^  ensure "\$\{topic\}" 1 "\$\{dlq_retention\}"$', script, re.M), "dead letters: 1 partition"
+
+
 # ---------------------------------------------------------------- compose
 
 
@@ -270,13 +306,15 @@ def _merge(base: Any, patch: Any, key: str = "") -> Any:
         return out
     if key in ("containers", "initContainers", "env", "volumes", "volumeMounts") and isinstance(base, list):
         out = [copy.deepcopy(item) for item in base]
+        added = []
         for item in patch:
             match = next((i for i, b in enumerate(out) if b.get("name") == item.get("name")), None)
             if match is None:
-                out.append(copy.deepcopy(item))
+                added.append(copy.deepcopy(item))
             else:
                 out[match] = _merge(out[match], item)
-        return out
+        # kustomize (as `kubectl kustomize` renders it) puts a patch's new volumes and mounts first
+        return added + out if key in ("volumes", "volumeMounts") else out + added
     return copy.deepcopy(patch)
 
 
@@ -626,7 +664,8 @@ def test_settings_and_references(overlay: str) -> None:
             if "configMap" in volume:
                 assert volume["configMap"]["name"] in config_maps
             if "secret" in volume:
-                assert volume["secret"]["secretName"] in secrets or volume["secret"].get("optional")
+                name = volume["secret"]["secretName"]
+                assert name in secrets or volume["secret"].get("optional") or name in external_secrets, name
     # One broker address for the apps, the topic job and KEDA; workers never outnumber partitions.
     bootstrap = config_maps["crm-config"]["data"]["CRM_KAFKA_BOOTSTRAP_SERVERS"]
     topics = config_maps["crm-topics-config"]["data"]
@@ -664,6 +703,21 @@ def test_settings_and_references(overlay: str) -> None:
         )
     else:
         assert secrets["crm-secrets"]["stringData"]["auth-secret"] != AuthSettings.model_fields["secret"].default
+
+
+def test_prod_apps_verify_the_brokers_with_the_ca_mounted_from_the_kafka_client_secret() -> None:
+    """SASL_SSL needs a CA file in every process that talks to Kafka (crm_shared builds its TLS context)."""
+    data = objects("prod", "ConfigMap")["crm-config"]["data"]
+    assert data["CRM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and "CRM_KAFKA_SSL_CHECK_HOSTNAME" not in data
+    cafile = Path(data["CRM_KAFKA_SSL_CAFILE"])
+    for name, deployment in objects("prod", "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        mounts = {m["name"]: m for m in container["volumeMounts"]}
+        (volume,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "crm-kafka-client"]
+        mount = mounts[volume["name"]]
+        assert cafile.parent == Path(mount["mountPath"]) and mount["readOnly"], name
+        assert not volume["secret"].get("optional"), f"{name}: without the CA no process can connect"
 
 
 # ---------------------------------------------------------------- metrics: scrape targets and dashboard

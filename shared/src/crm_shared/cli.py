@@ -36,6 +36,7 @@ from crm_shared.config import AuthSettings, KafkaSettings
 from crm_shared.contracts.events import dead_letter_topic
 from crm_shared.http.auth import ALL_SCOPES, mint_token
 from crm_shared.messaging.producer import create_consumer, create_producer
+from crm_shared.messaging.topics import partitions_of
 
 if TYPE_CHECKING:  # imported where used, so crmctl starts fast
     import httpx
@@ -52,9 +53,7 @@ async def _read_dead_letters(
     topic = dead_letter_topic(consumer_name)
     consumer = create_consumer(kafka, group or f"{consumer_name}.dlq-inspector", [])
     await consumer.start()
-    await consumer.topics()  # refreshes cluster metadata
-    partitions = consumer.partitions_for_topic(topic) or set()
-    tps = [TopicPartition(topic, p) for p in partitions]
+    tps = await partitions_of(consumer, topic)
     if not tps:
         await consumer.stop()
         return None, []
@@ -237,8 +236,11 @@ async def seed_demo(token: str) -> int:
 async def create_topics(kafka: KafkaSettings, partitions: int, retention_hours: float | None, replication: int) -> int:
     from crm_shared.messaging.topics import ensure_topics, topic_plan
 
-    retention = int(retention_hours * 3_600_000) if retention_hours else None
-    plan = topic_plan(partitions, retention, retention)
+    if retention_hours:
+        retention = int(retention_hours * 3_600_000)
+        plan = topic_plan(partitions, retention, retention)
+    else:
+        plan = topic_plan(partitions)
     created, _existing = await ensure_topics(kafka, plan, replication)
     for spec in plan:
         state = "created" if spec.name in created else "exists (left as it is)"
@@ -261,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     topics = sub.add_parser("topics", help="Kafka topics")
     topics.add_argument("action", choices=["create"])
     topics.add_argument("--partitions", type=int, default=6, help="per event topic (dead-letter topics: 1)")
-    topics.add_argument("--retention-hours", type=float, default=None, help="default: the broker's")
+    topics.add_argument(
+        "--retention-hours", type=float, default=None, help="every topic; default: 7 days, dead letters 14"
+    )
     topics.add_argument("--replication-factor", type=int, default=1)
     outbox = sub.add_parser("outbox", help="outbox tables")
     outbox.add_argument("action", choices=["backlog"])

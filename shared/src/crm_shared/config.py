@@ -16,20 +16,30 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CRM_KAFKA_", extra="ignore")
 
     bootstrap_servers: str = "127.0.0.1:9092"
-    # Kafka's own default is 500 ms; the embedded Tansu broker answers a waiting fetch only
-    # after about half of this, so the dev stack sets ~10 ms. Keep the default in production.
+    # Kafka's own default: Kafka answers a waiting fetch as soon as data arrives. Only the dev
+    # stack's Tansu fallback sets ~10 ms (it holds a fetch for about half of this).
     fetch_max_wait_ms: int = 500
+    # Retries after a lost ack cannot duplicate or reorder a partition's records. Off only for
+    # brokers that reject InitProducerId (Tansu); consumers dedupe by event id either way.
+    enable_idempotence: bool = True
     request_timeout_ms: int = 15_000
     linger_ms: int = 0
     # How long a fresh consumer waits for a group join before it gives up and retries.
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
     max_poll_records: int = 500
-    # Security options for managed Kafka; PLAINTEXT for the dev stack.
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
+    # Security options for managed Kafka; PLAINTEXT for the dev stack. SSL and SASL_SSL verify
+    # the brokers against ssl_cafile (the system's CAs when unset), hostname included.
+    security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL
+    sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
     sasl_username: str | None = None
     sasl_password: str | None = None
+    ssl_cafile: str | None = None
+    # A client certificate, only for brokers that authenticate clients by TLS (mTLS).
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_key_password: str | None = None
+    ssl_check_hostname: bool = True
 
 
 class AuthSettings(BaseSettings):

@@ -1,1 +1,1 @@
-"""The embedded dev stack: PostgreSQL and Tansu from wheels, and the tooling to run the services."""
+"""The embedded dev stack: PostgreSQL (a wheel), Apache Kafka (Maven Central; Tansu as fallback), and the tooling to run the services."""

@@ -1,7 +1,7 @@
 """`python -m crm_devstack run`: the whole system on one machine, stopped by Ctrl-C.
 
-Starts PostgreSQL and Tansu (in their own sessions, so Ctrl-C reaches them only after the
-services have drained), prepares databases, migrations and topics, then runs the eight
+Starts PostgreSQL and the broker (Apache Kafka; Tansu where Java or Maven is missing) in their own
+sessions, so Ctrl-C reaches them only after the services have drained; prepares databases, migrations and topics, then runs the eight
 processes of deploy/Procfile under honcho. On Ctrl-C or SIGTERM: honcho stops the services,
 then the broker and PostgreSQL are stopped. Nothing is left running.
 """
@@ -25,7 +25,7 @@ def _banner(stack: DevStack) -> str:
     lines += [
         f"  Metrics        /metrics on each api; workers on ports {ports}",
         f"  PostgreSQL     {stack.postgres.dsn('postgres')}",
-        f"  Kafka broker   {stack.bootstrap}",
+        f"  Kafka broker   {stack.bootstrap} ({'Tansu, in memory' if stack.on_tansu else 'Apache Kafka'})",
         "  Token:         make token",
         "Ctrl-C stops everything.",
         "",

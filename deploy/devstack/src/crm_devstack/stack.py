@@ -1,4 +1,4 @@
-"""The embedded dev stack: PostgreSQL + Tansu, databases, migrations, topics, service env.
+"""The embedded dev stack: PostgreSQL + Apache Kafka (or Tansu), databases, migrations, topics, env.
 
 `make run`, the end-to-end tests and the benchmark all start the system through this module, so
 what the tests exercise is what a newcomer runs.
@@ -14,12 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_devstack.broker import TansuBroker
+from crm_devstack.kafka import ApacheKafkaBroker, missing_prerequisite
 from crm_devstack.postgres import EmbeddedPostgres
-from crm_devstack.topics import ensure_topics
 from crm_shared.config import DEV_METRICS_PORTS
 from crm_shared.db import migrate
-from crm_shared.messaging.topics import CONSUMER_GROUPS, PARTITIONS  # noqa: F401  (re-exported for tests/deploy)
-from crm_shared.messaging.topics import topic_plan as shared_topic_plan
+from crm_shared.messaging.topics import (  # CONSUMER_GROUPS, PARTITIONS: re-exported for tests/deploy
+    CONSUMER_GROUPS,  # noqa: F401
+    PARTITIONS,  # noqa: F401
+    ensure_topics,
+    topic_plan,
+)
 
 log = logging.getLogger("crm_devstack")
 
@@ -32,21 +36,20 @@ def database_name(service: str) -> str:
     return f"crm_{service}"
 
 
-def topic_plan() -> dict[str, int]:
-    return {spec.name: spec.partitions for spec in shared_topic_plan()}
-
-
 @dataclass
 class StackConfig:
     data_dir: Path = field(default_factory=lambda: Path(os.environ.get("CRM_DEV_DATA_DIR", ROOT / ".data")))
     host: str = "127.0.0.1"
     pg_port: int = field(default_factory=lambda: int(os.environ.get("CRM_DEV_PG_PORT", "55432")))
     kafka_port: int = field(default_factory=lambda: int(os.environ.get("CRM_DEV_KAFKA_PORT", "9092")))
+    kafka_controller_port: int = field(
+        default_factory=lambda: int(os.environ.get("CRM_DEV_KAFKA_CONTROLLER_PORT", "9093"))
+    )
+    # "kafka" (Apache Kafka, the default) or "tansu"; unset: Kafka where Java 17+ and Maven are.
+    broker: str | None = field(default_factory=lambda: os.environ.get("CRM_DEV_BROKER") or None)
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICES))
     # Each worker's Prometheus endpoint (the apis serve /metrics on their own port).
     metrics_ports: dict[str, int] = field(default_factory=lambda: dict(DEV_METRICS_PORTS))
-    # Tansu answers a waiting fetch after about half of fetch.max.wait.ms: keep it small here.
-    fetch_max_wait_ms: int = 10
     # The workers' queried gauges (outbox backlog, pending timers): fresher than production's 5 s.
     gauge_sample_seconds: float = 1.0
 
@@ -57,7 +60,11 @@ class DevStack:
         self.postgres = EmbeddedPostgres(
             self.config.data_dir / "postgres", port=self.config.pg_port, host=self.config.host
         )
-        self.broker = TansuBroker(port=self.config.kafka_port, host=self.config.host)
+        self.broker = choose_broker(self.config)
+
+    @property
+    def on_tansu(self) -> bool:
+        return isinstance(self.broker, TansuBroker)
 
     @property
     def bootstrap(self) -> str:
@@ -75,7 +82,7 @@ class DevStack:
             asyncio.run(self.postgres.create_databases([database_name(s) for s in SERVICES]))
             for service in SERVICES:
                 migrate(ROOT / "services" / service, self.database_url(service))
-            log.info("starting the Tansu broker on %s", self.bootstrap)
+            log.info("starting %s on %s", "Tansu" if self.on_tansu else "Apache Kafka", self.bootstrap)
             self.broker.start()
             asyncio.run(ensure_topics(self.bootstrap, topic_plan()))
         except BaseException:
@@ -93,7 +100,12 @@ class DevStack:
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
         env["PYTHONUNBUFFERED"] = "1"
         env["CRM_KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
-        env["CRM_KAFKA_FETCH_MAX_WAIT_MS"] = str(self.config.fetch_max_wait_ms)
+        if self.on_tansu:
+            # Tansu holds a fetch for about half of fetch.max.wait.ms even when data arrives, and
+            # rejects InitProducerId: a short wait, no idempotent producer. Apache Kafka gets the
+            # production defaults (500 ms, idempotence on).
+            env["CRM_KAFKA_FETCH_MAX_WAIT_MS"] = "10"
+            env["CRM_KAFKA_ENABLE_IDEMPOTENCE"] = "false"
         env["CRM_MESSAGING_BACKLOG_SAMPLE_SECONDS"] = str(self.config.gauge_sample_seconds)
         # Webhook receivers of a developer (and of the tests) listen on this machine.
         env.setdefault("NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
@@ -112,6 +124,26 @@ class DevStack:
 
     def worker_metrics_url(self, service: str) -> str:
         return f"http://{self.config.host}:{self.config.metrics_ports[service]}/metrics"
+
+
+def choose_broker(config: StackConfig) -> ApacheKafkaBroker | TansuBroker:
+    """Apache Kafka where it can run; else Tansu, said in one line (an explicit "kafka" fails instead)."""
+    choice = (config.broker or "kafka").lower()
+    if choice not in ("kafka", "tansu"):
+        raise RuntimeError(f"CRM_DEV_BROKER={config.broker!r}: use kafka or tansu")
+    if choice == "kafka":
+        missing = missing_prerequisite()
+        if missing is None:
+            return ApacheKafkaBroker(
+                port=config.kafka_port,
+                controller_port=config.kafka_controller_port,
+                data_dir=config.data_dir / "kafka",
+                host=config.host,
+            )
+        if config.broker:
+            raise RuntimeError(f"CRM_DEV_BROKER=kafka but {missing}")
+        log.warning("dev broker: Tansu (in memory), because %s; install Java 17+ and Maven for Apache Kafka", missing)
+    return TansuBroker(port=config.kafka_port, host=config.host)
 
 
 def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:

@@ -22,13 +22,14 @@ class ProcessSupervisor:
         self.log_dir = log_dir
         self.cwd = cwd
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.extra_env: dict[str, dict[str, str]] = {}
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self, name: str) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name}.log", "ab")
         process = subprocess.Popen(
             ["/bin/sh", "-c", self.commands[name]],
-            env=self.env,
+            env=self.env | self.extra_env.get(name, {}),
             cwd=self.cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -37,6 +38,13 @@ class ProcessSupervisor:
         log.close()
         self.processes[name] = process
         return process
+
+    def start_copy(self, name: str, copy: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Another process with `name`'s command (a second member of a worker's consumer groups,
+        as a second replica would be); `env` overrides what two copies cannot share, e.g. a port."""
+        self.commands[copy] = self.commands[name]
+        self.extra_env[copy] = env or {}
+        return self.start(copy)
 
     def start_all(self) -> None:
         for name in self.commands:

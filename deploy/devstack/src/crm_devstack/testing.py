@@ -1,6 +1,6 @@
 """pytest fixtures for integration and end-to-end tests: the real PostgreSQL and broker.
 
-- `dev_stack` (session): PostgreSQL + Tansu on free ports in a temp folder, databases migrated,
+- `dev_stack` (session): PostgreSQL + Apache Kafka (Tansu where Java/Maven are missing) on free ports in a temp folder, databases migrated,
   topics created, and the services' env variables pointing at them.
 - `services` (session): the four apis (uvicorn, real sockets) and four workers running inside
   the test process, so integration tests drive real HTTP and real Kafka without process spawns.
@@ -25,10 +25,11 @@ import httpx
 import pytest
 import pytest_asyncio
 import uvicorn
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from crm_devstack.stack import ROOT, SERVICES, DevStack, StackConfig, procfile_commands
 from crm_devstack.supervisor import ProcessSupervisor, wait_until_ready
+from crm_shared.messaging.topics import partitions_of
 
 
 def _ephemeral_range() -> tuple[int, int]:
@@ -81,6 +82,7 @@ def new_stack(tmp_dir: Any) -> DevStack:
         data_dir=tmp_dir,
         pg_port=free_port(),
         kafka_port=free_port(),
+        kafka_controller_port=free_port(),
         service_ports={service: free_port() for service in SERVICES},
         metrics_ports={service: free_port() for service in SERVICES},
     )
@@ -94,7 +96,7 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
     try:
         stack = new_stack(tmp_path_factory.mktemp("stack"))
     except Exception as exc:
-        _stop_the_run("the dev stack (PostgreSQL + Tansu) could not start", exc)
+        _stop_the_run("the dev stack (PostgreSQL + broker) could not start", exc)
     saved = dict(os.environ)
     os.environ.update({k: v for k, v in stack.env().items() if k != "PATH"})
     try:
@@ -280,14 +282,17 @@ def envelopes(records: list[Any]) -> list[Any]:
 
 async def read_topic(bootstrap: str, topic: str, *, timeout: float = 2.0) -> list[Any]:
     """Every record the topic holds now (from the beginning, no consumer group)."""
+    # The stack's fetch wait (Tansu: short, it holds a fetch; Kafka: its default, it answers at once).
+    fetch_max_wait_ms = int(os.environ.get("CRM_KAFKA_FETCH_MAX_WAIT_MS", "500"))
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=10
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=fetch_max_wait_ms,
     )
     await consumer.start()
     try:
-        await consumer.topics()  # refreshes cluster metadata
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in partitions]
+        tps = await partitions_of(consumer, topic)
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)

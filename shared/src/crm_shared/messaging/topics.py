@@ -1,5 +1,7 @@
-"""The topics the system needs, and their idempotent creation (`crmctl topics create`, the dev stack).
+"""The topics the system needs, and their idempotent creation: the one source of truth.
 
+`crmctl topics create` and the dev stack create them from `topic_plan()`; deploy/'s
+create-topics.sh (compose and the Kubernetes Job) is checked against it by tests/deploy.
 Every event topic gets `PARTITIONS` partitions (the unit of consumer parallelism; keys keep one
 customer's events in order), and every consumer group its own one-partition dead-letter topic.
 """
@@ -8,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import NewTopic
 
 from crm_shared.config import KafkaSettings
 from crm_shared.contracts import Topics, dead_letter_topic
@@ -24,6 +27,11 @@ CONSUMER_GROUPS = (
     "notifications-webhooks",
 )
 PARTITIONS = 6
+DAY_MS = 24 * 3_600_000
+# Events: 7 days, also how long personal data in contact events outlives an erasure in Kafka.
+EVENT_RETENTION_MS = 7 * DAY_MS
+# Dead letters: 14 days to inspect and replay them (`crmctl dlq`).
+DEAD_LETTER_RETENTION_MS = 14 * DAY_MS
 
 
 @dataclass(frozen=True)
@@ -31,12 +39,24 @@ class TopicSpec:
     name: str
     partitions: int
     retention_ms: int | None = None  # None: the broker's default
+    # "delete": events are a log replayed from an offset, never a keyed table to compact.
+    cleanup_policy: str = "delete"
+
+    def configs(self, replication_factor: int = 1) -> dict[str, str]:
+        """Topic configs; min ISR 2 once there are replicas to spare (producers use acks=all)."""
+        configs = {"cleanup.policy": self.cleanup_policy, "min.insync.replicas": str(min(2, replication_factor))}
+        if self.retention_ms:
+            configs["retention.ms"] = str(self.retention_ms)
+        return configs
 
 
 def topic_plan(
-    partitions: int = PARTITIONS, retention_ms: int | None = None, dead_letter_retention_ms: int | None = None
+    partitions: int = PARTITIONS,
+    retention_ms: int | None = EVENT_RETENTION_MS,
+    dead_letter_retention_ms: int | None = DEAD_LETTER_RETENTION_MS,
 ) -> list[TopicSpec]:
-    """The event topics and one dead-letter topic per consumer group."""
+    """The event topics and one dead-letter topic per consumer group (one partition: dead letters
+    are rare and replayed in order)."""
     return [TopicSpec(name, partitions, retention_ms) for name in Topics.all()] + [
         TopicSpec(dead_letter_topic(group), 1, dead_letter_retention_ms) for group in CONSUMER_GROUPS
     ]
@@ -47,10 +67,8 @@ async def ensure_topics(
 ) -> tuple[list[str], list[str]]:
     """Creates the topics that do not exist yet; returns (created, already there). Existing topics
     are left alone (partitions are never changed here: that would move keys between partitions)."""
-    if isinstance(bootstrap, KafkaSettings):
-        admin = create_admin(bootstrap)
-    else:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    settings = bootstrap if isinstance(bootstrap, KafkaSettings) else KafkaSettings(bootstrap_servers=bootstrap)
+    admin = create_admin(settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -59,7 +77,7 @@ async def ensure_topics(
                 name=spec.name,
                 num_partitions=spec.partitions,
                 replication_factor=replication_factor,
-                topic_configs={"retention.ms": str(spec.retention_ms)} if spec.retention_ms else {},
+                topic_configs=spec.configs(replication_factor),
             )
             for spec in plan
             if spec.name not in existing
@@ -69,3 +87,13 @@ async def ensure_topics(
         return [t.name for t in missing], [spec.name for spec in plan if spec.name in existing]
     finally:
         await admin.close()
+
+
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """A started consumer's view of the topic's partitions ([] if it does not exist).
+
+    `consumer.topics()` fetches metadata into a copy, not the consumer's own cache; Apache Kafka
+    answers a metadata request only for the topics asked for, so the topic must be added first.
+    """
+    await consumer._client.add_topic(topic)  # aiokafka has no public call for this
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
