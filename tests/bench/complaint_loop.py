@@ -300,7 +300,10 @@ def run_on(broker: str, args: argparse.Namespace, calibration: float) -> dict:
             for name, process in supervisor.processes.items():
                 monitor.watch(name, process.pid)
             monitor.watch("postgresql (all backends, PSS)", stack.postgres.pid, tree=True)
-            monitor.watch(f"{stack.broker_kind} broker", stack.broker.process.pid if stack.broker.process else None)
+            monitor.watch(
+                f"{('tansu' if stack.on_tansu else 'kafka')} broker",
+                stack.broker.process.pid if stack.broker.process else None,
+            )
             monitor.watch("load generator", os.getpid())
             monitor.start()
             wait_until_ready([stack.api_url(s) for s in stack.config.service_ports])
@@ -309,7 +312,7 @@ def run_on(broker: str, args: argparse.Namespace, calibration: float) -> dict:
             supervisor.stop_all()
             results["floor"], results["floor_cpu"] = floor_section(stack, args, monitor, Path(tmp))
             results["elapsed"] = time.perf_counter() - started
-            results["broker"] = stack.broker_kind
+            results["broker"] = "tansu" if stack.on_tansu else "kafka"
         finally:
             monitor.stop()
             supervisor.stop_all()

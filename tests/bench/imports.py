@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> dict:
                 measure(stack.api_url("contacts"), stack.postgres.dsn(database_name("contacts")), memory, args.rows)
             )
             results["elapsed_s"] = time.perf_counter() - started
-            results["broker"] = stack.broker_kind
+            results["broker"] = "tansu" if stack.on_tansu else "kafka"
         finally:
             if memory:
                 memory.stop()

@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> dict:
 
             results = asyncio.run(both())
             results["elapsed_s"] = time.perf_counter() - started
-            results["broker"] = stack.broker_kind
+            results["broker"] = "tansu" if stack.on_tansu else "kafka"
         finally:
             supervisor.stop_all()
             stack.stop()
