@@ -294,16 +294,14 @@ def run_on(broker: str, args: argparse.Namespace, calibration: float) -> dict:
     print(f"\n=== on {compare.BROKER_TITLES.get(broker, broker)} ===", flush=True)
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
         stack = new_stack(Path(tmp))
+        kind = "tansu" if stack.on_tansu else "kafka"  # without Java, "kafka" falls back to Tansu
         supervisor = ProcessSupervisor(procfile_commands(), stack.env(), Path(tmp) / "logs", ROOT)
         try:
             supervisor.start_all()
             for name, process in supervisor.processes.items():
                 monitor.watch(name, process.pid)
             monitor.watch("postgresql (all backends, PSS)", stack.postgres.pid, tree=True)
-            monitor.watch(
-                f"{('tansu' if stack.on_tansu else 'kafka')} broker",
-                stack.broker.process.pid if stack.broker.process else None,
-            )
+            monitor.watch(f"{kind} broker", stack.broker.process.pid if stack.broker.process else None)
             monitor.watch("load generator", os.getpid())
             monitor.start()
             wait_until_ready([stack.api_url(s) for s in stack.config.service_ports])
@@ -312,7 +310,7 @@ def run_on(broker: str, args: argparse.Namespace, calibration: float) -> dict:
             supervisor.stop_all()
             results["floor"], results["floor_cpu"] = floor_section(stack, args, monitor, Path(tmp))
             results["elapsed"] = time.perf_counter() - started
-            results["broker"] = "tansu" if stack.on_tansu else "kafka"
+            results["broker"] = kind
         finally:
             monitor.stop()
             supervisor.stop_all()
