@@ -1,6 +1,6 @@
 """`make bench`: how fast the complaint loop is, and how close to what the machine allows.
 
-Starts its own stack (PostgreSQL, Tansu, the eight Procfile processes) and measures, in order:
+Starts its own stack (PostgreSQL, the broker, the eight Procfile processes) and measures, in order:
 
 1. complaint -> score / follow-up task latency at fixed offered loads, open loop over HTTP;
 2. the highest intake rate one feedback-api process answers with p99 under 100 ms;
@@ -9,8 +9,10 @@ Starts its own stack (PostgreSQL, Tansu, the eight Procfile processes) and measu
 5. the floor (tests/bench/floor.py: same hops with raw asyncpg + aiokafka), with the pipeline's
    processes stopped so that both get the same machine, at the same offered loads as (1).
 
-Peak RSS of every process is sampled throughout. Prints everything, then writes
-docs/benchmarks.md and docs/benchmarks.png. Figures are measurements, never assertions.
+Peak RSS of every process is sampled throughout. The whole run is made once per broker
+(`--brokers kafka,tansu`: Apache Kafka, then Tansu), so the report can put both side by side.
+Prints everything, then writes docs/benchmarks.md and docs/benchmarks.png. Figures are
+measurements, never assertions.
 """
 
 from __future__ import annotations
@@ -24,14 +26,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import asyncpg
 import httpx
-import psutil
 
 from crm_devstack.stack import ROOT, DevStack, procfile_commands
 from crm_devstack.supervisor import ProcessSupervisor, wait_until_ready
@@ -40,77 +40,13 @@ from crm_devstack.topics import ensure_topics
 from crm_shared.config import AuthSettings
 from crm_shared.http.auth import mint_token
 from crm_shared.messaging.topics import CONSUMER_GROUPS
-from tests.bench import callcentre, floor, report
+from tests.bench import callcentre, compare, floor, report
 from tests.bench.http import BenchClient
-from tests.bench.load import Run, Watcher, offered_load, summarise
+from tests.bench.load import Watcher, offered_load, summarise
+from tests.bench.monitor import ProcessMonitor, calibrate, cpu_accounted_run, measure_idle
 
 INTAKE_P99_LIMIT_MS = 100.0
 BACKLOG_LIMIT_SECONDS = 0.5  # sustained: at the end of a step the queue holds at most half a second of arrivals
-
-
-class ProcessMonitor:
-    """Peak RSS (sampled twice a second) and CPU time of every process the benchmark involves.
-
-    A service process is one process; PostgreSQL is a postmaster plus one backend per connection,
-    whose RSS would count shared buffers once per backend, so it is summed as PSS instead.
-    """
-
-    def __init__(self) -> None:
-        self.roots: dict[str, tuple[int, bool]] = {}
-        self.peak: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def watch(self, name: str, pid: int | None, tree: bool = False) -> None:
-        if pid:
-            self.roots[name] = (pid, tree)
-
-    def _processes(self, name: str) -> list[psutil.Process]:
-        pid, tree = self.roots[name]
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)] if tree else [root]
-
-    def cpu(self) -> dict[str, float]:
-        """CPU seconds (user + system) used so far by each watched process (tree)."""
-        used = {}
-        for name in list(self.roots):
-            try:
-                used[name] = sum(sum(p.cpu_times()[:2]) for p in self._processes(name))
-            except psutil.Error:
-                continue
-        return used
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.5):
-            for name, (_, tree) in list(self.roots.items()):
-                try:
-                    processes = self._processes(name)
-                    if tree:
-                        mib = sum(p.memory_full_info().pss for p in processes) / 2**20
-                    else:
-                        mib = processes[0].memory_info().rss / 2**20
-                except psutil.Error:
-                    continue
-                self.peak[name] = max(self.peak.get(name, 0.0), mib)
-
-
-def calibrate() -> float:
-    """Seconds for a fixed pure-Python loop (best of 3): tells how fast this machine was today."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        total = 0
-        for i in range(5_000_000):
-            total += i
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def complaint_body(customers: list[str]):
@@ -155,27 +91,6 @@ def line(label: str, r: dict[str, float]) -> str:
         f"{r['task_p50']:.1f}/{r['task_p95']:.1f}/{r['task_p99']:.1f}ms  max backlog={r['max_backlog']}  "
         f"(cores={os.cpu_count()})"
     )
-
-
-async def measure_idle(monitor: ProcessMonitor, seconds: float = 3) -> dict[str, float]:
-    """Share of one core (0-1) each process burns with nothing to do."""
-    before = monitor.cpu()
-    await asyncio.sleep(seconds)
-    after = monitor.cpu()
-    return {name: (after[name] - before[name]) / seconds for name in after if name in before}
-
-
-async def cpu_accounted_run(monitor: ProcessMonitor, idle: dict[str, float], load) -> tuple[Run, dict[str, float]]:
-    """Runs `load` and returns, per process, CPU ms per complaint beyond what it burns idle."""
-    before, started = monitor.cpu(), time.perf_counter()
-    run = await load
-    after, wall = monitor.cpu(), time.perf_counter() - started
-    n = max(1, len(run.samples))
-    return run, {
-        name: max(0.0, (after[name] - before[name] - idle.get(name, 0.0) * wall) * 1000 / n)
-        for name in after
-        if name in before
-    }
 
 
 async def consumer_group_lag(bootstrap: str) -> int:
@@ -372,18 +287,21 @@ def floor_section(
             process.wait(10)
 
 
-def run(args: argparse.Namespace) -> None:
+def run_on(broker: str, args: argparse.Namespace, calibration: float) -> dict:
+    """The whole benchmark on one broker (`CRM_DEV_BROKER`), with a stack of its own."""
+    os.environ["CRM_DEV_BROKER"] = broker
     monitor = ProcessMonitor()
-    calibration = calibrate()
+    print(f"\n=== on {compare.BROKER_TITLES.get(broker, broker)} ===", flush=True)
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
         stack = new_stack(Path(tmp))
+        kind = "tansu" if stack.on_tansu else "kafka"  # without Java, "kafka" falls back to Tansu
         supervisor = ProcessSupervisor(procfile_commands(), stack.env(), Path(tmp) / "logs", ROOT)
         try:
             supervisor.start_all()
             for name, process in supervisor.processes.items():
                 monitor.watch(name, process.pid)
             monitor.watch("postgresql (all backends, PSS)", stack.postgres.pid, tree=True)
-            monitor.watch("tansu broker", stack.broker.process.pid if stack.broker.process else None)
+            monitor.watch(f"{kind} broker", stack.broker.process.pid if stack.broker.process else None)
             monitor.watch("load generator", os.getpid())
             monitor.start()
             wait_until_ready([stack.api_url(s) for s in stack.config.service_ports])
@@ -392,6 +310,7 @@ def run(args: argparse.Namespace) -> None:
             supervisor.stop_all()
             results["floor"], results["floor_cpu"] = floor_section(stack, args, monitor, Path(tmp))
             results["elapsed"] = time.perf_counter() - started
+            results["broker"] = kind
         finally:
             monitor.stop()
             supervisor.stop_all()
@@ -402,15 +321,24 @@ def run(args: argparse.Namespace) -> None:
         "python": platform.python_version(),
         "calibration": calibration,
     }
-    raw = {"results": results, "peak_rss": monitor.peak, "machine": machine}
-    args.output.with_suffix(".json").write_text(json.dumps(raw, indent=1, default=float))
+    return {"results": results, "peak_rss": monitor.peak, "machine": machine}
+
+
+def run(args: argparse.Namespace) -> None:
+    calibration = calibrate()
+    runs = {broker: run_on(broker, args, calibration) for broker in args.brokers}
+    args.output.with_suffix(".json").write_text(json.dumps({"runs": runs}, indent=1, default=float))
     print("\n" + render(args.output))
 
 
 def render(output: Path) -> str:
     """(Re)writes the report and the plot from the figures of the last run (docs/benchmarks.json)."""
-    raw = json.loads(output.with_suffix(".json").read_text())
-    return report.write(raw["results"], raw["peak_rss"], raw["machine"], output, output.with_suffix(".png"))
+    saved = json.loads(output.with_suffix(".json").read_text())
+    runs = saved.get("runs") or {saved["results"].get("broker", "tansu"): saved}
+    first = next(iter(runs.values()))
+    return report.write(
+        first["results"], first["peak_rss"], first["machine"], output, output.with_suffix(".png"), compare.section(runs)
+    )
 
 
 def main() -> None:
@@ -424,6 +352,12 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=40)
     parser.add_argument("--callcentre-seconds", type=float, default=60)
     parser.add_argument("--customers", type=int, default=300)
+    parser.add_argument(
+        "--brokers",
+        type=lambda s: s.split(","),
+        default=os.environ.get("CRM_BENCH_BROKERS", "kafka,tansu").split(","),
+        help="run everything once per broker, in this order (kafka, tansu); the first is the report's main run",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--render-only", action="store_true", help="rewrite the report from the saved figures")
     args = parser.parse_args()

