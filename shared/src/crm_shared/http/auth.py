@@ -58,6 +58,9 @@ _VERIFIED_MAX = 4096
 
 def verify_token(token: str, settings: AuthSettings) -> Principal:
     key = settings.public_key if settings.algorithm.startswith(("RS", "ES", "PS", "Ed")) else settings.secret
+    if not key:
+        # An asymmetric algorithm without CRM_AUTH_PUBLIC_KEY: no token can be verified.
+        raise _unauthorized(f"No key is configured to verify {settings.algorithm} tokens.")
     cache_key = (token, key, settings.algorithm, settings.audience, settings.issuer)
     cached = _verified.get(cache_key)
     if cached is not None:

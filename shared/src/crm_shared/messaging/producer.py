@@ -21,7 +21,7 @@ def build_ssl_context(settings: KafkaSettings) -> ssl.SSLContext | None:
         return None
     if bool(settings.ssl_certfile) != bool(settings.ssl_keyfile):
         raise ValueError("CRM_KAFKA_SSL_CERTFILE and CRM_KAFKA_SSL_KEYFILE go together (a client certificate)")
-    context = create_ssl_context(
+    context: ssl.SSLContext = create_ssl_context(
         cafile=settings.ssl_cafile,
         certfile=settings.ssl_certfile,
         keyfile=settings.ssl_keyfile,
