@@ -27,6 +27,7 @@ import pytest
 import referencing
 import yaml
 
+from crm_devstack.kafka import KAFKA_VERSION
 from crm_devstack.stack import CONSUMER_GROUPS, PARTITIONS, procfile_commands
 from crm_shared.config import AuthSettings
 from crm_shared.contracts import Topics, dead_letter_topic
@@ -38,7 +39,8 @@ HERE = Path(__file__).resolve().parent
 SERVICES = ("contacts", "feedback", "scoring", "notifications")
 OVERLAYS = ("dev", "prod")
 K8S_VERSION = "1.33.0"
-KAFKA_IMAGE = "apache/kafka:3.9.1"
+# Compose and Kubernetes run the broker version the dev stack and the tests prove.
+KAFKA_IMAGE = f"apache/kafka:{KAFKA_VERSION}"
 
 
 # ---------------------------------------------------------------- what the code needs
