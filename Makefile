@@ -3,8 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := shared services/contacts services/feedback services/scoring services/notifications deploy/devstack
+PACKAGES := shared services/contacts services/feedback services/scoring services/notifications deploy/devstack tools/crmctl
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+# The services are the packages under services/ (each declares itself: its manifest.py).
+SERVICE_DIRS := $(filter services/%,$(PACKAGES))
 
 .PHONY: install run test test-unit bench token seed lint schemas lock clean
 
@@ -51,8 +53,9 @@ lint: install
 	status=0; for config in services/*/importlinter.ini; do \
 		$(BIN)/lint-imports --no-cache $$config || status=1; done; exit $$status
 	$(BIN)/mypy shared/src/crm_shared
-	status=0; for service in contacts feedback scoring notifications; do \
-		$(BIN)/mypy services/$$service/src/$$service || status=1; done; exit $$status
+	$(BIN)/mypy tools/crmctl/src/crmctl
+	status=0; for dir in $(SERVICE_DIRS); do \
+		$(BIN)/mypy $$dir/src/$$(basename $$dir) || status=1; done; exit $$status
 
 ## Re-export the event contracts as JSON Schema (shared/src/crm_shared/contracts/schemas).
 schemas: install

@@ -77,8 +77,8 @@ async def test_a_failing_handler_dead_letters_after_bounded_retries_and_replay_a
 ) -> None:
     from prometheus_client import REGISTRY
 
-    from crm_shared.cli import dlq_inspect, dlq_replay
     from crm_shared.config import KafkaSettings
+    from crmctl.cli import dlq_inspect, dlq_replay
 
     dead_lettered = {"service": "scoring", "consumer": "scoring-worker"}
     dead_before = REGISTRY.get_sample_value("crm_dead_letters_total", dead_lettered) or 0

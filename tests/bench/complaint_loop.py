@@ -39,7 +39,7 @@ from crm_devstack.testing import free_port, new_stack, unique_email, unique_phon
 from crm_devstack.topics import ensure_topics
 from crm_shared.config import AuthSettings
 from crm_shared.http.auth import mint_token
-from crm_shared.messaging.topics import CONSUMER_GROUPS
+from crm_shared.messaging.topics import consumer_groups
 from tests.bench import callcentre, compare, floor, report
 from tests.bench.http import BenchClient
 from tests.bench.load import Watcher, offered_load, summarise
@@ -102,7 +102,7 @@ async def consumer_group_lag(bootstrap: str) -> int:
     from crm_shared.contracts import Topics
 
     lag = 0
-    for group in CONSUMER_GROUPS:
+    for group in consumer_groups():
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:

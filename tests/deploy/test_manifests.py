@@ -32,11 +32,12 @@ from crm_devstack.stack import CONSUMER_GROUPS, PARTITIONS, procfile_commands
 from crm_shared.config import AuthSettings
 from crm_shared.contracts import Topics, dead_letter_topic
 from crm_shared.messaging.topics import topic_plan
+from crm_shared.services import service_manifest, service_manifests
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 HERE = Path(__file__).resolve().parent
-SERVICES = ("contacts", "feedback", "scoring", "notifications")
+SERVICES = tuple(m.name for m in service_manifests())  # the installed services declare themselves
 OVERLAYS = ("dev", "prod")
 K8S_VERSION = "1.33.0"
 # Compose and Kubernetes run the broker version the dev stack and the tests prove.
@@ -66,14 +67,16 @@ def required_env(service: str) -> set[str]:
 
 
 def consumer_groups(service: str) -> set[str]:
-    if service == "contacts":  # its worker consumes nothing (contacts/worker.py)
-        return set()
-    module = __import__(f"{service}.events.handlers", fromlist=["consumers"])
+    """The groups the service's worker really builds (its `consumers()`)."""
+    module = __import__(f"{service}.worker", fromlist=["consumers"])
     return {spec.name for spec in module.consumers()}
 
 
 def test_consumer_groups_and_partitions_match_the_devstack() -> None:
-    """The devstack creates the same dead-letter topics and partition count as deploy/."""
+    """Each worker builds the consumer groups its manifest declares; the devstack creates the same
+    dead-letter topics and partition count as deploy/."""
+    for service in SERVICES:
+        assert consumer_groups(service) == set(service_manifest(service).consumer_groups), service
     assert set().union(*(consumer_groups(s) for s in SERVICES)) == set(CONSUMER_GROUPS)
     assert compose()["services"]["kafka-topics"]["environment"]["TOPIC_PARTITIONS"] == str(PARTITIONS)
 

@@ -2,7 +2,7 @@
 
 Broker and auth settings are read once under the `CRM_` prefix because every service talks to
 the same broker and trusts the same token issuer; each service's own settings (database, port)
-live under its own prefix (`CONTACTS_`, `FEEDBACK_`, ...) so ops can point services at
+live under its own prefix (`<SERVICE>_`) so ops can point services at
 different databases without touching the others.
 """
 
@@ -75,9 +75,6 @@ class MessagingSettings(BaseSettings):
     backlog_sample_seconds: float = 5.0
 
 
-DEV_METRICS_PORTS = {"contacts": 9101, "feedback": 9102, "scoring": 9103, "notifications": 9104}
-
-
 class ServiceSettings(BaseSettings):
     """Base for each service's settings; subclasses set `env_prefix` and defaults."""
 
@@ -90,17 +87,13 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
-    # The worker's Prometheus endpoint (`<SERVICE>_METRICS_PORT`; 0 = off). Unset: the dev
-    # default of the service (9101-9104, `DEV_METRICS_PORTS`). The api serves /metrics on `port`.
+    # The worker's Prometheus endpoint (`<SERVICE>_METRICS_PORT`; 0 = off). Each service sets its
+    # dev default from its manifest (crm_shared.services). The api serves /metrics on `port`.
     metrics_port: int | None = None
-    # Base URLs of the other services, for the few synchronous reads (views, fallbacks).
-    contacts_url: str = "http://127.0.0.1:8001"
-    feedback_url: str = "http://127.0.0.1:8002"
-    scoring_url: str = "http://127.0.0.1:8003"
-    notifications_url: str = "http://127.0.0.1:8004"
+    # A service that reads another one's api (views, fallbacks) adds its `<other>_url` setting.
     http_timeout_seconds: float = 2.0
-    # National phone numbers (no +country prefix) are read in this region; contacts and
-    # feedback must agree on it, so it is read from one variable for all services.
+    # National phone numbers (no +country prefix) are read in this region; the service that stores
+    # numbers and the ones that look callers up must agree, so one variable serves them all.
     default_phone_region: str = Field(default="US", validation_alias="CRM_DEFAULT_PHONE_REGION")
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
@@ -109,6 +102,4 @@ class ServiceSettings(BaseSettings):
 
     @property
     def worker_metrics_port(self) -> int:
-        if self.metrics_port is not None:
-            return self.metrics_port
-        return DEV_METRICS_PORTS.get(self.service_name, 0)
+        return self.metrics_port or 0

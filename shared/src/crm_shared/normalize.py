@@ -1,4 +1,4 @@
-"""Identifier normalisation shared by contacts (on write) and feedback (on caller lookup).
+"""Identifier normalisation, the same on write (the customer master) and on caller lookup.
 
 Both sides must normalise the same way, or a caller's phone number would not find the record.
 """

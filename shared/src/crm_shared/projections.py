@@ -1,10 +1,10 @@
-"""The local copy of the customer card that feedback, scoring and notifications keep.
+"""The local copy of the customer card that every service consuming the contact events keeps.
 
-Fed by `crm.contact.*` events, so the complaint path never calls the contacts service: it
-already knows the customer's tier and account owner. One definition for the three services.
+Fed by `crm.contact.*` events, so the complaint path never calls the customer master's api: it
+already knows the customer's tier and account owner. One definition for all of them.
 
 Merges and erasures change more than the card: a merged id becomes an alias of the survivor
-(`customer_aliases`), so late feedback or a cached old id still reaches the right customer,
+(`customer_aliases`), so a late event or a cached old id still reaches the right customer,
 and an erased card keeps only a tombstone (`erased_at`), so no late event brings the personal
 data back. Each service composes `merge_customer` / `erase_customer` with the re-pointing or
 redaction of its own tables, in the consumer's one transaction.

@@ -7,7 +7,7 @@ trigger on the table NOTIFYs a channel on commit, and the timer LISTENs on its o
 lives in the database, so a restarted worker starts by firing whatever fell due while it was
 down. Two workers split the due rows with `FOR UPDATE SKIP LOCKED` (in `fire_due`): a row fires once.
 
-Used by feedback (SLA breaches) and notifications (task escalation).
+Used for deadlines such as SLA breaches and task escalation.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A trigger NOTIFYs a channel on commit; the loop LISTENs on a dedicated asyncpg c
 pool's connections come and go) and sleeps until the notification, its own timeout or the stop
 signal, whichever comes first. A lost connection also wakes it, and the next pass listens again;
 a notification missed meanwhile costs at most the loop's longest sleep. Used by the deadline
-timers (crm_shared.timers) and the notifications delivery runner.
+timers (crm_shared.timers) and delivery runners.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ class ConsumerSpec:
     handlers: dict[str, Handler] = field(default_factory=dict)
 
 
-# A loop that is no consumer (e.g. contacts' bulk imports): runs with the worker's sessions and
+# A loop that is no consumer (e.g. a bulk import): runs with the worker's sessions and
 # publisher until `stop` is set, then returns; it must survive its own errors.
 Background = Callable[["Worker", asyncio.Event], Awaitable[None]]
 

@@ -16,24 +16,23 @@ from pathlib import Path
 from crm_devstack.broker import TansuBroker
 from crm_devstack.kafka import ApacheKafkaBroker, missing_prerequisite
 from crm_devstack.postgres import EmbeddedPostgres
-from crm_shared.config import DEV_METRICS_PORTS
 from crm_shared.db import migrate
-from crm_shared.messaging.topics import (  # CONSUMER_GROUPS, PARTITIONS: re-exported for tests/deploy
-    CONSUMER_GROUPS,  # noqa: F401
-    PARTITIONS,  # noqa: F401
-    ensure_topics,
-    topic_plan,
-)
+from crm_shared.messaging.topics import PARTITIONS, consumer_groups, ensure_topics, topic_plan
+from crm_shared.services import service_manifests
 
 log = logging.getLogger("crm_devstack")
 
 ROOT = Path(__file__).resolve().parents[4]
 PROCFILE = ROOT / "deploy" / "Procfile"
-SERVICES: dict[str, int] = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications": 8004}
+# The installed services (their manifests, crm_shared.services) and their dev api ports.
+SERVICES: dict[str, int] = {m.name: m.api_port for m in service_manifests()}
+DEV_METRICS_PORTS: dict[str, int] = {m.name: m.metrics_port for m in service_manifests()}
+CONSUMER_GROUPS: tuple[str, ...] = tuple(consumer_groups())  # for tests/deploy, with PARTITIONS
+__all__ = ["CONSUMER_GROUPS", "PARTITIONS", "SERVICES", "DevStack", "StackConfig", "database_name"]
 
 
 def database_name(service: str) -> str:
-    return f"crm_{service}"
+    return next(m.database for m in service_manifests() if m.name == service)
 
 
 @dataclass

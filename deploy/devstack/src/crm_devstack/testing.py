@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import random
 import signal
@@ -108,7 +109,7 @@ def dev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
 
 
 class RunningServices:
-    """Clients for the four in-process apis, plus the workers' consumers for inspection."""
+    """Clients for the in-process apis of every installed service, plus the workers' consumers for inspection."""
 
     def __init__(self, stack: DevStack, clients: dict[str, httpx.AsyncClient], workers: dict[str, Any]) -> None:
         self.stack = stack
@@ -124,21 +125,17 @@ class RunningServices:
 
 @pytest_asyncio.fixture(scope="session")
 async def services(dev_stack: DevStack, token: str) -> AsyncIterator[RunningServices]:
-    import contacts.main
-    import contacts.worker
-    import feedback.main
-    import feedback.worker
-    import notifications.main
-    import notifications.worker
-    import scoring.main
-    import scoring.worker
+    from crm_shared.services import service_manifests
     from crm_shared.worker import Worker
 
+    # Every installed service (its manifest), by the shape all share: main, worker, config.
     modules = {
-        "contacts": (contacts.main, contacts.worker, contacts.config.Settings),
-        "feedback": (feedback.main, feedback.worker, feedback.config.Settings),
-        "scoring": (scoring.main, scoring.worker, scoring.config.Settings),
-        "notifications": (notifications.main, notifications.worker, notifications.config.Settings),
+        m.name: (
+            importlib.import_module(f"{m.name}.main"),
+            importlib.import_module(f"{m.name}.worker"),
+            importlib.import_module(f"{m.name}.config").Settings,
+        )
+        for m in service_manifests()
     }
     stop = asyncio.Event()
     servers: list[uvicorn.Server] = []

@@ -1,11 +1,15 @@
 from pydantic_settings import SettingsConfigDict
 
 from crm_shared.config import ServiceSettings
+from feedback.manifest import MANIFEST
 
 
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FEEDBACK_", extra="ignore")
 
-    service_name: str = "feedback"
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/crm_feedback"
-    port: int = 8002
+    service_name: str = MANIFEST.name
+    database_url: str = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{MANIFEST.database}"
+    port: int = MANIFEST.api_port
+    metrics_port: int | None = MANIFEST.metrics_port
+    # Contacts, for the caller lookup fallback and for leads of unknown callers.
+    contacts_url: str = "http://127.0.0.1:8001"

@@ -5,6 +5,7 @@ from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
 from crm_shared.config import ServiceSettings
+from notifications.manifest import MANIFEST
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -17,9 +18,10 @@ def parse_networks(value: str) -> tuple[Network, ...]:
 class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
 
-    service_name: str = "notifications"
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/crm_notifications"
-    port: int = 8004
+    service_name: str = MANIFEST.name
+    database_url: str = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{MANIFEST.database}"
+    port: int = MANIFEST.api_port
+    metrics_port: int | None = MANIFEST.metrics_port
     # Who an overdue task escalates to when its assignee's team has no lead (or manager), or the
     # assignee is in no team.
     escalation_fallback: str = "service-desk-lead"

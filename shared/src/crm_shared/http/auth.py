@@ -1,6 +1,6 @@
 """Bearer JWT with scopes, verified by every service (PyJWT).
 
-Scopes follow `<area>:<read|write>`; `admin` implies every scope. `crmctl token` mints a dev
+Scopes (crm_shared.contracts.scopes) follow `<area>:<read|write>`; `admin` implies every scope. `crmctl token` mints a dev
 token signed with the dev secret; production verifies RS256 tokens from the real issuer.
 """
 
@@ -17,22 +17,8 @@ from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_shared.config import AuthSettings
+from crm_shared.contracts.scopes import ALL_SCOPES, SERVICE_SCOPES
 from crm_shared.http.problems import ProblemError
-
-ALL_SCOPES = (
-    "contacts:read",  # personal data: names, emails, phones, the 360 view
-    "contacts:write",
-    "contacts:import",  # bulk import of customers and activities
-    "contacts:erase",  # right to be forgotten: irreversible, so its own scope
-    "feedback:read",
-    "feedback:write",
-    "scores:read",
-    "tasks:read",
-    "tasks:write",
-    "webhooks:read",  # webhook subscriptions and their delivery history
-    "webhooks:write",  # subscribe a URL to events (they leave the system: its own scope)
-    "admin",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,16 +93,11 @@ def mint_token(
     return jwt.encode(claims, settings.secret, algorithm="HS256")
 
 
-# Services read each other to compose views (the customer 360) or to resolve a customer; feedback
-# also writes one: a caller unknown to contacts who gives a name becomes a lead there.
-_SERVICE_SCOPES = ("contacts:read", "contacts:write", "feedback:read", "scores:read", "tasks:read")
-
-
 def service_token(settings: AuthSettings, service: str) -> str:
     """The bearer token a service uses for its own reads of other services' APIs."""
     if settings.service_token:
         return settings.service_token
-    return mint_token(settings, subject=f"service:{service}", scopes=_SERVICE_SCOPES, ttl_seconds=86_400 * 365)
+    return mint_token(settings, subject=f"service:{service}", scopes=SERVICE_SCOPES, ttl_seconds=86_400 * 365)
 
 
 # Declares the scheme in OpenAPI (the "Authorize" button of /docs); errors stay ours (problem+json).

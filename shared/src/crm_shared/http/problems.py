@@ -42,7 +42,7 @@ class Problem(BaseModel):
     title: str = Field(examples=["Validation failed"])
     status: int = Field(examples=[422])
     detail: str | None = Field(default=None, examples=["severity: severity is required for a complaint"])
-    instance: str | None = Field(default=None, examples=["/v1/feedback"])
+    instance: str | None = Field(default=None, examples=["/v1/customers"])
     errors: list[FieldError] | None = None
 
 

@@ -1,9 +1,11 @@
 """The topics the system needs, and their idempotent creation: the one source of truth.
 
-`crmctl topics create` and the dev stack create them from `topic_plan()`; deploy/'s
-create-topics.sh (compose and the Kubernetes Job) is checked against it by tests/deploy.
-Every event topic gets `PARTITIONS` partitions (the unit of consumer parallelism; keys keep one
-customer's events in order), and every consumer group its own one-partition dead-letter topic.
+The plan comes from the services' own declarations (`crm_shared.services`): the topic each
+produces and its consumer groups. `crmctl topics create` and the dev stack create the topics from
+`topic_plan()`; deploy/'s create-topics.sh (compose and the Kubernetes Job) is checked against it
+by tests/deploy. Every event topic gets `PARTITIONS` partitions (the unit of consumer
+parallelism; keys keep one customer's events in order), and every consumer group its own
+one-partition dead-letter topic.
 """
 
 from __future__ import annotations
@@ -14,24 +16,26 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import NewTopic
 
 from crm_shared.config import KafkaSettings
-from crm_shared.contracts import Topics, dead_letter_topic
+from crm_shared.contracts import dead_letter_topic
 from crm_shared.messaging.producer import create_admin
+from crm_shared.services import service_manifests
 
-# Consumer groups, each with its own dead-letter topic (see crm_shared.contracts.dead_letter_topic).
-CONSUMER_GROUPS = (
-    "feedback-worker",
-    "feedback-cases",
-    "scoring-worker",
-    "scoring-indicators",
-    "notifications-worker",
-    "notifications-webhooks",
-)
 PARTITIONS = 6
 DAY_MS = 24 * 3_600_000
 # Events: 7 days, also how long personal data in contact events outlives an erasure in Kafka.
 EVENT_RETENTION_MS = 7 * DAY_MS
 # Dead letters: 14 days to inspect and replay them (`crmctl dlq`).
 DEAD_LETTER_RETENTION_MS = 14 * DAY_MS
+
+
+def event_topics() -> list[str]:
+    """The topics the installed services produce to."""
+    return [m.topic for m in service_manifests() if m.topic]
+
+
+def consumer_groups() -> list[str]:
+    """The installed services' consumer groups, each with its own dead-letter topic."""
+    return [group for m in service_manifests() for group in m.consumer_groups]
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,8 @@ def topic_plan(
 ) -> list[TopicSpec]:
     """The event topics and one dead-letter topic per consumer group (one partition: dead letters
     are rare and replayed in order)."""
-    return [TopicSpec(name, partitions, retention_ms) for name in Topics.all()] + [
-        TopicSpec(dead_letter_topic(group), 1, dead_letter_retention_ms) for group in CONSUMER_GROUPS
+    return [TopicSpec(name, partitions, retention_ms) for name in event_topics()] + [
+        TopicSpec(dead_letter_topic(group), 1, dead_letter_retention_ms) for group in consumer_groups()
     ]
 
 

@@ -5,12 +5,13 @@ from crm_shared.projections import CUSTOMER_PROJECTION_HANDLERS
 from crm_shared.worker import ConsumerSpec
 from feedback.cases import service as cases
 from feedback.intake import service
+from feedback.manifest import CASES_GROUP, WORKER_GROUP
 
 
 def consumers() -> list[ConsumerSpec]:
     return [
         ConsumerSpec(
-            name="feedback-worker",
+            name=WORKER_GROUP,
             topics=[Topics.contacts],
             handlers={
                 **CUSTOMER_PROJECTION_HANDLERS,
@@ -23,7 +24,7 @@ def consumers() -> list[ConsumerSpec]:
         ),
         # Its own feedback events: a follow-up survey answer reopens or closes its complaint.
         ConsumerSpec(
-            name="feedback-cases",
+            name=CASES_GROUP,
             topics=[Topics.feedback],
             handlers={"crm.feedback.received.v1": cases.on_feedback_received},
         ),

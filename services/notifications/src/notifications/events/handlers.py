@@ -11,6 +11,7 @@ from crm_shared.contracts import EVENT_PAYLOADS, Envelope, Topics
 from crm_shared.projections import CUSTOMER_PROJECTION_HANDLERS
 from crm_shared.worker import ConsumerSpec
 from notifications.automation.engine import on_trigger_event
+from notifications.manifest import WEBHOOKS_GROUP, WORKER_GROUP
 from notifications.messages import service as messages
 from notifications.playbooks import rules
 from notifications.tasks import service
@@ -36,7 +37,7 @@ def consumers() -> list[ConsumerSpec]:
     triggers = {event: on_trigger_event for event in (*rules.TRIGGER_EVENTS, *rules.EVENT_ALIASES)}
     return [
         ConsumerSpec(
-            name="notifications-worker",
+            name=WORKER_GROUP,
             topics=[Topics.contacts, Topics.feedback, Topics.scores],
             handlers={
                 **CUSTOMER_PROJECTION_HANDLERS,
@@ -47,7 +48,7 @@ def consumers() -> list[ConsumerSpec]:
         ),
         # Its own group, so a slow or failing subscriber never holds up the task playbooks.
         ConsumerSpec(
-            name="notifications-webhooks",
+            name=WEBHOOKS_GROUP,
             topics=Topics.all(),
             handlers=dict.fromkeys(EVENT_PAYLOADS, webhooks.on_event),
         ),

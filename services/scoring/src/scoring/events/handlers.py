@@ -7,6 +7,7 @@ from crm_shared.projections import on_contact_created as project_contact
 from crm_shared.projections import on_contact_updated as project_update
 from crm_shared.worker import ConsumerSpec
 from scoring.indicators.consumer import consumer as indicators_consumer
+from scoring.manifest import WORKER_GROUP
 from scoring.scores import service
 
 
@@ -23,7 +24,7 @@ async def on_contact_updated(session: AsyncSession, event: Envelope) -> None:
 def consumers() -> list[ConsumerSpec]:
     return [
         ConsumerSpec(
-            name="scoring-worker",
+            name=WORKER_GROUP,
             topics=[Topics.contacts, Topics.feedback],
             handlers={
                 "crm.contact.created.v1": on_contact_created,

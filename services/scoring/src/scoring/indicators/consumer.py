@@ -8,8 +8,9 @@ from crm_shared.messaging.consumer import Handler
 from crm_shared.projections import CUSTOMER_PROJECTION_HANDLERS
 from crm_shared.worker import ConsumerSpec
 from scoring.indicators import service
+from scoring.manifest import INDICATORS_GROUP
 
-NAME = "scoring-indicators"
+NAME = INDICATORS_GROUP
 
 
 def _with_projection(handler: Handler) -> Handler:

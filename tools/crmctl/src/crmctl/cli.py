@@ -7,8 +7,11 @@
     crmctl dlq inspect CONSUMER OFFSET                one dead letter: its error headers and event
     crmctl dlq replay CONSUMER                        re-publish them to their original topics
     crmctl outbox backlog [--database-url URL ...]    unsent outbox rows and the oldest's age
-    crmctl rescore                                    recompute every score; prints progress
     crmctl seed                                       demo data through the apis (idempotent)
+
+Services contribute commands of their own through their manifests (crm_shared.services; e.g.
+`crmctl rescore`, declared by scoring). The services crmctl knows are the ones installed beside it
+(the `crm.services` entry points): it reads them through that registry and imports none.
 
 Addresses come from the same variables the services read: CRM_KAFKA_BOOTSTRAP_SERVERS,
 `<SERVICE>_DATABASE_URL`, and `CRM_<SERVICE>_URL` for the apis (default 127.0.0.1:8001-8004).
@@ -26,25 +29,19 @@ import argparse
 import asyncio
 import json
 import os
+import pkgutil
 import sys
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from crm_shared.config import AuthSettings, KafkaSettings
 from crm_shared.contracts.events import dead_letter_topic
-from crm_shared.http.auth import ALL_SCOPES, mint_token
+from crm_shared.contracts.scopes import ALL_SCOPES
+from crm_shared.http.auth import mint_token
 from crm_shared.messaging.producer import create_consumer, create_producer
 from crm_shared.messaging.topics import partitions_of
-
-if TYPE_CHECKING:  # imported where used, so crmctl starts fast
-    import httpx
-
-SERVICES = {"contacts": 8001, "feedback": 8002, "scoring": 8003, "notifications": 8004}
-# Run states the scoring api reports while a rescore is not finished.
-# States of a scoring rescore run (scoring.scores.schemas): queued and running are still going.
-RUNNING_STATES = {"queued", "running"}
+from crm_shared.services import service_manifest, service_manifests
 
 
 async def _read_dead_letters(
@@ -142,9 +139,10 @@ def service_database_urls() -> dict[str, str]:
     """Each service's database, from `<SERVICE>_DATABASE_URL` (the services' own settings)."""
     return {
         service: os.environ.get(
-            f"{service.upper()}_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/crm_{service}"
+            f"{service.upper()}_DATABASE_URL",
+            f"postgresql+asyncpg://postgres@127.0.0.1:5432/{service_manifest(service).database}",
         )
-        for service in SERVICES
+        for service in (m.name for m in service_manifests())
     }
 
 
@@ -172,57 +170,17 @@ async def outbox_backlog(urls: dict[str, str]) -> int:
 
 
 def api_url(service: str) -> str:
-    return os.environ.get(f"CRM_{service.upper()}_URL", f"http://127.0.0.1:{SERVICES[service]}")
+    return os.environ.get(f"CRM_{service.upper()}_URL", f"http://127.0.0.1:{service_manifest(service).api_port}")
 
 
 def api_token(given: str | None, subject: str) -> str:
     return given or os.environ.get("CRM_TOKEN") or mint_token(AuthSettings(), subject=subject, scopes=ALL_SCOPES)
 
 
-async def rescore(
-    url: str,
-    token: str,
-    interval: float = 1.0,
-    timeout: float = 3600.0,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> int:
-    import httpx
-
-    async with httpx.AsyncClient(
-        base_url=url,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-        transport=transport,
-    ) as client:
-        response = await client.post("/v1/rescore-runs", json={})
-        if response.status_code not in (200, 201, 202):
-            print(f"rescore refused: {response.status_code} {response.text[:500]}", file=sys.stderr)
-            return 1
-        run = response.json()
-        print(f"rescore run {run['id']} started")
-        deadline = time.monotonic() + timeout
-        while True:
-            print(f"  {run['status']}: {run.get('done', 0)}/{run.get('total', '?')}", flush=True)
-            if run["status"] not in RUNNING_STATES:
-                break
-            if time.monotonic() > deadline:
-                print("gave up waiting; the run goes on in the scoring worker", file=sys.stderr)
-                return 1
-            await asyncio.sleep(interval)
-            response = await client.get(f"/v1/rescore-runs/{run['id']}")
-            if response.status_code != 200:
-                print(f"progress unavailable: {response.status_code} {response.text[:300]}", file=sys.stderr)
-                return 1
-            run = response.json()
-    if run["status"] == "superseded":
-        print("superseded: a newer scorecard started its own run, which goes on in the scoring worker", file=sys.stderr)
-    return 0 if run["status"] == "done" else 1
-
-
 async def seed_demo(token: str) -> int:
-    from crm_shared.seed import seed
+    from crmctl.seed import seed
 
-    urls = {service: api_url(service) for service in SERVICES}
+    urls = {m.name: api_url(m.name) for m in service_manifests()}
     result = await seed(urls, token)
     made = ", ".join(f"{n} {kind}" for kind, n in sorted(result.created.items())) or "nothing (already seeded)"
     print(f"created: {made}; already there: {sum(result.existing.values())} item(s)")
@@ -272,7 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     outbox.add_argument(
         "--database-url", action="append", metavar="[SERVICE=]URL", help="repeatable; default: <SERVICE>_DATABASE_URL"
     )
-    for name, text in (("rescore", "recompute every score (scoring api)"), ("seed", "load demo data (idempotent)")):
+    # Each service's own commands (its manifest), then seed; each calls an api with a token.
+    hooks = {c.name: (m.name, c.target) for m in service_manifests() for c in m.commands}
+    helps = {c.name: c.help for m in service_manifests() for c in m.commands}
+    for name, text in (*helps.items(), ("seed", "load demo data (idempotent)")):
         command = sub.add_parser(name, help=text)
         command.add_argument("--token", help="bearer token; default: CRM_TOKEN, else a dev token")
     args = parser.parse_args(argv)
@@ -282,8 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"# dev token for '{args.subject}' with scopes: {' '.join(scopes)}", file=sys.stderr)
         print(mint_token(AuthSettings(), subject=args.subject, scopes=scopes, ttl_seconds=args.ttl))
         return 0
-    if args.command == "rescore":
-        return asyncio.run(rescore(api_url("scoring"), api_token(args.token, "crmctl")))
+    if args.command in hooks:
+        service, target = hooks[args.command]
+        run = pkgutil.resolve_name(target)
+        return int(asyncio.run(run(api_url(service), api_token(args.token, "crmctl"))))
     if args.command == "seed":
         return asyncio.run(seed_demo(api_token(args.token, "crmctl-seed")))
     if args.command == "outbox":

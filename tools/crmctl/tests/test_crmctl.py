@@ -1,7 +1,6 @@
-"""crmctl against the running test system: demo seed, topics, outbox backlog; rescore's polling."""
+"""crmctl against the running test system: demo seed, topics, outbox backlog; commands services declare."""
 
 import asyncio
-import json
 import os
 import re
 import sys
@@ -9,21 +8,20 @@ import uuid
 from asyncio.subprocess import PIPE
 from pathlib import Path
 
-import httpx
 import pytest
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from crm_devstack.testing import eventually
-from crm_shared import cli
 from crm_shared.config import KafkaSettings
 from crm_shared.contracts import dead_letter_topic
 from crm_shared.messaging.producer import create_admin
-from crm_shared.messaging.topics import CONSUMER_GROUPS, TopicSpec, ensure_topics, topic_plan
+from crm_shared.messaging.topics import TopicSpec, consumer_groups, ensure_topics, topic_plan
+from crmctl import cli
 
 
 @pytest.mark.integration
 async def test_seed_fills_a_key_accounts_360_view_and_a_second_run_adds_nothing(services, token) -> None:
-    from crm_shared.seed import seed
+    from crmctl.seed import seed
 
     urls = {service: str(client.base_url) for service, client in services.clients.items()}
     # The console script, as `make seed` runs it (asynchronously: the apis live in this loop).
@@ -68,7 +66,7 @@ async def test_topics_create_is_idempotent_and_covers_every_dead_letter_topic(se
 
     assert await cli.create_topics(kafka, 6, 24, 1) == 0  # the dev stack made them all already
     out = capsys.readouterr().out
-    for group in CONSUMER_GROUPS:
+    for group in consumer_groups():
         assert f"{dead_letter_topic(group)}" in out
     assert "created" not in out.replace("exists", "")
 
@@ -101,42 +99,8 @@ async def test_outbox_backlog_reports_every_service_and_a_database_it_cannot_rea
     assert "unreachable" in capsys.readouterr().out
 
 
-async def test_rescore_polls_the_run_until_it_finishes(capsys) -> None:
-    """Against the scoring api's documented paths (POST /v1/rescore-runs, GET /v1/rescore-runs/{id})."""
-    states = iter([("running", 40), ("running", 90), ("done", 120)])
-    seen: list[tuple[str, str]] = []
-
-    def scoring(request: httpx.Request) -> httpx.Response:
-        seen.append((request.method, request.url.path))
-        if request.method == "POST":
-            assert json.loads(request.content) == {}
-            return httpx.Response(202, json={"id": "r-1", "status": "queued", "total": 120, "done": 0})
-        status, done = next(states)
-        return httpx.Response(200, json={"id": "r-1", "status": status, "total": 120, "done": done})
-
-    code = await cli.rescore("http://scoring", "t", interval=0, transport=httpx.MockTransport(scoring))
-    assert code == 0
-    assert seen == [("POST", "/v1/rescore-runs")] + [("GET", "/v1/rescore-runs/r-1")] * 3
-    out = capsys.readouterr().out
-    assert "queued: 0/120" in out and "running: 90/120" in out and "done: 120/120" in out
-
-
-@pytest.mark.integration
-async def test_rescore_runs_the_scoring_services_rescore_to_its_end(services, token, capsys) -> None:
-    from crm_devstack.testing import unique_email
-
-    customer = (
-        await services.contacts.post("/v1/customers", json={"name": "Rescore Co", "email": unique_email()})
-    ).json()
-    await eventually(lambda: _scored(services, customer["id"]))
-    code = await cli.rescore(str(services.scoring.base_url), token, interval=0.1, timeout=120)
-    out = capsys.readouterr().out
-    assert code == 0, out
-    run_id = re.search(r"rescore run (\S+) started", out).group(1)
-    run = (await services.scoring.get(f"/v1/rescore-runs/{run_id}")).json()
-    assert run["status"] == "done" and run["done"] == run["total"] > 0
-    assert f"done: {run['total']}/{run['total']}" in out
-
-
-async def _scored(services, customer_id: str) -> bool:
-    return (await services.scoring.get(f"/v1/scores/{customer_id}")).status_code == 200
+def test_services_contribute_their_commands_through_their_manifests(capsys) -> None:
+    """`crmctl rescore` exists because scoring declares it (its manifest), not because crmctl knows scoring."""
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert "rescore" in capsys.readouterr().out
