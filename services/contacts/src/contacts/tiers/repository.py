@@ -6,19 +6,16 @@ import builtins  # the repository's own `list` method shadows the builtin in its
 import uuid
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.customer_records.models import Customer
 from contacts.tiers.models import TierRulesRecord
+from crm_shared.db import Repository
 
 # Any constant unique to this lock: rule changes (and their re-tiering) happen one at a time.
 _RULES_LOCK = 0x7469_6572  # "tier"
 
 
-class TierRulesRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class TierRulesRepository(Repository):
     async def current(self) -> TierRulesRecord | None:
         query = select(TierRulesRecord).order_by(TierRulesRecord.version.desc()).limit(1)
         return (await self.session.scalars(query)).first()
@@ -26,11 +23,6 @@ class TierRulesRepository:
     async def lock(self) -> None:
         """Held until commit, so two admins changing the rules get versions n+1 and n+2."""
         await self.session.execute(select(func.pg_advisory_xact_lock(_RULES_LOCK)))
-
-    async def add(self, record: TierRulesRecord) -> TierRulesRecord:
-        self.session.add(record)
-        await self.session.flush()
-        return record
 
     async def list(self, *, limit: int, below: int | None) -> list[TierRulesRecord]:
         """Newest first."""

@@ -63,7 +63,7 @@ async def change_rules(session: AsyncSession, rules: TierRules, *, actor: str) -
     repository = TierRulesRepository(session)
     await repository.lock()
     current = await repository.current()
-    record = await repository.add(
+    record = await repository.insert(
         TierRulesRecord(
             version=(current.version if current else 0) + 1,
             rules=rules.model_dump(mode="json"),

@@ -40,7 +40,7 @@ async def change_policy(session: AsyncSession, targets: SlaTargets, *, actor: st
     repository = SlaPolicyRepository(session)
     await repository.lock()
     current = await repository.current()
-    record = await repository.add(
+    record = await repository.insert(
         SlaPolicyRecord(
             version=(current.version if current else 0) + 1,
             targets=targets.model_dump(mode="json"),
