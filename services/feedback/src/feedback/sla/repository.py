@@ -8,20 +8,14 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from crm_shared.db import Repository
+from crm_shared.versioning import VersionedRepository
 from feedback.records.models import Feedback
 from feedback.sla.models import SlaClock, SlaPolicyRecord
 
-# Any constant unique to this lock: policy changes get versions n+1, n+2, never two n+1.
-_POLICY_LOCK = 0x736C_6170  # "slap"
 
-
-class SlaPolicyRepository(Repository):
-    async def current(self) -> SlaPolicyRecord | None:
-        query = select(SlaPolicyRecord).order_by(SlaPolicyRecord.version.desc()).limit(1)
-        return (await self.session.scalars(query)).first()
-
-    async def lock(self) -> None:
-        await self.session.execute(select(func.pg_advisory_xact_lock(_POLICY_LOCK)))
+class SlaPolicyRepository(VersionedRepository[SlaPolicyRecord]):
+    model = SlaPolicyRecord
+    lock_id = 0x736C_6170  # "slap"
 
 
 class SlaClockRepository(Repository):
