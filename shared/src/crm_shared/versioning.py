@@ -1,10 +1,9 @@
-"""Versioned settings: rules an admin changes through the API (tier rules, SLA policy, scorecard,
-indicator thresholds, playbooks) are never updated in place. Each change is a new row numbered
-after the current one, with who made it and when, so an old decision can always be explained by
-the version it was made with. One owner for the pattern, so every service numbers, locks, reads
-and lists versions the same way.
+"""Versioned settings: rules an admin changes through the API are never updated in place. Each
+change is a new row numbered after the current one, with who made it and when, so an old decision
+can always be explained by the version it was made with. One owner for the pattern, so every
+service numbers, locks, reads and lists versions the same way.
 
-A table holds one series (`key_column` None) or one series per key (a playbook, an indicator).
+A table holds one series (`key_column` None) or one series per key (`key_column` names it).
 """
 
 from __future__ import annotations
