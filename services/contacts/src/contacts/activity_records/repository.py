@@ -11,24 +11,19 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, and_, delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from contacts.activity_records.models import Activity
+from crm_shared.db import Repository
 from crm_shared.http.problems import Conflict
 
 
-class ActivityRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ActivityRepository(Repository):
     async def add(self, activity: Activity) -> Activity:
-        self.session.add(activity)
         try:
-            await self.session.flush()
+            return await self.insert(activity)
         except IntegrityError as exc:  # a concurrent write recorded the same external_ref
             raise Conflict("An activity with this external_ref was recorded meanwhile; send it again.") from exc
-        return activity
 
     async def get(self, activity_id: uuid.UUID) -> Activity | None:
         return await self.session.get(Activity, activity_id)

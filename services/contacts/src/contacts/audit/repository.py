@@ -7,15 +7,12 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.audit.models import AuditEntry
+from crm_shared.db import Repository
 
 
-class AuditRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class AuditRepository(Repository):
     def add(self, entry: AuditEntry) -> None:
         self.session.add(entry)
 

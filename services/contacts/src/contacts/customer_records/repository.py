@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import Result, delete, func, literal, or_, select, tuple_, union_all, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from contacts.customer_records.filters import CustomerFilters
 from contacts.customer_records.models import Customer, CustomerExternalId, SecondaryIdentifier
+from crm_shared.db import Repository
 from crm_shared.http.problems import Conflict
 from crm_shared.normalize import same_national_number
 
@@ -52,10 +52,7 @@ def _trigram_score(name: str):
     return func.greatest(func.similarity(Customer.name, name), func.word_similarity(name, Customer.name))
 
 
-class CustomerRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class CustomerRepository(Repository):
     async def get(self, customer_id: uuid.UUID) -> Customer | None:
         return await self.session.get(Customer, customer_id, options=[_WITH_EXTERNAL_IDS])
 
@@ -126,12 +123,10 @@ class CustomerRepository:
         return list(dict.fromkeys(cid for cid, phone in rows if same_national_number(phone, digits)))
 
     async def add(self, customer: Customer) -> Customer:
-        self.session.add(customer)
         try:
-            await self.session.flush()
+            return await self.insert(customer)
         except IntegrityError as exc:  # a concurrent create won the race for the identifier
             raise Conflict("A customer with this email or phone already exists.") from exc
-        return customer
 
     async def list(
         self,

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import Result, String, any_, delete, false, insert, literal, or_, select, true, tuple_, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from contacts.audit.models import AuditEntry
 from contacts.customer_records.models import Customer, CustomerExternalId, SecondaryIdentifier
 from contacts.imports.models import ImportJob, ImportRow, ImportRowError
+from crm_shared.db import Repository
 
 _INSERT_ROWS = insert(ImportRow.__table__)
 _INSERT_ERRORS = insert(ImportRowError.__table__)
@@ -26,15 +26,7 @@ _INSERT_AUDIT = insert(AuditEntry.__table__)
 _CUSTOMER_COLUMNS = [(a.key, a.columns[0].name) for a in Customer.__mapper__.column_attrs]
 
 
-class ImportRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def add_job(self, job: ImportJob) -> ImportJob:
-        self.session.add(job)
-        await self.session.flush()
-        return job
-
+class ImportRepository(Repository):
     async def add_rows(self, rows: Sequence[dict[str, Any]]) -> None:
         """Core executemany, not ORM objects: the session keeps nothing, so memory stays flat."""
         if rows:

@@ -64,7 +64,7 @@ async def receive(
 ) -> tuple[ImportJob, str]:
     """Stages the file's rows in batches as they arrive; returns the queued job and the body's hash."""
     repository = ImportRepository(session)
-    job = await repository.add_job(
+    job = await repository.insert(
         ImportJob(
             kind=kind, format=fmt, status="queued", actor=actor, correlation_id=correlation_id, created_at=utcnow()
         )

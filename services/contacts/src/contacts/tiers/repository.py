@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import builtins  # the repository's own `list` method shadows the builtin in its annotations
 import uuid
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
 
 from contacts.customer_records.models import Customer
 from contacts.tiers.models import TierRulesRecord
-
-# Any constant unique to this lock: rule changes (and their re-tiering) happen one at a time.
-_RULES_LOCK = 0x7469_6572  # "tier"
+from crm_shared.versioning import VersionedRepository
 
 
-class TierRulesRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class TierRulesRepository(VersionedRepository[TierRulesRecord]):
+    model = TierRulesRecord
+    # The lock also makes rule changes (and their re-tiering) happen one at a time.
+    lock_id = 0x7469_6572  # "tier"
 
-    async def current(self) -> TierRulesRecord | None:
-        query = select(TierRulesRecord).order_by(TierRulesRecord.version.desc()).limit(1)
-        return (await self.session.scalars(query)).first()
-
-    async def lock(self) -> None:
-        """Held until commit, so two admins changing the rules get versions n+1 and n+2."""
-        await self.session.execute(select(func.pg_advisory_xact_lock(_RULES_LOCK)))
-
-    async def add(self, record: TierRulesRecord) -> TierRulesRecord:
-        self.session.add(record)
-        await self.session.flush()
-        return record
-
-    async def list(self, *, limit: int, below: int | None) -> list[TierRulesRecord]:
-        """Newest first."""
-        query = select(TierRulesRecord)
-        if below is not None:
-            query = query.where(TierRulesRecord.version < below)
-        query = query.order_by(TierRulesRecord.version.desc()).limit(limit)
-        return list((await self.session.scalars(query)).all())
-
-    async def customers_ruled(self, *, after: uuid.UUID | None, limit: int) -> builtins.list[Customer]:
+    async def customers_ruled(self, *, after: uuid.UUID | None, limit: int) -> list[Customer]:
         """The next batch of live customers without a manual override, locked until commit (id order)."""
         query = select(Customer).where(Customer.tier_override_at.is_(None), Customer.status == "active")
         if after is not None:

@@ -26,7 +26,6 @@ from contacts.events.publishers import (
     publish_lifecycle_changed,
     publish_tier_changed,
 )
-from contacts.tiers.models import TierRulesRecord
 from contacts.tiers.repository import TierRulesRepository
 from contacts.tiers.rules import DEFAULT_RULES, TierDecision, TierFacts, evaluate, months_before
 from contacts.tiers.schemas import (
@@ -60,17 +59,7 @@ async def current_rules(session: AsyncSession) -> TierRulesVersion:
 
 async def change_rules(session: AsyncSession, rules: TierRules, *, actor: str) -> TierRulesChange:
     """Stores the next version and re-tiers every customer the rules decide, in this transaction."""
-    repository = TierRulesRepository(session)
-    await repository.lock()
-    current = await repository.current()
-    record = await repository.add(
-        TierRulesRecord(
-            version=(current.version if current else 0) + 1,
-            rules=rules.model_dump(mode="json"),
-            created_by=actor,
-            created_at=utcnow(),
-        )
-    )
+    record = await TierRulesRepository(session).add_version(actor, rules=rules.model_dump(mode="json"))
     retiered = await retier_all(session, rules)
     return TierRulesChange(
         version=record.version,
@@ -88,7 +77,7 @@ async def rules_versions(session: AsyncSession, *, limit: int, cursor: str | Non
         if not raw.isdigit():
             raise ProblemError(400, "Invalid cursor", "The cursor is not one this API returned.", type="bad-cursor")
         below = int(raw)
-    rows = await TierRulesRepository(session).list(limit=limit + 1, below=below)
+    rows = await TierRulesRepository(session).history(limit=limit + 1, below=below)
     next_cursor = encode_cursor(rows[limit - 1].version) if len(rows) > limit else None
     return TierRulesVersionPage(
         items=[TierRulesVersion.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor

@@ -5,17 +5,14 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from feedback.cases.models import CaseNote, StatusChange
 from feedback.records.models import Feedback
 from feedback.records.repository import ERASED_TEXT
 
 
-class CaseRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class CaseRepository(Repository):
     async def lock_feedback(self, feedback_id: uuid.UUID) -> Feedback | None:
         """FOR UPDATE: two agents moving the same case at once run one after the other, and the
         second sees the status the first left (populate_existing refreshes a cached row)."""
@@ -30,11 +27,6 @@ class CaseRepository:
     async def feedback_exists(self, feedback_id: uuid.UUID) -> bool:
         return (await self.session.scalar(select(Feedback.id).where(Feedback.id == feedback_id))) is not None
 
-    async def add_change(self, change: StatusChange) -> StatusChange:
-        self.session.add(change)
-        await self.session.flush()
-        return change
-
     async def history(self, feedback_id: uuid.UUID) -> list[StatusChange]:
         query = (
             select(StatusChange)
@@ -42,11 +34,6 @@ class CaseRepository:
             .order_by(StatusChange.changed_at, StatusChange.id)
         )
         return list((await self.session.scalars(query)).all())
-
-    async def add_note(self, note: CaseNote) -> CaseNote:
-        self.session.add(note)
-        await self.session.flush()
-        return note
 
     async def notes(self, feedback_id: uuid.UUID) -> list[CaseNote]:
         query = select(CaseNote).where(CaseNote.feedback_id == feedback_id).order_by(CaseNote.created_at, CaseNote.id)

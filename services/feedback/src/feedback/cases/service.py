@@ -77,7 +77,7 @@ async def _apply(
     current = CaseStatus(feedback.status)
     if to not in transitions.allowed_next(current):
         raise _illegal(current, to)
-    change = await CaseRepository(session).add_change(
+    change = await CaseRepository(session).insert(
         StatusChange(
             id=new_id(),
             feedback_id=feedback.id,
@@ -148,7 +148,7 @@ async def add_note(session: AsyncSession, feedback_id: uuid.UUID, text: str, *, 
     repository = CaseRepository(session)
     if not await repository.feedback_exists(feedback_id):
         raise NotFound("Feedback", feedback_id)
-    note = await repository.add_note(
+    note = await repository.insert(
         CaseNote(id=new_id(), feedback_id=feedback_id, text=text, author=author, created_at=utcnow())
     )
     return NoteRead.model_validate(note)

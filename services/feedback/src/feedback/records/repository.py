@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from feedback.records.models import Feedback
 
 _COLUMNS = [c.name for c in Feedback.__table__.columns]
@@ -29,10 +29,7 @@ _BY_SOURCE_REF = select(Feedback).where(
 ERASED_TEXT = "[erased]"
 
 
-class FeedbackRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class FeedbackRepository(Repository):
     async def add(self, feedback: Feedback) -> bool:
         """Insert with a statement built once: this is the hot path of every complaint. False: the
         same source reference was stored first (by a concurrent request); `by_source_ref` finds it."""

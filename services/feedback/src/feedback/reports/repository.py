@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import distinct, func, literal, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
 from crm_shared.projections import CustomerProjection
 from feedback.records.models import Feedback
 from feedback.reports.schemas import GroupBy, Interval
@@ -30,10 +30,7 @@ def _complaints_between(since: datetime, until: datetime) -> list[Any]:
     return [Feedback.type == "complaint", Feedback.received_at >= since, Feedback.received_at < until]
 
 
-class ReportRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ReportRepository(Repository):
     async def complaint_counts(
         self, group_by: GroupBy, interval: Interval, since: datetime, until: datetime
     ) -> list[tuple[datetime, str, int]]:

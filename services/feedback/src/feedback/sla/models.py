@@ -8,13 +8,14 @@ from sqlalchemy import DateTime, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_shared.db import Base, new_id, utcnow
+from crm_shared.db import Base, new_id
+from crm_shared.versioning import VersionColumns
 
 # The two clocks every complaint gets (the column holds one of these).
 ClockKind = Literal["first_response", "resolution"]
 
 
-class SlaPolicyRecord(Base):
+class SlaPolicyRecord(VersionColumns, Base):
     """One version of the SLA targets; the highest applies to clocks started from then on.
 
     Kept forever: a clock remembers the version (and the target) it was started with, so a
@@ -23,11 +24,8 @@ class SlaPolicyRecord(Base):
 
     __tablename__ = "sla_policies"
 
-    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     # {"first_response": {"<severity>": {"<tier>": seconds}}, "resolution": {...}}
     targets: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
-    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
 
 class SlaClock(Base):

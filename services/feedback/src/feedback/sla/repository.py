@@ -6,36 +6,19 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Repository
+from crm_shared.versioning import VersionedRepository
 from feedback.records.models import Feedback
 from feedback.sla.models import SlaClock, SlaPolicyRecord
 
-# Any constant unique to this lock: policy changes get versions n+1, n+2, never two n+1.
-_POLICY_LOCK = 0x736C_6170  # "slap"
+
+class SlaPolicyRepository(VersionedRepository[SlaPolicyRecord]):
+    model = SlaPolicyRecord
+    lock_id = 0x736C_6170  # "slap"
 
 
-class SlaPolicyRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def current(self) -> SlaPolicyRecord | None:
-        query = select(SlaPolicyRecord).order_by(SlaPolicyRecord.version.desc()).limit(1)
-        return (await self.session.scalars(query)).first()
-
-    async def lock(self) -> None:
-        await self.session.execute(select(func.pg_advisory_xact_lock(_POLICY_LOCK)))
-
-    async def add(self, record: SlaPolicyRecord) -> SlaPolicyRecord:
-        self.session.add(record)
-        await self.session.flush()
-        return record
-
-
-class SlaClockRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class SlaClockRepository(Repository):
     async def erase_pause_reasons(self, customer_ids: list[uuid.UUID]) -> None:
         """Why a clock waits on the customer is prose about them; the timings stay."""
         of_customer = select(Feedback.id).where(Feedback.customer_id.in_(customer_ids)).scalar_subquery()

@@ -24,7 +24,7 @@ from feedback.events.publishers import publish_sla_breached
 from feedback.records.models import Feedback
 from feedback.records.repository import FeedbackRepository
 from feedback.sla import clocks as clock_rules
-from feedback.sla.models import SlaClock, SlaPolicyRecord
+from feedback.sla.models import SlaClock
 from feedback.sla.repository import SlaClockRepository, SlaPolicyRepository
 from feedback.sla.schemas import DEFAULT_TARGETS, SlaClockRead, SlaPolicy, SlaStatus, SlaTargets
 
@@ -37,17 +37,7 @@ async def current_policy(session: AsyncSession) -> SlaPolicy:
 
 
 async def change_policy(session: AsyncSession, targets: SlaTargets, *, actor: str) -> SlaPolicy:
-    repository = SlaPolicyRepository(session)
-    await repository.lock()
-    current = await repository.current()
-    record = await repository.add(
-        SlaPolicyRecord(
-            version=(current.version if current else 0) + 1,
-            targets=targets.model_dump(mode="json"),
-            created_by=actor,
-            created_at=utcnow(),
-        )
-    )
+    record = await SlaPolicyRepository(session).add_version(actor, targets=targets.model_dump(mode="json"))
     return SlaPolicy.model_validate(record)
 
 

@@ -92,16 +92,7 @@ class DeliveryRunner:
             return await transports.webhook_call(job.id, job.to, job.payload or {})
 
         async def record_message(session: AsyncSession, job: messages.Outgoing, outcome: Outcome) -> None:
-            await messages.record_outcome(
-                session,
-                job,
-                ok=outcome.ok,
-                permanent=outcome.permanent,
-                status_code=outcome.status_code,
-                error=outcome.error,
-                now=utcnow(),
-                settings=settings,
-            )
+            await messages.record_outcome(session, job, outcome, now=utcnow(), settings=settings)
 
         async def claim_deliveries(session: AsyncSession, limit: int) -> list[Any]:
             now = utcnow()
@@ -120,16 +111,7 @@ class DeliveryRunner:
             return await transports.post(job.url, body, headers)
 
         async def record_delivery(session: AsyncSession, job: webhooks.OutgoingDelivery, outcome: Outcome) -> None:
-            await webhooks.record_outcome(
-                session,
-                job,
-                ok=outcome.ok,
-                permanent=outcome.permanent,
-                status_code=outcome.status_code,
-                error=outcome.error,
-                now=utcnow(),
-                settings=settings,
-            )
+            await webhooks.record_outcome(session, job, outcome, now=utcnow(), settings=settings)
 
         return [
             Queue(

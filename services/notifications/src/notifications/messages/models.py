@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_shared.db import Base
+from notifications.outbound.attempts import AttemptColumns
 
 _PENDING = text("status IN ('queued', 'scheduled', 'retrying', 'sending')")
 
@@ -83,18 +84,9 @@ class Message(Base):
     )
 
 
-class MessageAttempt(Base):
-    """The delivery log: one row per send, written before the send (so a crash mid-send shows)."""
-
+class MessageAttempt(AttemptColumns, Base):
     __tablename__ = "message_attempts"
 
     message_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
     )
-    number: Mapped[int] = mapped_column(Integer, primary_key=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    # sent | failed | interrupted (the worker stopped mid-send); null while in flight
-    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -7,10 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, tuple_, update
+from sqlalchemy import Row, bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
-from crm_shared.db import Repository
 from crm_shared.projections import current_id_of
 from notifications.messages.models import (
     Message,
@@ -19,6 +18,7 @@ from notifications.messages.models import (
     StaffMember,
 )
 from notifications.outbound.attempts import PENDING_STATUSES
+from notifications.outbound.repository import DeliveryQueueRepository
 
 _MESSAGES = Message.__table__
 # Built once: executors run it inside every playbook transaction. A merged customer id follows
@@ -36,17 +36,18 @@ _CREATE_ONCE = (
 )
 
 
-class MessageRepository(Repository):
+class MessageRepository(DeliveryQueueRepository[Message, MessageAttempt]):
+    item_model = Message
+    attempt_model = MessageAttempt
+    attempt_key = "message_id"
+
     async def create_once(self, values: dict[str, Any]) -> Row[Any] | None:
         """Insert unless this trigger, playbook and action already made a message; None if it had."""
         full = {c.name: None for c in _MESSAGES.columns} | values
         return (await self.session.execute(_CREATE_ONCE, full)).first()
 
-    async def get(self, message_id: uuid.UUID, *, for_update: bool = False) -> Message | None:
-        query = select(Message).where(Message.id == message_id)
-        if for_update:
-            query = query.with_for_update()
-        return (await self.session.scalars(query)).first()
+    async def get(self, message_id: uuid.UUID) -> Message | None:
+        return (await self.session.scalars(select(Message).where(Message.id == message_id))).first()
 
     async def attempts(self, message_id: uuid.UUID) -> list[MessageAttempt]:
         query = select(MessageAttempt).where(MessageAttempt.message_id == message_id).order_by(MessageAttempt.number)
@@ -72,28 +73,6 @@ class MessageRepository(Repository):
             query = query.where(tuple_(Message.created_at, Message.id) < tuple_(*before))
         query = query.order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
-
-    async def claim_due(self, now: datetime, limit: int) -> builtins.list[Message]:
-        """Due messages, locked; another worker's claim is skipped, never waited for."""
-        query = (
-            select(Message)
-            .where(Message.status.in_(PENDING_STATUSES), Message.next_attempt_at <= now)
-            .order_by(Message.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return list((await self.session.scalars(query)).all())
-
-    async def next_due(self) -> datetime | None:
-        return await self.session.scalar(
-            select(func.min(Message.next_attempt_at)).where(Message.status.in_(PENDING_STATUSES))
-        )
-
-    def add_attempt(self, attempt: MessageAttempt) -> None:
-        self.session.add(attempt)
-
-    async def get_attempt(self, message_id: uuid.UUID, number: int) -> MessageAttempt | None:
-        return await self.session.get(MessageAttempt, (message_id, number))
 
     async def move_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
         await self.session.execute(update(Message).where(Message.customer_id == from_id).values(customer_id=to_id))

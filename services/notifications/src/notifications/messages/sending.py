@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_shared.projections import get_customer
 from notifications.config import Settings
 from notifications.messages import templates
-from notifications.messages.models import Message, MessageAttempt, StaffMember
+from notifications.messages.models import Message, StaffMember
 from notifications.messages.repository import MessageRepository
 from notifications.messages.service import template_variants
-from notifications.outbound import schedule
+from notifications.outbound import lease, schedule
+from notifications.outbound.transports import Outcome
 from notifications.teams.repository import TeamRepository
 
 # Consent key per channel in the customer card (contacts' `consent`): opt-in, a missing key is a no.
@@ -87,13 +88,7 @@ async def prepare(session: AsyncSession, message: Message, now: datetime, settin
     row, status `sending` and a lease, committed before the send so a crash is visible."""
     repository = MessageRepository(session)
     customer = await get_customer(session, message.customer_id) if message.customer_id else None
-    if message.status == "sending":
-        # The lease ran out: the worker that sent it stopped before recording the outcome.
-        interrupted = await repository.get_attempt(message.id, message.attempts)
-        if interrupted is not None and interrupted.outcome is None:
-            interrupted.outcome = "interrupted"
-            interrupted.finished_at = now
-            interrupted.error = "no outcome recorded (the worker stopped mid-send); sent again with the same id"
+    await lease.close_interrupted(repository, message, now)
     values: dict[str, Any] = {
         "customer": _card_values(customer),
         "event": message.context.get("event", {}),
@@ -155,11 +150,7 @@ async def prepare(session: AsyncSession, message: Message, now: datetime, settin
     message.to_address = address
     message.subject = subject or None
     message.body = body or None
-    message.attempts += 1
-    message.status = "sending"
-    message.next_attempt_at = now + timedelta(seconds=settings.delivery_lease_seconds)
-    message.updated_at = now
-    repository.add_attempt(MessageAttempt(message_id=message.id, number=message.attempts, started_at=now))
+    number = lease.lease(repository, message, now, settings)
     payload = None
     if message.channel == "webhook":
         payload = {
@@ -172,7 +163,7 @@ async def prepare(session: AsyncSession, message: Message, now: datetime, settin
         }
     return Outgoing(
         id=message.id,
-        number=message.attempts,
+        number=number,
         channel=message.channel,
         to=address,
         subject=subject,
@@ -183,33 +174,11 @@ async def prepare(session: AsyncSession, message: Message, now: datetime, settin
 
 
 async def record_outcome(
-    session: AsyncSession,
-    job: Outgoing,
-    *,
-    ok: bool,
-    permanent: bool,
-    status_code: int | None,
-    error: str | None,
-    now: datetime,
-    settings: Settings,
+    session: AsyncSession, job: Outgoing, outcome: Outcome, *, now: datetime, settings: Settings
 ) -> None:
-    """Store the attempt's outcome and what follows: sent, a retry after backoff, or dead."""
-    repository = MessageRepository(session)
-    message = await repository.get(job.id, for_update=True)
-    attempt = await repository.get_attempt(job.id, job.number)
-    settled = schedule.settle(
-        message,
-        attempt,
-        number=job.number,
-        ok=ok,
-        permanent=permanent,
-        status_code=status_code,
-        error=error,
-        now=now,
-        done="sent",
-        max_attempts=settings.delivery_max_attempts,
-        backoff_seconds=settings.delivery_backoff_seconds,
-        backoff_max_seconds=settings.delivery_backoff_max_seconds,
+    """Sent, a retry after backoff, or dead; a sent message keeps when it left."""
+    message = await lease.finish(
+        MessageRepository(session), job.id, job.number, outcome, done="sent", now=now, settings=settings
     )
-    if settled and ok and message is not None:  # settled implies the row was there
+    if message is not None and outcome.ok:
         message.sent_at = now

@@ -153,7 +153,7 @@ async def list_messages(session: AsyncSession, filters: MessageFilters) -> Messa
 async def retry_message(session: AsyncSession, message_id: uuid.UUID) -> MessageRead:
     """A dead message goes back to the queue with a fresh retry budget (same id: the receiver
     can still recognise it)."""
-    message = await MessageRepository(session).get(message_id, for_update=True)
+    message = await MessageRepository(session).lock(message_id)
     if message is None:
         raise NotFound("Message", message_id)
     if message.status != "dead":

@@ -1,28 +1,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String
+from sqlalchemy import BigInteger, Boolean, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_shared.db import Base
+from crm_shared.versioning import VersionColumns
 
 
-class PlaybookVersion(Base):
+class PlaybookVersion(VersionColumns, Base):
     """Every version of every playbook is kept; the highest version of a key is in force. A
     deletion is a version too (`deleted`), so the history shows who removed a rule and when."""
 
     __tablename__ = "playbook_versions"
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
     definition: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class PlaybookState(Base):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, func, select, text, tuple_, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import UUID, insert
 
-from crm_shared.db import Repository
+from crm_shared.versioning import VersionedRepository
 from notifications.playbooks.models import PlaybookEffect, PlaybookState, PlaybookVersion
 
 _STATE = PlaybookState.__table__
@@ -29,7 +29,12 @@ _ADD_EFFECT = (
 )
 
 
-class PlaybookRepository(Repository):
+class PlaybookRepository(VersionedRepository[PlaybookVersion]):
+    """One series of versions per playbook key."""
+
+    model = PlaybookVersion
+    key_column = "key"
+
     async def state(self, causation_id: uuid.UUID | None) -> tuple[int, list[str]]:
         if causation_id is None:
             return (await self.session.execute(_VERSION_ONLY)).scalar_one(), []
@@ -45,20 +50,7 @@ class PlaybookRepository(Repository):
         statement = update(PlaybookState).where(PlaybookState.id == STATE_ID).values(version=PlaybookState.version + 1)
         return (await self.session.execute(statement.returning(PlaybookState.version))).scalar_one()
 
-    async def latest_all(self) -> list[PlaybookVersion]:
-        latest = select(PlaybookVersion.key, func.max(PlaybookVersion.version)).group_by(PlaybookVersion.key)
-        query = select(PlaybookVersion).where(tuple_(PlaybookVersion.key, PlaybookVersion.version).in_(latest))
-        return list((await self.session.scalars(query)).all())
-
-    async def latest(self, key: str) -> PlaybookVersion | None:
-        query = (
-            select(PlaybookVersion).where(PlaybookVersion.key == key).order_by(PlaybookVersion.version.desc()).limit(1)
-        )
-        return await self.session.scalar(query)
-
-    async def history(self, key: str) -> list[PlaybookVersion]:
-        query = select(PlaybookVersion).where(PlaybookVersion.key == key).order_by(PlaybookVersion.version)
-        return list((await self.session.scalars(query)).all())
-
-    async def add(self, record: PlaybookVersion) -> PlaybookVersion:
-        return await self.insert(record)
+    async def lock(self, key: str | None = None) -> None:
+        """Every playbook change bumps the state row instead of an advisory lock: its row lock
+        serialises the changes, and the new number tells every worker to reload."""
+        await self.bump()

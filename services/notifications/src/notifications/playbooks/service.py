@@ -7,7 +7,6 @@ import logging
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_shared.db import utcnow
 from crm_shared.http.problems import NotFound
 from notifications.playbooks.defaults import DEFAULT_PLAYBOOKS
 from notifications.playbooks.models import PlaybookVersion
@@ -44,7 +43,7 @@ async def in_force(session: AsyncSession) -> dict[str, tuple[PlaybookDefinition,
     playbooks: dict[str, tuple[PlaybookDefinition, PlaybookVersion | None]] = {
         key: (definition, None) for key, definition in DEFAULT_PLAYBOOKS.items()
     }
-    for record in await PlaybookRepository(session).latest_all():
+    for record in await PlaybookRepository(session).current_all():
         if record.deleted:
             playbooks.pop(record.key, None)
         elif (definition := _stored(record)) is not None:
@@ -68,7 +67,7 @@ async def list_playbooks(session: AsyncSession) -> PlaybookList:
 
 
 async def get_playbook(session: AsyncSession, key: str) -> PlaybookRead:
-    record = await PlaybookRepository(session).latest(key)
+    record = await PlaybookRepository(session).current(key)
     if record is None:
         if key not in DEFAULT_PLAYBOOKS:
             raise NotFound("Playbook", key)
@@ -80,18 +79,9 @@ async def get_playbook(session: AsyncSession, key: str) -> PlaybookRead:
 
 
 async def _store(session: AsyncSession, key: str, definition: dict | None, actor: str) -> PlaybookVersion:
-    repository = PlaybookRepository(session)
-    await repository.bump()  # serialises changes and tells every worker to reload
-    latest = await repository.latest(key)
-    return await repository.add(
-        PlaybookVersion(
-            key=key,
-            version=(latest.version if latest else 0) + 1,
-            definition=definition or {},
-            deleted=definition is None,
-            created_by=actor,
-            created_at=utcnow(),
-        )
+    # The lock bumps the state row: changes take turns and every worker reloads.
+    return await PlaybookRepository(session).add_version(
+        actor, key, definition=definition or {}, deleted=definition is None
     )
 
 
@@ -106,7 +96,7 @@ async def delete_playbook(session: AsyncSession, key: str, *, actor: str) -> Non
 
 
 async def playbook_history(session: AsyncSession, key: str) -> PlaybookHistory:
-    records = await PlaybookRepository(session).history(key)
+    records = list(reversed(await PlaybookRepository(session).history(key)))  # oldest first
     if not records and key not in DEFAULT_PLAYBOOKS:
         raise NotFound("Playbook", key)
     items = []

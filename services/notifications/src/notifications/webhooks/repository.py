@@ -9,14 +9,15 @@ from typing import Any
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
-from crm_shared.db import Repository
 from notifications.outbound.attempts import PENDING_STATUSES
+from notifications.outbound.repository import DeliveryQueueRepository
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 
-class WebhookRepository(Repository):
-    def add(self, row: Any) -> None:
-        self.session.add(row)
+class WebhookRepository(DeliveryQueueRepository[WebhookDelivery, WebhookAttempt]):
+    item_model = WebhookDelivery
+    attempt_model = WebhookAttempt
+    attempt_key = "delivery_id"
 
     async def flush(self) -> None:
         await self.session.flush()
@@ -54,12 +55,6 @@ class WebhookRepository(Repository):
             .values(status="cancelled", status_reason=reason, next_attempt_at=None, updated_at=now)
         )
 
-    async def delivery(self, delivery_id: uuid.UUID, *, for_update: bool = False) -> WebhookDelivery | None:
-        query = select(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
-        if for_update:
-            query = query.with_for_update()
-        return (await self.session.scalars(query)).first()
-
     async def deliveries(
         self, subscription_id: uuid.UUID, status: str | None, limit: int, before: tuple[datetime, uuid.UUID] | None
     ) -> list[WebhookDelivery]:
@@ -82,24 +77,6 @@ class WebhookRepository(Repository):
             for attempt in (await self.session.scalars(query)).all():
                 found[attempt.delivery_id].append(attempt)
         return found
-
-    async def attempt(self, delivery_id: uuid.UUID, number: int) -> WebhookAttempt | None:
-        return await self.session.get(WebhookAttempt, (delivery_id, number))
-
-    async def claim_due(self, now: datetime, limit: int) -> list[WebhookDelivery]:
-        query = (
-            select(WebhookDelivery)
-            .where(WebhookDelivery.status.in_(PENDING_STATUSES), WebhookDelivery.next_attempt_at <= now)
-            .order_by(WebhookDelivery.next_attempt_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return list((await self.session.scalars(query)).all())
-
-    async def next_due(self) -> datetime | None:
-        return await self.session.scalar(
-            select(func.min(WebhookDelivery.next_attempt_at)).where(WebhookDelivery.status.in_(PENDING_STATUSES))
-        )
 
     async def move_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
         await self.session.execute(

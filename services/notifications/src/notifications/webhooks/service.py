@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +24,9 @@ from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import Conflict, NotFound, ValidationFailed
 from crm_shared.projections import get_customer
 from notifications.config import Settings
-from notifications.outbound import schedule, signing
+from notifications.outbound import lease, schedule, signing
 from notifications.outbound.attempts import AttemptRead
+from notifications.outbound.transports import Outcome
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from notifications.webhooks.repository import WebhookRepository
 from notifications.webhooks.schemas import (
@@ -106,9 +107,7 @@ async def create_subscription(
         created_by=principal.subject,
         created_at=utcnow(),
     )
-    repository = WebhookRepository(session)
-    repository.add(subscription)
-    await repository.flush()
+    await WebhookRepository(session).insert(subscription)
     return WebhookCreated.model_validate(subscription)
 
 
@@ -165,7 +164,7 @@ async def replay_delivery(session: AsyncSession, subscription_id: uuid.UUID, del
     a fresh retry budget."""
     await _subscription(session, subscription_id)
     repository = WebhookRepository(session)
-    delivery = await repository.delivery(delivery_id, for_update=True)
+    delivery = await repository.lock(delivery_id)
     if delivery is None or delivery.subscription_id != subscription_id:
         raise NotFound("Delivery", delivery_id)
     if delivery.status in ("queued", "sending", "retrying"):
@@ -221,20 +220,10 @@ async def prepare(
             schedule.stop(delivery, "cancelled", "customer erased", now)
             delivery.payload = {"id": str(delivery.event_id), "type": delivery.event_type, "redacted": True}
             return None
-    if delivery.status == "sending":
-        interrupted = await repository.attempt(delivery.id, delivery.attempts)
-        if interrupted is not None and interrupted.outcome is None:
-            interrupted.outcome = "interrupted"
-            interrupted.finished_at = now
-            interrupted.error = "no outcome recorded (the worker stopped mid-send); sent again with the same id"
-    delivery.attempts += 1
-    delivery.status = "sending"
-    delivery.next_attempt_at = now + timedelta(seconds=settings.delivery_lease_seconds)
-    delivery.updated_at = now
-    repository.add(WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts, started_at=now))
+    await lease.close_interrupted(repository, delivery, now)
     return OutgoingDelivery(
         id=delivery.id,
-        number=delivery.attempts,
+        number=lease.lease(repository, delivery, now, settings),
         url=subscription.url,
         secret=subscription.secret,
         event_id=delivery.event_id,
@@ -243,35 +232,12 @@ async def prepare(
 
 
 async def record_outcome(
-    session: AsyncSession,
-    job: OutgoingDelivery,
-    *,
-    ok: bool,
-    status_code: int | None,
-    error: str | None,
-    permanent: bool = False,
-    now: datetime,
-    settings: Settings,
+    session: AsyncSession, job: OutgoingDelivery, outcome: Outcome, *, now: datetime, settings: Settings
 ) -> None:
-    """Store the attempt's outcome and what follows: delivered, a retry after backoff, or dead."""
+    """Delivered, a retry after backoff, or dead; a settled delivery keeps the last HTTP status."""
     repository = WebhookRepository(session)
-    delivery = await repository.delivery(job.id, for_update=True)
-    attempt = await repository.attempt(job.id, job.number)
-    settled = schedule.settle(
-        delivery,
-        attempt,
-        number=job.number,
-        ok=ok,
-        permanent=permanent,
-        status_code=status_code,
-        error=error,
-        now=now,
-        done="delivered",
-        max_attempts=settings.delivery_max_attempts,
-        backoff_seconds=settings.delivery_backoff_seconds,
-        backoff_max_seconds=settings.delivery_backoff_max_seconds,
-    )
-    if settled and delivery is not None:  # settled implies the row was there
-        delivery.last_status_code = status_code
-        if ok:
+    delivery = await lease.finish(repository, job.id, job.number, outcome, done="delivered", now=now, settings=settings)
+    if delivery is not None:
+        delivery.last_status_code = outcome.status_code
+        if outcome.ok:
             delivery.delivered_at = now

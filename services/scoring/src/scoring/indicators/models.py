@@ -7,7 +7,8 @@ from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Index, Inte
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_shared.db import Base, new_id, utcnow
+from crm_shared.db import Base, new_id
+from crm_shared.versioning import VersionColumns
 from scoring.indicators.formulas import COUNTERS
 
 _FLOAT_COUNTERS = {"first_response_seconds", "resolution_seconds", "csat_sum", "order_value", "key_order_value"}
@@ -90,20 +91,17 @@ class IndicatorComplaint(Base):
     resolution_sla: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
 
-class IndicatorThresholdVersion(Base):
+class IndicatorThresholdVersion(VersionColumns, Base):
     """Every threshold ever set (who, when): the newest version per indicator is in force."""
 
     __tablename__ = "indicator_thresholds"
 
     indicator: Mapped[str] = mapped_column(String(60), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     value: Mapped[float] = mapped_column(Float, nullable=False)
     direction: Mapped[str] = mapped_column(String(10), nullable=False)
     min_sample: Mapped[int] = mapped_column(Integer, nullable=False)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False)
     period: Mapped[str] = mapped_column(String(10), nullable=False)
-    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, nullable=False)
 
 
 class IndicatorAlertState(Base):

@@ -15,6 +15,7 @@ from sqlalchemy import Row, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from crm_shared.db import Repository
+from crm_shared.versioning import VersionedRepository
 from scoring.indicators.formulas import COUNTERS
 from scoring.indicators.models import (
     IndicatorAlert,
@@ -144,28 +145,6 @@ class IndicatorRepository(Repository):
     async def add_alert(self, alert: IndicatorAlert) -> IndicatorAlert:
         return await self.insert(alert)
 
-    # --- thresholds --------------------------------------------------------------------
-
-    async def thresholds(self) -> dict[str, IndicatorThresholdVersion]:
-        """The version in force of every indicator that was ever set (the others use defaults)."""
-        t = IndicatorThresholdVersion
-        latest = select(t.indicator, func.max(t.version).label("version")).group_by(t.indicator).subquery()
-        query = select(t).join(latest, (t.indicator == latest.c.indicator) & (t.version == latest.c.version))
-        return {t.indicator: t for t in (await self.session.scalars(query)).all()}
-
-    async def lock_threshold(self, indicator: str) -> None:
-        """Versions n+1, n+2 of one indicator, never two n+1 (transaction-scoped advisory lock)."""
-        await self.session.execute(select(func.pg_advisory_xact_lock(0x696E_6474, func.hashtext(indicator))))
-
-    async def latest_threshold_version(self, indicator: str) -> int:
-        query = select(func.max(IndicatorThresholdVersion.version)).where(
-            IndicatorThresholdVersion.indicator == indicator
-        )
-        return (await self.session.scalar(query)) or 0
-
-    async def add_threshold(self, record: IndicatorThresholdVersion) -> IndicatorThresholdVersion:
-        return await self.insert(record)
-
     # --- reads -------------------------------------------------------------------------
 
     async def counters(
@@ -224,3 +203,15 @@ class IndicatorRepository(Repository):
             query = query.where(tuple_(IndicatorAlert.opened_at, IndicatorAlert.id) < tuple_(*before))
         query = query.order_by(IndicatorAlert.opened_at.desc(), IndicatorAlert.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
+
+
+class ThresholdRepository(VersionedRepository[IndicatorThresholdVersion]):
+    """One series of versions per indicator."""
+
+    model = IndicatorThresholdVersion
+    key_column = "indicator"
+    lock_id = 0x696E_6474
+
+    async def thresholds(self) -> dict[str, IndicatorThresholdVersion]:
+        """The version in force of every indicator that was ever set (the others use defaults)."""
+        return {t.indicator: t for t in await self.current_all()}

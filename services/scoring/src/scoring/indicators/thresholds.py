@@ -18,8 +18,8 @@ from crm_shared.http.problems import NotFound, ValidationFailed
 from crm_shared.messaging.outbox import add_event
 from scoring.indicators import formulas
 from scoring.indicators.formulas import Threshold
-from scoring.indicators.models import IndicatorAlert, IndicatorThresholdVersion
-from scoring.indicators.repository import IndicatorRepository
+from scoring.indicators.models import IndicatorAlert
+from scoring.indicators.repository import IndicatorRepository, ThresholdRepository
 from scoring.indicators.schemas import (
     ThresholdList,
     ThresholdRead,
@@ -34,7 +34,7 @@ EVENT_TYPE = "crm.indicator.threshold_crossed.v1"
 
 async def thresholds_in_force(session: AsyncSession) -> dict[str, tuple[Threshold, int]]:
     """Every indicator's threshold and its version (0 = the shipped default)."""
-    stored = await IndicatorRepository(session).thresholds()
+    stored = await ThresholdRepository(session).thresholds()
     result: dict[str, tuple[Threshold, int]] = {}
     for name, default in formulas.DEFAULT_THRESHOLDS.items():
         record = stored.get(name)
@@ -159,7 +159,7 @@ def _threshold_read(name: str, threshold: Threshold, version: int, record: Any |
 
 
 async def list_thresholds(session: AsyncSession) -> ThresholdList:
-    stored = await IndicatorRepository(session).thresholds()
+    stored = await ThresholdRepository(session).thresholds()
     in_force = await thresholds_in_force(session)
     return ThresholdList(items=[_threshold_read(name, t, v, stored.get(name)) for name, (t, v) in in_force.items()])
 
@@ -172,20 +172,14 @@ async def set_threshold(session: AsyncSession, name: str, body: ThresholdSet, *,
         raise ValidationFailed(
             "value", f"a {name} threshold lies between {indicator.low:g} and {indicator.high:g}", "out_of_range"
         )
-    repository = IndicatorRepository(session)
-    await repository.lock_threshold(name)
-    record = await repository.add_threshold(
-        IndicatorThresholdVersion(
-            indicator=name,
-            version=await repository.latest_threshold_version(name) + 1,
-            value=body.value,
-            direction=body.direction,
-            min_sample=body.min_sample,
-            enabled=body.enabled,
-            period=body.period,
-            created_by=actor,
-            created_at=utcnow(),
-        )
+    record = await ThresholdRepository(session).add_version(
+        actor,
+        name,
+        value=body.value,
+        direction=body.direction,
+        min_sample=body.min_sample,
+        enabled=body.enabled,
+        period=body.period,
     )
     threshold = Threshold(body.value, body.direction, body.min_sample, body.enabled, body.period)
     return _threshold_read(name, threshold, record.version, record)

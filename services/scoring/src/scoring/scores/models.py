@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_shared.db import Base, new_id
+from crm_shared.versioning import VersionColumns
 
 
 class CustomerScore(Base):
@@ -66,15 +67,14 @@ class ScoreHistory(Base):
     __table_args__ = (Index("ix_score_history_customer", "customer_id", "computed_at", "id"),)
 
 
-class ScorecardVersion(Base):
+class ScorecardVersion(VersionColumns, Base):
     """One version of the scoring model's parameters; the highest version is the current one."""
 
     __tablename__ = "scorecards"
 
-    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     config: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    # The table's default (its migration) is the database's clock, unlike the other versioned tables.
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from crm_shared.db import Repository
 from crm_shared.projections import current_id_of, survivor_id
+from crm_shared.versioning import VersionedRepository
 from scoring.scores.models import CustomerScore, RescoreRun, ScorecardVersion, ScoreHistory
 
 _SCORES = CustomerScore.__table__
@@ -126,27 +127,6 @@ class ScoreRepository(Repository):
         )
         return (await self.session.scalars(query)).first()
 
-    # scorecards -----------------------------------------------------------------------------
-    async def current_scorecard_version(self) -> int | None:
-        return (await self.session.execute(_CURRENT)).scalar()
-
-    async def scorecard(self, version: int) -> Row[Any] | None:
-        return (await self.session.execute(_CARD, {"version": version})).first()
-
-    async def lock_scorecards(self) -> None:
-        """New versions are numbered one after the other: two PUTs take turns."""
-        await self.session.execute(select(func.pg_advisory_xact_lock(0x5C0BECA4D)))
-
-    async def add_scorecard(self, card: ScorecardVersion) -> ScorecardVersion:
-        return await self.insert(card)
-
-    async def scorecards(self, *, limit: int, before: int | None) -> list[ScorecardVersion]:
-        query = select(ScorecardVersion)
-        if before is not None:
-            query = query.where(ScorecardVersion.version < before)
-        query = query.order_by(ScorecardVersion.version.desc()).limit(limit)
-        return list((await self.session.scalars(query)).all())
-
     # rescore runs ---------------------------------------------------------------------------
     async def count_customers(self) -> int:
         return (await self.session.execute(select(func.count()).select_from(_SCORES))).scalar_one()
@@ -184,3 +164,15 @@ class ScoreRepository(Repository):
         if after is None:
             return list((await self.session.execute(_FIRST_BATCH, {"limit": limit})).all())
         return list((await self.session.execute(_BATCH, {"after": after, "limit": limit})).all())
+
+
+class ScorecardRepository(VersionedRepository[ScorecardVersion]):
+    model = ScorecardVersion
+    lock_id = 0x5C0BECA4D
+
+    async def current_version(self) -> int | None:
+        """Prebuilt: every event that finds no score row reads it."""
+        return (await self.session.execute(_CURRENT)).scalar()
+
+    async def scorecard(self, version: int) -> Row[Any] | None:
+        return (await self.session.execute(_CARD, {"version": version})).first()

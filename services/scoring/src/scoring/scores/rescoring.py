@@ -23,7 +23,7 @@ from crm_shared.messaging.outbox import add_events
 from crm_shared.observability import context
 from scoring import calculation
 from scoring.scores.models import RescoreRun, ScorecardVersion
-from scoring.scores.repository import ScoreRepository
+from scoring.scores.repository import ScorecardRepository, ScoreRepository
 from scoring.scores.schemas import (
     RescoreRunPage,
     RescoreRunRead,
@@ -51,9 +51,7 @@ def scorecard_read(row: ScorecardVersion, run: RescoreRun | None = None) -> Scor
 
 
 async def current_scorecard(session: AsyncSession) -> ScorecardRead:
-    repository = ScoreRepository(session)
-    version = await repository.current_scorecard_version()
-    row = await session.get(ScorecardVersion, version) if version is not None else None
+    row = await ScorecardRepository(session).current()
     if row is None:
         raise NotFound("Scorecard", "current")
     return scorecard_read(row)
@@ -61,9 +59,8 @@ async def current_scorecard(session: AsyncSession) -> ScorecardRead:
 
 async def put_scorecard(session: AsyncSession, body: ScorecardWrite, actor: str) -> ScorecardRead:
     """A new version (numbered after the current one); optionally a rescore run with it."""
-    repository = ScoreRepository(session)
-    await repository.lock_scorecards()
-    version = (await repository.current_scorecard_version() or 0) + 1
+    repository = ScorecardRepository(session)
+    version = await repository.next_version()
     card = calculation.Scorecard.from_config(version, body.config())
     problems = calculation.validate(card)
     if problems:
@@ -74,7 +71,7 @@ async def put_scorecard(session: AsyncSession, body: ScorecardWrite, actor: str)
             type="validation-error",
             errors=[{"field": f, "message": m, "code": "invalid_scorecard"} for f, m in problems],
         )
-    row = await repository.add_scorecard(
+    row = await repository.insert(
         ScorecardVersion(
             version=version, config=card.config(), comment=body.comment, created_by=actor, created_at=utcnow()
         )
@@ -92,7 +89,7 @@ async def scorecard_versions(session: AsyncSession, *, limit: int, cursor: str |
             raise ProblemError(
                 400, "Invalid cursor", "The cursor is not one this API returned.", type="bad-cursor"
             ) from exc
-    rows = await ScoreRepository(session).scorecards(limit=limit + 1, before=before)
+    rows = await ScorecardRepository(session).history(limit=limit + 1, below=before)
     last = rows[limit - 1] if len(rows) > limit else None
     return ScorecardPage(
         items=[scorecard_read(r) for r in rows[:limit]], next_cursor=encode_cursor(last.version) if last else None
@@ -117,7 +114,7 @@ async def _new_run(session: AsyncSession, version: int, actor: str) -> RescoreRu
 
 
 async def create_run(session: AsyncSession, version: int | None, actor: str) -> RescoreRun:
-    current = await ScoreRepository(session).current_scorecard_version() or 1
+    current = await ScorecardRepository(session).current_version() or 1
     if version is not None and version != current:
         raise ValidationFailed(
             "scorecard_version", f"only the current scorecard ({current}) can be run", "not_current_scorecard"
@@ -148,7 +145,7 @@ async def run_next_batch(session: AsyncSession, batch_size: int = BATCH_SIZE) ->
     if run is None:
         return False
     now = utcnow()
-    current = await repository.current_scorecard_version() or 1
+    current = await ScorecardRepository(session).current_version() or 1
     if run.scorecard_version < current:
         # A newer scorecard came first: events already use it, and its own run (if any) finishes the job.
         run.status, run.finished_at = "superseded", now

@@ -38,7 +38,7 @@ from crm_shared.messaging.outbox import add_event
 from crm_shared.projections import erase_customer, merge_customer, survivor_id
 from scoring import calculation
 from scoring.events.publishers import score_changed
-from scoring.scores.repository import ScoreRepository
+from scoring.scores.repository import ScorecardRepository, ScoreRepository
 
 Fold = Callable[[calculation.Inputs, calculation.Scorecard], calculation.Inputs]
 RECENT_CAUSES = 10
@@ -48,9 +48,9 @@ _CARDS: dict[int, calculation.Scorecard] = {}
 
 async def scorecard(session: AsyncSession, version: int | None = None) -> calculation.Scorecard:
     """A scorecard version (the current one by default), cached: versions never change."""
-    repository = ScoreRepository(session)
+    repository = ScorecardRepository(session)
     if version is None:
-        version = await repository.current_scorecard_version() or 1
+        version = await repository.current_version() or 1
     card = _CARDS.get(version)
     if card is None:
         row = await repository.scorecard(version)
