@@ -221,7 +221,8 @@ def write(
             "",
             "CPU time (user + system) each process used beyond its idle burn, divided by the complaints of",
             "that run; the idle column is the share of one core the process burns with no load at all",
-            "(consumers polling the broker every 10 ms, the broker answering them).",
+            "(on Tansu, consumers polling it every 10 ms; on Apache Kafka, heartbeats, metadata refreshes",
+            "and the broker's own housekeeping).",
             "",
             "| process | pipeline ms/complaint | idle % of a core | floor process | floor ms/complaint |",
             "|---|---|---|---|---|",
@@ -276,12 +277,19 @@ Everything shares the cores, so each rate above is where the CPU spent per compl
 *CPU per complaint*) adds up to the machine: latency is flat below that knee and queues build
 above it. There is no lock or queue limit in the way: the backlog drains as soon as load stops.
 
-- **The broker.** Tansu costs several ms of CPU per complaint (three produces, five consumer
-  groups fetching) and a third of a core idle, because consumers poll with a 10 ms fetch wait.
-  Measured: Tansu holds a fetch for the whole wait even when data arrives (one message, one
-  partition: fetch wait 10 ms -> 5.9 ms delivery p50, 100 ms -> 28 ms, 500 ms -> 203 ms), so a
-  longer wait would trade the millisecond reaction for idle CPU (`CRM_KAFKA_FETCH_MAX_WAIT_MS`).
-  Apache Kafka answers a waiting fetch as soon as data arrives; production is not bound by this.
+- **The broker.** On Apache Kafka (the default since 2026-12-05) the JVM broker costs about
+  10 ms of CPU per complaint in the pipeline (three produces with acks=all from idempotent
+  producers, six consumer groups fetching; about 5 ms for the floor's three groups), about a
+  tenth of a core idle, and about 350 MiB of RSS (heap capped at 384 MiB). Consumers keep Kafka's
+  default 500 ms fetch wait, because Kafka answers a waiting fetch as soon as data arrives:
+  every process together burns a sixth of a core idle, against most of a core on Tansu, which
+  holds a fetch for the whole wait (one message, one partition: fetch wait 10 ms -> 5.9 ms
+  delivery p50, 100 ms -> 28 ms, 500 ms -> 203 ms), so the dev stack gives it 10 ms. The Python
+  workers spent more CPU per complaint on Kafka than on Tansu in the same run (see the side-by-side
+  table); a likely cause, not yet profiled, is that Kafka answers each fetch at the first record,
+  so every consumer handles more, smaller batches. The broker's JVM runs C1 only
+  (`-XX:TieredStopAtLevel=1`): with C2 on, one run gave it 17.9 ms per complaint instead of 10.4,
+  its compiler still warming up in a run this short.
 - **Python per hop.** The floor shows what PostgreSQL and the broker cost alone; the rest is our
   stack. A py-spy profile of the feedback api (200 Hz, `uvicorn --loop asyncio` so that py-spy
   can read the stacks, 600 complaints at 20/s; self time by library): SQLAlchemy 26%, socket
@@ -299,6 +307,7 @@ above it. There is no lock or queue limit in the way: the backlog drains as soon
   every worker is a consumer group member (6 partitions per topic), so more cores, more processes.
   On this 2-core machine that cannot help, as everything already competes for the same cores.
 
-Re-run: `make bench` (about 4 minutes). Options: `python -m tests.bench.complaint_loop --help`.
+Re-run: `make bench` (about 14 minutes: the complaint loop on Apache Kafka, then on Tansu, about
+4 minutes each; then the bulk import and the scoring benchmark, on Apache Kafka). Options: `python -m tests.bench.complaint_loop --help`.
 To profile: `pip install py-spy`, run a process with the asyncio loop (`uvicorn ... --loop asyncio`;
 py-spy reads no Python stacks through uvloop) and `py-spy record -p <pid> -f raw -r 200`."""

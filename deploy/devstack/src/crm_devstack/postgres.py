@@ -100,7 +100,7 @@ class EmbeddedPostgres:
                 ],
                 check=True,
                 capture_output=True,
-                **self._user_kwargs(),  # type: ignore[arg-type]
+                **self._user_kwargs(),  # type: ignore[arg-type]  # subprocess.run types each keyword; these are user/group ids
             )
         self._clear_stale_pid_file()
 
@@ -130,7 +130,7 @@ class EmbeddedPostgres:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C at the terminal reaches it only through stop()
-            **self._user_kwargs(),  # type: ignore[arg-type]
+            **self._user_kwargs(),  # type: ignore[arg-type]  # subprocess.run types each keyword; these are user/group ids
         )
         log.close()
         self._wait_ready(timeout)
