@@ -64,16 +64,95 @@ def wait_until_answering(
         client_log.setLevel(level)
 
 
-class TansuBroker:
-    def __init__(self, port: int, host: str = "127.0.0.1", log_path: Path | None = None) -> None:
+class BrokerProcess:
+    """A broker run as a child process in its own session: what both dev brokers share.
+
+    Subclasses start their process (`start`) and may say more when it fails (`failure_details`).
+    """
+
+    name = "broker"
+    stop_timeout = 10.0
+
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         self.port = port
         self.host = host
-        self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self.probe_options: dict[str, Any] = {}  # client security options when the listener needs them
 
     @property
     def bootstrap(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self, timeout: float = 60.0) -> None:
+        raise NotImplementedError
+
+    def failure_details(self) -> str:
+        return ""
+
+    def _wait_ready(self, timeout: float) -> None:
+        try:
+            wait_until_answering(
+                self.name, self.bootstrap, self.process, timeout, self.failure_details, **self.probe_options
+            )
+        except BrokerExited:
+            self.process = None
+            raise
+        except BrokerNotReady:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after `stop_timeout` (a paused broker is woken first)."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGCONT)  # in case a fault test left it paused
+        process.terminate()
+        try:
+            process.wait(timeout=self.stop_timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: the machine "loses power"; what the broker keeps on disk stays for `start()`."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def pause(self) -> None:
+        """SIGSTOP to the whole process group: the broker stops answering (fault injection)."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGCONT)
+
+    def __enter__(self) -> BrokerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class TansuBroker(BrokerProcess):
+    name = "Tansu"
+
+    def __init__(self, port: int, host: str = "127.0.0.1", log_path: Path | None = None) -> None:
+        super().__init__(port, host)
+        self.log_path = log_path
 
     def start(self, timeout: float = 20.0) -> None:
         url = f"tcp://{self.host}:{self.port}"
@@ -96,38 +175,3 @@ class TansuBroker:
         if log is not subprocess.DEVNULL:
             log.close()
         self._wait_ready(timeout)
-
-    def _wait_ready(self, timeout: float) -> None:
-        try:
-            wait_until_answering("Tansu", self.bootstrap, self.process, timeout)
-        except BrokerNotReady:
-            self.stop()
-            raise
-
-    def stop(self, timeout: float = 10.0) -> None:
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGCONT)  # in case a fault test left it paused
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def pause(self) -> None:
-        """SIGSTOP: the broker stops answering (fault injection)."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
-    def __enter__(self) -> TansuBroker:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -11,17 +11,15 @@ from __future__ import annotations
 import base64
 import fcntl
 import logging
-import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
-from crm_devstack.broker import BrokerExited, BrokerNotReady, wait_until_answering
+from crm_devstack.broker import BrokerProcess
 
 KAFKA_VERSION = "4.1.1"
 ROOT = Path(__file__).resolve().parents[4]
@@ -136,8 +134,11 @@ def new_cluster_id() -> str:
             return text
 
 
-class ApacheKafkaBroker:
+class ApacheKafkaBroker(BrokerProcess):
     """One KRaft node as a child process: start, stop, pause/resume (SIGSTOP), kill -9, restart."""
+
+    name = "Apache Kafka"
+    stop_timeout = 20.0  # a controlled shutdown flushes the logs, so the next start needs no recovery
 
     def __init__(
         self,
@@ -149,23 +150,13 @@ class ApacheKafkaBroker:
         probe_options: dict[str, Any] | None = None,
         format_args: list[str] | None = None,
     ) -> None:
-        self.port = port
+        super().__init__(port, host)
         self.controller_port = controller_port
-        self.host = host
         self.data_dir = Path(data_dir).resolve()
         self.overrides = overrides or {}
-        self.probe_options = probe_options or {}  # client security options when the listener needs them
+        self.probe_options = probe_options or {}
         self.format_args = format_args or []  # e.g. --add-scram users, written with the first format
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def bootstrap(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
 
     def settings(self) -> dict[str, str]:
         values = {"host": self.host, "port": self.port, "controller_port": self.controller_port}
@@ -203,65 +194,10 @@ class ApacheKafkaBroker:
             )
         self._wait_ready(timeout)
 
-    def _wait_ready(self, timeout: float) -> None:
-        try:
-            wait_until_answering(
-                "Apache Kafka",
-                self.bootstrap,
-                self.process,
-                timeout,
-                details=lambda: f":\n{self.log_tail()}",
-                **self.probe_options,
-            )
-        except BrokerExited:
-            self.process = None
-            raise
-        except BrokerNotReady:
-            self.stop()
-            raise
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM: a controlled shutdown (logs flushed, next start needs no recovery)."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGCONT)  # in case a fault test left it paused
-        process.terminate()
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-    def kill(self) -> None:
-        """SIGKILL: the machine "loses power"; the data folder stays for `start()` to recover."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def pause(self) -> None:
-        """SIGSTOP: the broker stops answering (fault injection); the JVM's threads all freeze."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGCONT)
+    def failure_details(self) -> str:
+        return f":\n{self.log_tail()}"
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-    def __enter__(self) -> ApacheKafkaBroker:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -75,14 +75,21 @@ class DeliveryRunner:
     def queues(self, transports: Transports) -> list[Queue]:
         settings = self.settings
 
-        async def claim_messages(session: AsyncSession, limit: int) -> list[Any]:
-            now = utcnow()
-            jobs = []
-            for message in await MessageRepository(session).claim_due(now, limit):
-                job = await messages.prepare(session, message, now, settings)
-                if job is not None:
-                    jobs.append(job)
-            return jobs
+        def claimer(repository: Any, prepare: Any) -> Any:
+            """Leases the due rows of one queue and prepares each; a row that needs no send is dropped."""
+
+            async def claim(session: AsyncSession, limit: int) -> list[Any]:
+                now = utcnow()
+                jobs = []
+                for row in await repository(session).claim_due(now, limit):
+                    if (job := await prepare(session, row, now, settings)) is not None:
+                        jobs.append(job)
+                return jobs
+
+            return claim
+
+        claim_messages = claimer(MessageRepository, messages.prepare)
+        claim_deliveries = claimer(WebhookRepository, webhooks.prepare)
 
         async def send_message(job: messages.Outgoing) -> Outcome:
             if job.channel == "email":
@@ -93,15 +100,6 @@ class DeliveryRunner:
 
         async def record_message(session: AsyncSession, job: messages.Outgoing, outcome: Outcome) -> None:
             await messages.record_outcome(session, job, outcome, now=utcnow(), settings=settings)
-
-        async def claim_deliveries(session: AsyncSession, limit: int) -> list[Any]:
-            now = utcnow()
-            jobs = []
-            for delivery in await WebhookRepository(session).claim_due(now, limit):
-                job = await webhooks.prepare(session, delivery, now, settings)
-                if job is not None:
-                    jobs.append(job)
-            return jobs
 
         async def send_delivery(job: webhooks.OutgoingDelivery) -> Outcome:
             if (refused := await configured_guard(settings).refusal(job.url)) is not None:
