@@ -53,6 +53,12 @@ class AuthSettings(BaseSettings):
     issuer: str = "crm-dev"
     audience: str = "crm"
     leeway_seconds: int = 30
+    # Where the token carries the caller's scopes, roles, teams and partner: providers differ
+    # (OAuth2 `scope`, Azure `scp`, Auth0 `permissions`; roles often under a namespaced claim).
+    scope_claim: str = "scope"
+    role_claim: str = "roles"
+    team_claim: str = "teams"
+    partner_claim: str = "partner"
     # Token this service presents on its own synchronous reads of other services. In dev it
     # is minted from the shared secret when unset; in production the platform injects one.
     service_token: str | None = None

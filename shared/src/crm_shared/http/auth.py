@@ -20,14 +20,26 @@ from crm_shared.config import AuthSettings
 from crm_shared.contracts.scopes import ALL_SCOPES, SERVICE_SCOPES
 from crm_shared.http.problems import ProblemError
 
+# The roles of record-level access (docs/security.md): what a caller may see follows its role,
+# not only its scopes. A token without a role claim is an `integration` (a machine client).
+ROLES = ("agent", "account_manager", "service_manager", "analyst", "admin", "integration", "partner")
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     subject: str
     scopes: frozenset[str]
+    roles: frozenset[str] = frozenset({"integration"})
+    # The teams the caller belongs to (an account manager sees their team's customers too).
+    teams: frozenset[str] = frozenset()
+    # The partner organisation a `partner` caller acts for (distributor, supplier).
+    partner: str | None = None
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
+
+    def is_(self, role: str) -> bool:
+        return role in self.roles
 
 
 def _unauthorized(detail: str) -> ProblemError:
@@ -67,29 +79,62 @@ def verify_token(token: str, settings: AuthSettings) -> Principal:
         raise _unauthorized("The token has expired.") from exc
     except jwt.PyJWTError as exc:
         raise _unauthorized(f"The token is invalid: {exc}.") from exc
-    raw = claims.get("scope", "")
-    scopes = frozenset(raw.split() if isinstance(raw, str) else raw)
-    principal = Principal(subject=str(claims["sub"]), scopes=scopes)
+    principal = principal_from_claims(claims, settings)
     if len(_verified) >= _VERIFIED_MAX:
         _verified.clear()
     _verified[cache_key] = (principal, float(claims["exp"]))
     return principal
 
 
+def _names(value: object) -> frozenset[str]:
+    """A claim holding names: a space-separated string (OAuth2 `scope`) or a list (`scp`, `roles`)."""
+    if isinstance(value, str):
+        return frozenset(value.split())
+    if isinstance(value, list | tuple):
+        return frozenset(str(item) for item in value)
+    return frozenset()
+
+
+def principal_from_claims(claims: dict[str, Any], settings: AuthSettings) -> Principal:
+    """Maps a verified token's claims to a caller; the claim names are settings (providers differ)."""
+    roles = _names(claims.get(settings.role_claim)) & frozenset(ROLES)
+    partner = claims.get(settings.partner_claim)
+    return Principal(
+        subject=str(claims["sub"]),
+        scopes=_names(claims.get(settings.scope_claim)),
+        roles=roles or frozenset({"integration"}),
+        teams=_names(claims.get(settings.team_claim)),
+        partner=str(partner) if partner else None,
+    )
+
+
 def mint_token(
-    settings: AuthSettings, subject: str = "dev", scopes: tuple[str, ...] = ALL_SCOPES, ttl_seconds: int = 86_400 * 30
+    settings: AuthSettings,
+    subject: str = "dev",
+    scopes: tuple[str, ...] = ALL_SCOPES,
+    ttl_seconds: int = 86_400 * 30,
+    *,
+    roles: tuple[str, ...] = (),
+    teams: tuple[str, ...] = (),
+    partner: str | None = None,
 ) -> str:
     """A signed dev token (needs the HS256 secret; production tokens come from the issuer)."""
     now = int(time.time())
-    claims = {
+    claims: dict[str, Any] = {
         "sub": subject,
-        "scope": " ".join(scopes),
+        settings.scope_claim: " ".join(scopes),
         "iss": settings.issuer,
         "aud": settings.audience,
         "iat": now,
         "exp": now + ttl_seconds,
         "jti": str(uuid.uuid4()),
     }
+    if roles:
+        claims[settings.role_claim] = list(roles)
+    if teams:
+        claims[settings.team_claim] = list(teams)
+    if partner:
+        claims[settings.partner_claim] = partner
     return jwt.encode(claims, settings.secret, algorithm="HS256")
 
 

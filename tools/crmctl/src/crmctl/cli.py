@@ -1,6 +1,7 @@
 """`crmctl`: the operator's command line.
 
-    crmctl token [--subject S] [--scope SCOPE ...]   print a dev bearer token (last line)
+    crmctl token [--subject S] [--scope SCOPE ...] [--role R ...] [--team T ...] [--partner P]
+                                                      print a dev bearer token (last line)
     crmctl topics create [--partitions N] [--retention-hours H] [--replication-factor R]
                                                       create the event and dead-letter topics
     crmctl dlq list CONSUMER                          show dead letters of a consumer group
@@ -38,7 +39,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from crm_shared.config import AuthSettings, KafkaSettings
 from crm_shared.contracts.events import dead_letter_topic
 from crm_shared.contracts.scopes import ALL_SCOPES
-from crm_shared.http.auth import mint_token
+from crm_shared.http.auth import ROLES, mint_token
 from crm_shared.messaging.producer import create_consumer, create_producer
 from crm_shared.messaging.topics import partitions_of
 from crm_shared.services import service_manifest, service_manifests
@@ -213,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--subject", default="dev")
     token.add_argument("--scope", action="append", help="repeatable; default: every scope")
     token.add_argument("--ttl", type=int, default=86_400 * 30, help="seconds")
+    token.add_argument("--role", action="append", default=[], choices=ROLES, help="repeatable; default: none")
+    token.add_argument("--team", action="append", default=[], help="repeatable")
+    token.add_argument("--partner", help="the partner organisation a partner token acts for")
     dlq = sub.add_parser("dlq", help="dead letters")
     dlq.add_argument("action", choices=["list", "inspect", "replay"])
     dlq.add_argument("consumer", help="consumer group, e.g. scoring-worker")
@@ -241,7 +245,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "token":
         scopes = tuple(args.scope) if args.scope else ALL_SCOPES
         print(f"# dev token for '{args.subject}' with scopes: {' '.join(scopes)}", file=sys.stderr)
-        print(mint_token(AuthSettings(), subject=args.subject, scopes=scopes, ttl_seconds=args.ttl))
+        print(
+            mint_token(
+                AuthSettings(),
+                subject=args.subject,
+                scopes=scopes,
+                ttl_seconds=args.ttl,
+                roles=tuple(args.role),
+                teams=tuple(args.team),
+                partner=args.partner,
+            )
+        )
         return 0
     if args.command in hooks:
         service, target = hooks[args.command]
