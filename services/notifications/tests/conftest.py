@@ -126,6 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "NOTIFICATIONS_SMTP_HOST": "127.0.0.1",
             "NOTIFICATIONS_SMTP_PORT": str(smtp.port),
             "NOTIFICATIONS_SMTP_FROM": "crm@crm.example",
+            "NOTIFICATIONS_SMTP_STARTTLS": "false",  # the test mail sink speaks plain SMTP
             "NOTIFICATIONS_SMS_GATEWAY_URL": receiver.url("/sms"),
             "NOTIFICATIONS_SMS_GATEWAY_TOKEN": "sms-test-token",
             "NOTIFICATIONS_DELIVERY_BACKOFF_SECONDS": "0.05",

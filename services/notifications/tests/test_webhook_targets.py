@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from notifications.config import Settings
-from notifications.webhooks.targets import TargetGuard, parse_networks
+from notifications.outbound.targets import TargetGuard, parse_networks
 
 INSIDE = [
     "http://169.254.169.254/latest/meta-data/",  # cloud metadata

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy import MetaData, pool
@@ -10,9 +11,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 
-def run(target_metadata: MetaData, database_url: str) -> None:
-    """`database_url`: the service's setting; `crm_shared.db.migrate` may override it."""
+def run(target_metadata: MetaData, database_url: str, connect_args: dict[str, Any] | None = None) -> None:
+    """`database_url` and `connect_args` (TLS, crm_shared.db.connect_args): the service's settings;
+    `crm_shared.db.migrate` may override them."""
     url = context.config.attributes.get("database_url") or database_url
+    tls = context.config.attributes.get("connect_args", connect_args) or {}
     version_table = "alembic_version"
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True, version_table=version_table)
@@ -26,7 +29,7 @@ def run(target_metadata: MetaData, database_url: str) -> None:
             context.run_migrations()
 
     async def _online() -> None:
-        engine = create_async_engine(url, poolclass=pool.NullPool)
+        engine = create_async_engine(url, poolclass=pool.NullPool, connect_args=tls)
         async with engine.connect() as connection:
             await connection.run_sync(_migrate)
         await engine.dispose()

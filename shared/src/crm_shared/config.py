@@ -8,7 +8,7 @@ different databases without touching the others.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,26 +42,82 @@ class KafkaSettings(BaseSettings):
     ssl_check_hostname: bool = True
 
 
-class AuthSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CRM_AUTH_", extra="ignore")
+# The built-in shared secret and claims of dev tokens (`crmctl token`, the tests). Services refuse
+# to start with this secret unless CRM_ENV=dev (crm_shared.http.identity.check_auth_settings).
+DEV_SECRET = "dev-secret-change-me-in-production-0123456789"
+DEV_ISSUER = "crm-dev"
+DEV_AUDIENCE = "crm"
 
-    # HS256 with a shared secret in dev; set algorithm=RS256 and public_key in production so
-    # services can verify tokens without holding the signing key.
+
+class AuthSettings(BaseSettings):
+    """Who the services trust (docs/security.md#identity-and-tokens).
+
+    Production: an OpenID Connect provider (`oidc_issuer`, discovery) or its JWKS (`jwks_url`);
+    tokens are RS256/ES256 signed, the key chosen by the token's `kid`, keys refetched when an
+    unknown `kid` appears (the provider rotated). Dev: the dev stack's identity provider, and
+    HS256 tokens signed with the built-in dev secret (`crmctl token`, the tests).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CRM_AUTH_", extra="ignore", populate_by_name=True)
+
+    # `CRM_ENV`: "dev" allows the built-in dev secret and default issuer/audience. Anything else
+    # (the default, "production") refuses them at startup: a deployment that forgot its
+    # settings stops with a clear error instead of accepting tokens anyone can mint.
+    env: str = Field(default="production", validation_alias="CRM_ENV")
+
+    # Shared-secret (HS256) or static public key tokens: `algorithm` with `secret` or `public_key`.
     algorithm: str = "HS256"
-    secret: str = "dev-secret-change-me-in-production-0123456789"
+    secret: str = DEV_SECRET
     public_key: str | None = None
-    issuer: str = "crm-dev"
-    audience: str = "crm"
+    # The expected `iss` and `aud`. Outside dev both must be set (with `oidc_issuer`, the issuer
+    # is the provider's); in dev they default to the dev tokens' values.
+    issuer: str = DEV_ISSUER
+    audience: str = DEV_AUDIENCE
     leeway_seconds: int = 30
+
+    # An OpenID Connect provider: its issuer URL (discovery at
+    # `<issuer>/.well-known/openid-configuration` gives the JWKS and token endpoint), or a bare
+    # JWKS URL. Either one makes the services verify the provider's tokens by `kid`.
+    oidc_issuer: str | None = None
+    jwks_url: str | None = None
+    # Keys are kept this long, then fetched again; a token whose `kid` is unknown triggers a
+    # refetch at once, but at most once per `jwks_refetch_seconds` (a flood of forged kids does
+    # not become a flood of requests to the provider).
+    jwks_cache_seconds: float = 300.0
+    jwks_refetch_seconds: float = 30.0
+    jwks_timeout_seconds: float = 5.0
+
     # Where the token carries the caller's scopes, roles, teams and partner: providers differ
     # (OAuth2 `scope`, Azure `scp`, Auth0 `permissions`; roles often under a namespaced claim).
     scope_claim: str = "scope"
     role_claim: str = "roles"
     team_claim: str = "teams"
     partner_claim: str = "partner"
-    # Token this service presents on its own synchronous reads of other services. In dev it
-    # is minted from the shared secret when unset; in production the platform injects one.
+
+    # A service's own calls to other services' APIs: OAuth2 client credentials at the provider's
+    # token endpoint (`token_url`, else the discovered one). `client_scope` and `client_audience`
+    # are sent when set (Auth0 wants `audience`; Entra a `scope` of `<app id URI>/.default`).
+    token_url: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    client_scope: str | None = None
+    client_audience: str | None = None
+    # A fixed token instead (injected by the platform); in dev, without a client, one is minted
+    # from the shared secret.
     service_token: str | None = None
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env.strip().lower() == "dev"
+
+    @property
+    def uses_provider(self) -> bool:
+        return bool(self.oidc_issuer or self.jwks_url)
+
+    @property
+    def accepts_shared_secret(self) -> bool:
+        """HS256 tokens: the only kind without a provider; in dev also beside one (dev tokens)."""
+        return self.algorithm.upper().startswith("HS") and (self.is_dev or not self.uses_provider)
 
 
 class MessagingSettings(BaseSettings):
@@ -81,6 +137,9 @@ class MessagingSettings(BaseSettings):
     backlog_sample_seconds: float = 5.0
 
 
+DATABASE_SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
+
+
 class ServiceSettings(BaseSettings):
     """Base for each service's settings; subclasses set `env_prefix` and defaults."""
 
@@ -90,6 +149,15 @@ class ServiceSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     database_pool_size: int = 10
     database_max_overflow: int = 20
+    # TLS to PostgreSQL (`<SERVICE>_DATABASE_SSL_MODE`): unset leaves it to the URL and asyncpg
+    # (dev: plain on loopback). `verify-full` (production): encrypted, the server's certificate
+    # checked against `database_ssl_root_cert` (a CA file; the system's CAs when unset) and its
+    # host name; `verify-ca` skips the host name; `require` encrypts without checking anything.
+    database_ssl_mode: str | None = None
+    database_ssl_root_cert: str | None = None
+    # A client certificate, only for servers that authenticate clients by TLS.
+    database_ssl_cert: str | None = None
+    database_ssl_key: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -105,6 +173,13 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+
+    @field_validator("database_ssl_mode")
+    @classmethod
+    def _ssl_mode(cls, value: str | None) -> str | None:
+        if value is not None and value not in DATABASE_SSL_MODES:
+            raise ValueError(f"use one of {', '.join(DATABASE_SSL_MODES)}")
+        return value
 
     @property
     def worker_metrics_port(self) -> int:

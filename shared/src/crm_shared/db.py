@@ -7,6 +7,7 @@ that transaction to the publisher, so events leave right after the commit that m
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -64,6 +65,29 @@ def new_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+def database_ssl(settings: ServiceSettings) -> ssl.SSLContext | bool | None:
+    """asyncpg's `ssl` argument for `<SERVICE>_DATABASE_SSL_MODE` (None: the URL decides)."""
+    mode = settings.database_ssl_mode
+    if mode is None:
+        return None
+    if mode == "disable":
+        return False
+    context = ssl.create_default_context(cafile=settings.database_ssl_root_cert)
+    if mode == "require":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif mode == "verify-ca":
+        context.check_hostname = False  # the chain is still verified (CERT_REQUIRED)
+    if settings.database_ssl_cert:
+        context.load_cert_chain(settings.database_ssl_cert, settings.database_ssl_key)
+    return context
+
+
+def connect_args(settings: ServiceSettings) -> dict[str, Any]:
+    tls = database_ssl(settings)
+    return {} if tls is None else {"ssl": tls}
+
+
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
@@ -72,6 +96,7 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         # No pre-ping: it costs a round trip on every checkout. A dead connection surfaces as a
         # transient error instead (503 + Retry-After on the api, retry in the consumer).
         pool_recycle=1800,
+        connect_args=connect_args(settings),
     )
 
 
@@ -95,7 +120,7 @@ async def unit_of_work(
         after_commit(pending)
 
 
-def migrate(service_dir: Path, database_url: str) -> None:
+def migrate(service_dir: Path, database_url: str, tls: dict[str, Any] | None = None) -> None:
     """Apply a service's Alembic migrations (make run, test setup and deploy jobs all use this)."""
     from alembic import command
     from alembic.config import Config
@@ -103,4 +128,5 @@ def migrate(service_dir: Path, database_url: str) -> None:
     config = Config(str(service_dir / "alembic.ini"))
     config.set_main_option("script_location", str(service_dir / "migrations"))
     config.attributes["database_url"] = database_url
+    config.attributes["connect_args"] = tls or {}
     command.upgrade(config, "head")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -51,6 +52,8 @@ class DeadlineTimer:
         database_url: str,
         fire_due: FireDue,
         next_deadline: NextDeadline,
+        *,
+        tls: ssl.SSLContext | bool | None = None,
     ) -> None:
         self.name = name
         self.channel = channel
@@ -58,7 +61,9 @@ class DeadlineTimer:
         self.publisher = publisher
         self._fire_due = fire_due
         self._next_deadline = next_deadline
-        self.wake = WakeUp(database_url, channel, log=log, cannot_listen=f"{name}: cannot listen for deadline changes")
+        self.wake = WakeUp(
+            database_url, channel, log=log, cannot_listen=f"{name}: cannot listen for deadline changes", tls=tls
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         try:

@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
 
 class WakeUp:
-    def __init__(self, database_url: str, channel: str, *, log: logging.Logger, cannot_listen: str) -> None:
-        """`cannot_listen`: the warning `log` (the loop's logger) writes when LISTEN cannot connect."""
+    def __init__(
+        self,
+        database_url: str,
+        channel: str,
+        *,
+        log: logging.Logger,
+        cannot_listen: str,
+        tls: ssl.SSLContext | bool | None = None,
+    ) -> None:
+        """`cannot_listen`: the warning `log` (the loop's logger) writes when LISTEN cannot connect;
+        `tls`: asyncpg's `ssl` (crm_shared.db.database_ssl), as the pool's connections use."""
+        self.tls = tls
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.channel = channel
         self.log = log
@@ -38,7 +49,9 @@ class WakeUp:
         if self.listener is not None and not self.listener.is_closed():
             return
         try:
-            self.listener = await asyncpg.connect(self.dsn)
+            self.listener = await (
+                asyncpg.connect(self.dsn) if self.tls is None else asyncpg.connect(self.dsn, ssl=self.tls)
+            )
             await self.listener.add_listener(self.channel, self._notified)
             self.listener.add_termination_listener(lambda _connection: self.event.set())
         except (OSError, asyncpg.PostgresError) as exc:

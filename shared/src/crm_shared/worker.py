@@ -21,6 +21,7 @@ from prometheus_client import start_http_server
 
 from crm_shared.config import ServiceSettings
 from crm_shared.db import create_engine, create_session_factory
+from crm_shared.http.identity import check_auth_settings
 from crm_shared.messaging.consumer import EventConsumer, Handler
 from crm_shared.messaging.outbox import EventPublisher, OutboxRelay
 from crm_shared.observability import tracing
@@ -79,6 +80,7 @@ class Worker:
         self.pending_timers[timer] = count
 
     async def run(self, stop: asyncio.Event) -> None:
+        check_auth_settings(self.settings.auth)  # no dev secret outside CRM_ENV=dev
         self._serve_metrics()
         await self.publisher.start()
         try:

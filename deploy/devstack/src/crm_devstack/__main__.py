@@ -26,6 +26,7 @@ def _banner(stack: DevStack) -> str:
         f"  Metrics        /metrics on each api; workers on ports {ports}",
         f"  PostgreSQL     {stack.postgres.dsn('postgres')}",
         f"  Kafka broker   {stack.bootstrap} ({'Tansu, in memory' if stack.on_tansu else 'Apache Kafka'})",
+        f"  Identity       {stack.identity.issuer} (OIDC discovery, JWKS, client credentials)",
         "  Token:         make token",
         "Ctrl-C stops everything.",
         "",

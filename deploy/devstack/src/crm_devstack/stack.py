@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_devstack.broker import TansuBroker
+from crm_devstack.identity import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DevIdentityProvider
 from crm_devstack.kafka import ApacheKafkaBroker, missing_prerequisite
 from crm_devstack.postgres import EmbeddedPostgres
 from crm_shared.db import migrate
@@ -29,6 +30,10 @@ SERVICES: dict[str, int] = {m.name: m.api_port for m in service_manifests()}
 DEV_METRICS_PORTS: dict[str, int] = {m.name: m.metrics_port for m in service_manifests()}
 CONSUMER_GROUPS: tuple[str, ...] = tuple(consumer_groups())  # for tests/deploy, with PARTITIONS
 __all__ = ["CONSUMER_GROUPS", "PARTITIONS", "SERVICES", "DevStack", "StackConfig", "database_name"]
+
+
+# Signs the playbooks' webhook calls in dev (Standard Webhooks: whsec_ + base64); dev only.
+DEV_OUTBOUND_WEBHOOK_SECRET = "whsec_ZGV2LW91dGJvdW5kLXdlYmhvb2stc2VjcmV0LTAx"
 
 
 def database_name(service: str) -> str:
@@ -51,6 +56,10 @@ class StackConfig:
     metrics_ports: dict[str, int] = field(default_factory=lambda: dict(DEV_METRICS_PORTS))
     # The workers' queried gauges (outbox backlog, pending timers): fresher than production's 5 s.
     gauge_sample_seconds: float = 1.0
+    # The dev identity provider (OIDC discovery, JWKS, client credentials; crm_devstack.identity).
+    idp_port: int = field(default_factory=lambda: int(os.environ.get("CRM_DEV_IDP_PORT", "8099")))
+    # How long services keep its keys: short in dev, so a rotation shows within seconds.
+    jwks_cache_seconds: float = 2.0
 
 
 class DevStack:
@@ -60,6 +69,7 @@ class DevStack:
             self.config.data_dir / "postgres", port=self.config.pg_port, host=self.config.host
         )
         self.broker = choose_broker(self.config)
+        self.identity = DevIdentityProvider(host=self.config.host, port=self.config.idp_port)
 
     @property
     def on_tansu(self) -> bool:
@@ -75,6 +85,7 @@ class DevStack:
     def start(self) -> None:
         """Start PostgreSQL and the broker, then create databases, apply migrations, create topics."""
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.identity.start()
         log.info("starting PostgreSQL on %s:%s", self.config.host, self.config.pg_port)
         self.postgres.start()
         try:
@@ -91,6 +102,7 @@ class DevStack:
     def stop(self) -> None:
         self.broker.stop()
         self.postgres.stop()
+        self.identity.stop()
 
     def env(self) -> dict[str, str]:
         """Environment for the eight processes: every address they need is a setting."""
@@ -106,8 +118,20 @@ class DevStack:
             env["CRM_KAFKA_FETCH_MAX_WAIT_MS"] = "10"
             env["CRM_KAFKA_ENABLE_IDEMPOTENCE"] = "false"
         env["CRM_MESSAGING_BACKLOG_SAMPLE_SECONDS"] = str(self.config.gauge_sample_seconds)
+        # Dev: the dev secret's tokens (`crmctl token`, the tests) are accepted beside the dev
+        # identity provider's; services call each other with its client-credentials tokens.
+        env.setdefault("CRM_ENV", "dev")
+        env["CRM_AUTH_OIDC_ISSUER"] = self.identity.issuer
+        env["CRM_AUTH_CLIENT_ID"] = DEV_CLIENT_ID
+        env["CRM_AUTH_CLIENT_SECRET"] = DEV_CLIENT_SECRET
+        env["CRM_AUTH_JWKS_CACHE_SECONDS"] = str(self.config.jwks_cache_seconds)
+        env["CRM_AUTH_JWKS_REFETCH_SECONDS"] = str(min(self.config.jwks_cache_seconds, 1.0))
         # Webhook receivers of a developer (and of the tests) listen on this machine.
         env.setdefault("NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+        # A local mail catcher speaks plain SMTP (production: STARTTLS, the default); playbooks'
+        # webhook calls are always signed, here with a dev secret.
+        env.setdefault("NOTIFICATIONS_SMTP_STARTTLS", "false")
+        env.setdefault("NOTIFICATIONS_OUTBOUND_WEBHOOK_SECRET", DEV_OUTBOUND_WEBHOOK_SECRET)
         for service, port in self.config.service_ports.items():
             prefix = service.upper()
             env[f"{prefix}_DATABASE_URL"] = self.database_url(service)

@@ -30,7 +30,7 @@ class Settings(ServiceSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_from: str = "crm@example.com"
-    smtp_starttls: bool = False
+    smtp_starttls: bool = True
     smtp_ssl: bool = False
     smtp_username: str | None = None
     smtp_password: str | None = None
@@ -40,7 +40,7 @@ class Settings(ServiceSettings):
     sms_gateway_token: str | None = None
     # Optional Standard Webhooks secret (whsec_...) signing the playbooks' `call_webhook` calls.
     outbound_webhook_secret: str | None = None
-    # Integrators' webhooks reach public addresses only (SSRF guard, webhooks/targets.py), and
+    # Integrators' webhooks reach public addresses only (SSRF guard, outbound/targets.py), and
     # these networks besides, comma-separated CIDRs ("10.20.0.0/16,fd00::/8"). The dev stack
     # allows loopback.
     webhook_allowed_networks: str = ""
@@ -73,5 +73,5 @@ class Settings(ServiceSettings):
 
     @cached_property
     def webhook_networks(self) -> tuple[Network, ...]:
-        """Where webhooks may go besides public addresses (`webhooks/targets.py` guards with it)."""
+        """Where webhooks may go besides public addresses (`outbound/targets.py` guards with it)."""
         return parse_networks(self.webhook_allowed_networks)

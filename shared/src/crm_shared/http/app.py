@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_shared.config import ServiceSettings
 from crm_shared.db import create_engine, create_session_factory, unit_of_work
+from crm_shared.http.identity import check_auth_settings
 from crm_shared.http.problems import document_problems, install_problem_handlers, problem
 from crm_shared.http.query import strict_query_parameters
 from crm_shared.messaging.outbox import EventPublisher
@@ -121,6 +122,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.service_name + "-api", settings.log_level)
+        check_auth_settings(settings.auth)  # no dev secret outside CRM_ENV=dev
         tracing.configure_from_environment(settings.service_name + "-api")
         engine = create_engine(settings)
         tracing.instrument_engine(engine, settings.service_name)

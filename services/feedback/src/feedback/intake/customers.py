@@ -21,7 +21,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.events import ContactCreatedV1
-from crm_shared.http.auth import service_token
+from crm_shared.http.auth import forget_service_token, service_token
 from crm_shared.http.problems import ProblemError, ServiceUnavailable, ValidationFailed
 from crm_shared.normalize import InvalidIdentifier, normalize_email, read_caller_phone
 from crm_shared.projections import find_customer, get_customer, upsert_customer
@@ -151,26 +151,31 @@ class CustomerResolver:
         log.warning("contacts lead creation failed", extra={"status": response.status_code})
         raise ServiceUnavailable("The customer directory did not answer; retry shortly.")
 
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One request to contacts with this service's token; a refused token is fetched anew once
+        (the identity provider rotated its key or revoked the token since we cached it)."""
+        url = self.settings.contacts_url.rstrip("/") + path
+        for attempt in range(2):
+            token = await service_token(self.settings.auth, self.settings.service_name)
+            response = await self.http.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+            if response.status_code != 401 or attempt:
+                break
+            forget_service_token(self.settings.auth)
+        return response
+
     async def _call_contacts(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        token = service_token(self.settings.auth, self.settings.service_name)
         try:
-            return await self.http.request(
-                method,
-                self.settings.contacts_url.rstrip("/") + path,
-                headers={"Authorization": f"Bearer {token}"},
-                **kwargs,
-            )
+            return await self._send(method, path, **kwargs)
         except httpx.HTTPError as exc:
             log.warning("contacts unreachable", extra={"error": repr(exc)})
             raise ServiceUnavailable("The customer directory is unreachable; retry shortly.") from exc
 
     async def _ask_contacts(self, path: str, params: dict[str, str | None] | None) -> dict | None:
-        token = service_token(self.settings.auth, self.settings.service_name)
         try:
-            response = await self.http.get(
-                self.settings.contacts_url.rstrip("/") + path,
+            response = await self._send(
+                "GET",
+                path,
                 params={k: v for k, v in (params or {}).items() if v},
-                headers={"Authorization": f"Bearer {token}"},
                 # A merged record answers with a redirect to its survivor (before our projection
                 # has heard of the merge).
                 follow_redirects=True,

@@ -10,6 +10,7 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import database_ssl
 from crm_shared.timers import DeadlineTimer
 from crm_shared.worker import Worker
 from feedback.sla import service
@@ -32,5 +33,6 @@ def sla_timer(worker: Worker, stop: asyncio.Event):
         worker.settings.database_url,
         _breach_due,
         service.next_deadline,
+        tls=database_ssl(worker.settings),
     )
     return timer.run(stop)

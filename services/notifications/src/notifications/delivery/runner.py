@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from crm_shared.db import unit_of_work, utcnow
+from crm_shared.db import database_ssl, unit_of_work, utcnow
 from crm_shared.failures import is_transient
 from crm_shared.wakeup import WakeUp
 from crm_shared.worker import Worker
@@ -33,10 +33,10 @@ from notifications.config import Settings
 from notifications.messages import sending as messages
 from notifications.messages.repository import MessageRepository
 from notifications.outbound import signing
+from notifications.outbound.targets import configured_guard
 from notifications.outbound.transports import Outcome, Transports, http_client
 from notifications.webhooks import service as webhooks
 from notifications.webhooks.repository import WebhookRepository
-from notifications.webhooks.targets import configured_guard
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,11 @@ class DeliveryRunner:
         self.sessions = sessions
         self.settings = settings
         self.wake = WakeUp(
-            settings.database_url, CHANNEL, log=log, cannot_listen="delivery loop: cannot listen for new messages"
+            settings.database_url,
+            CHANNEL,
+            log=log,
+            cannot_listen="delivery loop: cannot listen for new messages",
+            tls=database_ssl(settings),
         )
         self.in_flight: set[asyncio.Task[None]] = set()
         self.transports: Transports | None = None
@@ -96,6 +100,9 @@ class DeliveryRunner:
                 return await transports.email(job.id, job.to, job.subject, job.body, job.language)
             if job.channel == "sms":
                 return await transports.sms(job.id, job.to, job.body)
+            # A playbook's call_webhook passes the integrators' SSRF guard, resolved at each send.
+            if (refused := await configured_guard(settings).refusal(job.to)) is not None:
+                return Outcome(False, None, f"refused: {refused}", permanent=True)
             return await transports.webhook_call(job.id, job.to, job.payload or {})
 
         async def record_message(session: AsyncSession, job: messages.Outgoing, outcome: Outcome) -> None:

@@ -13,6 +13,7 @@ from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import database_ssl
 from crm_shared.timers import DeadlineTimer
 from crm_shared.worker import Worker
 from notifications.config import Settings
@@ -38,5 +39,6 @@ def escalation_timer(worker: Worker, stop: asyncio.Event):
         settings.database_url,
         fire,
         service.next_deadline,
+        tls=database_ssl(settings),
     )
     return timer.run(stop)

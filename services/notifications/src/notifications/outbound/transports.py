@@ -112,10 +112,17 @@ class Transports:
         return outcome
 
     async def webhook_call(self, message_id: object, url: str, payload: dict[str, object]) -> Outcome:
+        """Always signed (Standard Webhooks): an unsigned call would let anyone who can reach the
+        receiver forge our playbooks' calls, so without a secret nothing is sent."""
+        secret = self.settings.outbound_webhook_secret
+        if not secret:
+            return Outcome(
+                False, None, "no signing secret configured (NOTIFICATIONS_OUTBOUND_WEBHOOK_SECRET)", permanent=True
+            )
         body = orjson.dumps(payload)
-        headers = {"Idempotency-Key": str(message_id), "webhook-id": str(message_id)}
-        if self.settings.outbound_webhook_secret:
-            headers |= signing.headers(self.settings.outbound_webhook_secret, str(message_id), int(time.time()), body)
+        headers = {"Idempotency-Key": str(message_id)} | signing.headers(
+            secret, str(message_id), int(time.time()), body
+        )
         return await self.post(url, body, headers)
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
@@ -61,9 +61,10 @@ async def put_playbook(
     key: PlaybookKey,
     body: PlaybookDefinition,
     session: SessionDep,
+    request: Request,
     principal: Annotated[Principal, Depends(require("admin"))],
 ) -> PlaybookRead:
-    return await service.put_playbook(session, key, body, actor=principal.subject)
+    return await service.put_playbook(session, key, body, actor=principal.subject, settings=request.app.state.settings)
 
 
 @router.delete(

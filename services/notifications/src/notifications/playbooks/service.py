@@ -7,11 +7,14 @@ import logging
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_shared.http.problems import NotFound
+from crm_shared.http.problems import NotFound, ValidationFailed
+from notifications.config import Settings
+from notifications.outbound.targets import configured_guard
 from notifications.playbooks.defaults import DEFAULT_PLAYBOOKS
 from notifications.playbooks.models import PlaybookVersion
 from notifications.playbooks.repository import PlaybookRepository
 from notifications.playbooks.schemas import (
+    CallWebhookAction,
     PlaybookDefinition,
     PlaybookHistory,
     PlaybookList,
@@ -85,7 +88,19 @@ async def _store(session: AsyncSession, key: str, definition: dict | None, actor
     )
 
 
-async def put_playbook(session: AsyncSession, key: str, body: PlaybookDefinition, *, actor: str) -> PlaybookRead:
+def _refuse_private_targets(body: PlaybookDefinition, settings: Settings) -> None:
+    """A `call_webhook` to a visibly private address (the webhooks' SSRF guard) is refused now;
+    a name that resolves inside is refused at each send."""
+    guard = configured_guard(settings)
+    for index, action in enumerate(body.actions):
+        if isinstance(action, CallWebhookAction) and (refused := guard.refusal_of_url(str(action.url))) is not None:
+            raise ValidationFailed(f"actions[{index}].url", refused, "private_target")
+
+
+async def put_playbook(
+    session: AsyncSession, key: str, body: PlaybookDefinition, *, actor: str, settings: Settings
+) -> PlaybookRead:
+    _refuse_private_targets(body, settings)
     record = await _store(session, key, body.model_dump(mode="json"), actor)
     return _read(key, body, record)
 

@@ -26,6 +26,7 @@ from crm_shared.projections import get_customer
 from notifications.config import Settings
 from notifications.outbound import lease, schedule, signing
 from notifications.outbound.attempts import AttemptRead
+from notifications.outbound.targets import configured_guard
 from notifications.outbound.transports import Outcome
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from notifications.webhooks.repository import WebhookRepository
@@ -39,7 +40,6 @@ from notifications.webhooks.schemas import (
     WebhookPage,
     WebhookRead,
 )
-from notifications.webhooks.targets import configured_guard
 
 ERASURE_EVENT = "crm.contact.erased.v1"
 

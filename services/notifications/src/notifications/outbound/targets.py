@@ -8,6 +8,11 @@ local receivers). Subscribing refuses what is visibly private without asking DNS
 `localhost`); each delivery resolves the host again and refuses if any address is private, so a
 name that later resolves inside is caught too. (A resolver answering differently to httpx a
 moment later is not caught: pin egress with a network policy or proxy for that.)
+
+IPv6 addresses that carry an IPv4 address (IPv4-mapped `::ffff:0:0/96`, IPv4-compatible `::/96`,
+NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, Teredo `2001::/32`) are judged by the IPv4 address they
+carry: `[64:ff9b::a9fe:a9fe]` reaches 169.254.169.254 through a NAT64 gateway. The playbooks'
+`call_webhook` calls pass the same guard (docs/security.md#outbound-calls).
 """
 
 from __future__ import annotations
@@ -26,6 +31,27 @@ __all__ = ["TargetGuard", "configured_guard", "parse_networks"]
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _LOCAL_NAMES = ("localhost", "localhost.localdomain")
+_HINT = " (allow its network in NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS)"
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(address: Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (and would reach through a translator)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address in _NAT64:
+        return [low32]
+    if address in _IPV4_COMPATIBLE and int(address) > 1:  # `::` and `::1` are IPv6's own
+        return [low32]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    return []
 
 
 class TargetGuard:
@@ -34,13 +60,21 @@ class TargetGuard:
         self.resolve_timeout = resolve_timeout
 
     def refusal_of_address(self, address: Address) -> str | None:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
         if any(address in network for network in self.allowed):
             return None
-        if address.is_global and not address.is_multicast:
+        if embedded := embedded_ipv4(address):
+            refused = [str(v4) for v4 in embedded if self._refuses(v4)]
+            if not refused:
+                return None
+            return f"{address} (carrying {', '.join(refused)}) is not a public address{_HINT}"
+        if not self._refuses(address):
             return None
-        return f"{address} is not a public address (allow its network in NOTIFICATIONS_WEBHOOK_ALLOWED_NETWORKS)"
+        return f"{address} is not a public address{_HINT}"
+
+    def _refuses(self, address: Address) -> bool:
+        if any(address in network for network in self.allowed):
+            return False
+        return not (address.is_global and not address.is_multicast)
 
     def refusal_of_url(self, url: str) -> str | None:
         """What needs no DNS: an IP literal or a name that always means this machine."""
