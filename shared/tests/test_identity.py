@@ -7,6 +7,7 @@ injected clock, so cache expiry and the refetch rate limit are tested without wa
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import jwt
@@ -27,6 +28,14 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def no_auth_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings from these tests' arguments only (a dev stack in the same session sets CRM_AUTH_*)."""
+    for name in list(os.environ):
+        if name.startswith("CRM_AUTH_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="module")

@@ -633,8 +633,8 @@ def test_containers_are_bounded_pinned_and_unprivileged(overlay: str) -> None:
 def test_settings_and_references(overlay: str) -> None:
     config_maps = objects(overlay, "ConfigMap")
     secrets = objects(overlay, "Secret")
-    external_secrets = {"crm-secrets", "crm-kafka-client"} if overlay == "prod" else {"crm-kafka-client"}
-    external_config_maps = {"crm-auth"}  # the RS256 public key: per environment, optional in dev
+    external_secrets = {"crm-secrets", "crm-kafka-client"}  # created per environment, dev included
+    external_config_maps: set[str] = set()
     for doc in rendered(overlay):
         pod = _pod_spec(doc)
         if pod is None:
@@ -692,10 +692,10 @@ def test_settings_and_references(overlay: str) -> None:
         config_maps["crm-topics-script"]["data"]["create-topics.sh"]
         == (DEPLOY / "k8s" / "base" / "create-topics.sh").read_text()
     )
+    assert not secrets, "no secrets in git, in any environment (docs/security.md)"
     if overlay == "prod":
-        assert not secrets, "no secrets in git for production"
         assert int(topics["TOPIC_REPLICATION_FACTOR"]) >= 3 and int(topics["TOPIC_MIN_INSYNC_REPLICAS"]) >= 2
-        assert config_maps["crm-config"]["data"]["CRM_AUTH_ALGORITHM"] == "RS256"
+        assert config_maps["crm-config"]["data"]["CRM_AUTH_OIDC_ISSUER"].startswith("https://")
         auth = objects(overlay, "TriggerAuthentication")["crm-kafka"]
         assert all(
             t.get("authenticationRef") == {"name": "crm-kafka"}
@@ -706,8 +706,6 @@ def test_settings_and_references(overlay: str) -> None:
         assert all(
             h["minReplicas"] >= 2 for h in (x["spec"] for x in objects(overlay, "HorizontalPodAutoscaler").values())
         )
-    else:
-        assert secrets["crm-secrets"]["stringData"]["auth-secret"] != AuthSettings.model_fields["secret"].default
 
 
 def test_prod_apps_verify_the_brokers_with_the_ca_mounted_from_the_kafka_client_secret() -> None:

@@ -55,3 +55,34 @@ async def test_a_name_is_refused_when_any_address_it_resolves_to_is_private() ->
 def test_a_mistyped_allowed_network_stops_the_service_from_starting() -> None:
     with pytest.raises(ValidationError, match="webhook_allowed_networks"):
         Settings(webhook_allowed_networks="10.0.0.0/33")
+
+
+# IPv6 forms that carry an IPv4 address: judged by the address they carry (a NAT64 gateway or
+# a 6to4 relay would deliver to it).
+EMBEDDED_PRIVATE = [
+    "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of 169.254.169.254 (cloud metadata)
+    "http://[64:ff9b::10.0.0.1]/",  # NAT64, dotted form
+    "http://[2002:a00:1::]/",  # 6to4 of 10.0.0.1
+    "http://[2002:7f00:1::1]/",  # 6to4 of 127.0.0.1
+    "http://[::ffff:169.254.169.254]/",  # IPv4-mapped
+    "http://[::ffff:7f00:1]/",  # IPv4-mapped, hex form of 127.0.0.1
+    "http://[::10.0.0.1]/",  # IPv4-compatible (deprecated, still routable by some stacks)
+    "http://[::a9fe:a9fe]/",  # IPv4-compatible, hex form
+]
+
+
+@pytest.mark.parametrize("url", EMBEDDED_PRIVATE)
+def test_ipv6_forms_carrying_a_private_ipv4_address_are_refused(url: str) -> None:
+    refused = TargetGuard().refusal_of_url(url)
+    assert refused is not None and "not a public address" in refused and "carrying" in refused
+
+
+@pytest.mark.parametrize("url", ["http://[64:ff9b::5db8:d70e]/", "http://[2002:5db8:d70e::1]/"])
+def test_ipv6_forms_carrying_a_public_ipv4_address_pass(url: str) -> None:
+    assert TargetGuard().refusal_of_url(url) is None  # 93.184.215.14 behind NAT64 / 6to4
+
+
+def test_allowing_an_ipv4_network_also_allows_its_ipv6_embeddings() -> None:
+    guard = TargetGuard(parse_networks("10.0.0.0/8"))
+    assert guard.refusal_of_url("http://[64:ff9b::10.0.0.1]/") is None
+    assert guard.refusal_of_url("http://[64:ff9b::a9fe:a9fe]/") is not None
