@@ -126,6 +126,22 @@ async def test_unknown_kids_refetch_the_keys_at_most_once_per_interval(idp, cloc
     assert provider.fetches == fetched + 1
 
 
+async def test_a_bare_jwks_url_works_without_discovery(idp, clock) -> None:
+    settings = AuthSettings(env="production", jwks_url=f"{idp.issuer}/jwks", issuer=idp.issuer, audience="crm-api")
+    assert (await authenticate(idp.issue("via-jwks", ("tasks:read",)), settings)).has("tasks:read")
+
+
+async def test_while_the_provider_is_down_the_cached_keys_still_verify(idp, clock) -> None:
+    settings = settings_for(idp)
+    token = idp.issue("steady", ("contacts:read",))
+    assert (await authenticate(token, settings)).subject == "steady"
+    provider = auth.provider_for(settings)
+    provider._discovery.jwks_uri = "http://127.0.0.1:9/jwks"  # nothing listens there
+
+    clock.now += 301  # the cache is stale; the refresh fails
+    assert (await authenticate(idp.issue("still-steady", ("contacts:read",)), settings)).subject == "still-steady"
+
+
 @pytest.mark.parametrize(
     ("issued", "why"),
     [({"issuer": "https://evil.example/"}, "issuer"), ({"audience": "another-api"}, "audience")],

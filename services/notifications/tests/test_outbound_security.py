@@ -7,13 +7,19 @@ allowed receiver carries a Standard Webhooks signature it can verify.
 
 import uuid
 
+import httpx
 import pytest
+from aiosmtpd.controller import Controller
 
 from crm_devstack.stack import DEV_OUTBOUND_WEBHOOK_SECRET
+from crm_devstack.testing import free_port
 from crm_shared.contracts import Envelope
+from notifications.config import Settings
 from notifications.messages.playbook_actions import MESSAGE_EXECUTORS
 from notifications.outbound import signing
+from notifications.outbound.transports import Transports
 
+from .conftest import Inbox
 from .test_messages_flow import message_in
 
 pytestmark = pytest.mark.integration
@@ -94,3 +100,23 @@ async def test_a_call_to_an_allowed_receiver_is_signed(services, receiver) -> No
         call.body,
         call.headers["webhook-signature"],
     )
+
+
+async def test_by_default_email_is_never_sent_in_plain_text_to_a_relay_without_starttls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """STARTTLS is the default: a relay that does not offer it gets nothing (the send is retried)."""
+    monkeypatch.delenv("NOTIFICATIONS_SMTP_STARTTLS", raising=False)  # the tests' mail sink turns it off
+    inbox = Inbox()
+    relay = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    relay.start()
+    try:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=relay.port)
+        async with httpx.AsyncClient() as http:
+            outcome = await Transports(settings, http).email(uuid.uuid4(), "ana@example.com", "Hi", "Body", None)
+    finally:
+        relay.stop()
+
+    assert settings.smtp_starttls is True
+    assert not outcome.ok and not outcome.permanent and "STARTTLS" in (outcome.error or "")
+    assert inbox.mails == []

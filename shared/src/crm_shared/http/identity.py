@@ -15,6 +15,7 @@ docs/security.md#identity-and-tokens says how an operator configures a provider.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ import httpx
 import jwt
 
 from crm_shared.config import DEV_AUDIENCE, DEV_ISSUER, DEV_SECRET, AuthSettings
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
@@ -167,7 +170,15 @@ class Provider:
         """The signing key named `kid` (without a kid: the provider's only key), or None."""
         async with self._guard():
             if self._stale():
-                await self._refresh()
+                try:
+                    await self._refresh()
+                except ProviderUnavailable as exc:
+                    if not self._keys:
+                        raise
+                    # Keys we have stay good while the provider is away (tried again after the TTL).
+                    log.warning(
+                        "identity provider keys not refreshed; using the cached ones", extra={"error": str(exc)}
+                    )
             found = self._find(kid)
             if found is None and self._may_refetch():
                 await self._refresh()  # an unknown kid: the provider may have rotated its key
