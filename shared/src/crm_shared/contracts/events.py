@@ -163,6 +163,10 @@ class LifecycleChangedV1(_Payload):
     previous: LifecycleStage | None
     current: LifecycleStage
     changed_at: datetime
+    # The card as it was at the change (event-carried state): playbooks leave the small and the
+    # bad alone (docs/domain.md#credit-management). Absent in events published before they existed.
+    tier: Tier | None = None
+    credit: CreditStanding | None = None
 
 
 class CreditChangedV1(_Payload):

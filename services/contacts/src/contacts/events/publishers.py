@@ -127,6 +127,8 @@ async def publish_lifecycle_changed(session: AsyncSession, customer: Customer, *
         previous=LifecycleStage(previous) if previous else None,
         current=LifecycleStage(customer.lifecycle_stage),
         changed_at=customer.updated_at,
+        tier=Tier(customer.tier),
+        credit=CreditStanding(customer.credit_standing),
     )
     await _publish(session, "crm.contact.lifecycle_changed.v1", customer.id, payload)
 
