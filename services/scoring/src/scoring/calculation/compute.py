@@ -131,7 +131,7 @@ def compute(inputs: Inputs, card: Scorecard = DEFAULT_SCORECARD) -> Score:
         span = _days(inputs.last_activity_at, inputs.first_activity_at) or 0.0
         interval = max(ch["inactivity_min_interval_days"], span / (inputs.activity_count - 1))
         inactivity = ch["inactivity_points"] * min(1.0, max(0.0, (since_activity / interval - 1.0) / 3.0))
-        if inactivity > 0:
+        if inactivity >= 0.05:
             drift.append(
                 f"no activity for {since_activity:.0f} days against a usual interval of {interval:.0f} days "
                 f"(+{inactivity:.1f} churn risk)"
@@ -223,7 +223,7 @@ def _order_silence(inputs: Inputs, since_order: float | None, ch: dict[str, floa
     span = _days(inputs.last_order_at, inputs.first_order_at) or 0.0
     rhythm = max(ch["silence_min_interval_days"], span / (inputs.order_count - 1))
     points = ch["silence_points"] * min(1.0, max(0.0, (since_order / rhythm - 1.0) / ch["silence_ramp"]))
-    if points > 0:
+    if points >= 0.05:
         drift.append(
             f"no order for {since_order:.0f} days, {since_order / rhythm:.1f} times the usual "
             f"{rhythm:.0f}-day ordering rhythm (+{points:.1f} churn risk)"
@@ -249,7 +249,7 @@ def _contract_lapse(inputs: Inputs, T: datetime | None, ch: dict[str, float], dr
     if days_left > window:
         return 0.0
     points = ch["lapse_points"] * (1.0 - days_left / window)
-    if points > 0:
+    if points >= 0.05:
         drift.append(
             f"the contract ends on {end.isoformat()}, in {days_left} days, with no renewal yet "
             f"(+{points:.1f} churn risk)"
