@@ -62,6 +62,8 @@ async def test_the_schedule_queues_one_daily_run_a_day_whatever_the_workers(serv
 
 
 async def test_a_daily_run_writes_only_the_customers_whose_scores_move(services) -> None:
+    """Five days on, the silent customer's churn risk rose past MIN_CHANGE; the new one's tenure
+    grew by a fraction of a point: it is not touched."""
     silent = await new_customer(services)
     fresh = await new_customer(services)
     now = datetime.now(UTC)
@@ -84,7 +86,7 @@ async def test_a_daily_run_writes_only_the_customers_whose_scores_move(services)
 
     run = await services.scoring.post(
         "/v1/daily-runs",
-        json={"as_of": (now + timedelta(days=1)).isoformat(), "customer_ids": [silent["id"], fresh["id"]]},
+        json={"as_of": (now + timedelta(days=5)).isoformat(), "customer_ids": [silent["id"], fresh["id"]]},
     )
     assert run.status_code == 202, run.text
     done = await eventually(lambda: finished(services, run.json()["id"]))
@@ -105,8 +107,8 @@ async def test_a_daily_run_writes_only_the_customers_whose_scores_move(services)
     [latest, *_] = (await services.scoring.get(f"/v1/scores/{silent['id']}/history")).json()["items"]
     assert latest["cause_event_type"] == "crm.scoring.daily_run" and latest["changed"]
     assert latest["explanation"]["drift"] == [
-        "no activity for 31 days against a usual interval of 30 days (+0.2 churn risk)",
-        "no order for 31 days, 1.0 times the usual 30-day ordering rhythm (+0.5 churn risk)",
+        "no activity for 35 days against a usual interval of 30 days (+1.1 churn risk)",
+        "no order for 35 days, 1.2 times the usual 30-day ordering rhythm (+2.5 churn risk)",
     ]
 
 

@@ -60,8 +60,9 @@ def band_for(health: float, card: Scorecard = DEFAULT_SCORECARD) -> Band:
     return Band.critical
 
 
-def compute(inputs: Inputs, card: Scorecard = DEFAULT_SCORECARD) -> Score:
-    """The five scores at T (the inputs' reference time), each with its components."""
+def compute(inputs: Inputs, card: Scorecard = DEFAULT_SCORECARD, *, explain: bool = True) -> Score:
+    """The five scores at T (the inputs' reference time), each with its components; with
+    `explain=False` the explanation is left empty (the daily run's first look at every customer)."""
     T = inputs.as_of
     s, lo, va, ch = card.satisfaction, card.loyalty, card.value, card.churn
 
@@ -168,6 +169,8 @@ def compute(inputs: Inputs, card: Scorecard = DEFAULT_SCORECARD) -> Score:
     health = round(_clamp(sum(health_parts.values())), 1)
     silence_text = f" - silence {-health_parts['silence']:.1f}" if health_parts["silence"] else ""
     band = band_for(health, card)
+    if not explain:
+        return Score(satisfaction, loyalty, value, churn_risk, health, band, {})
 
     def rounded(parts: dict[str, float]) -> dict[str, float]:
         return {k: round(v, 2) for k, v in parts.items()}

@@ -35,6 +35,10 @@ from scoring.scores.service import build_update, scorecard
 
 DAILY_CAUSE_TYPE = "crm.scoring.daily_run"
 BATCH_SIZE = 2000
+# The daily run writes a customer when the band moved or a score moved by at least this many
+# points from its stored value: time moves most scores by a tenth every day or two, and writing
+# (and announcing) every such step would be noise. Smaller drifts add up until they pass it.
+MIN_CHANGE = 1.0
 
 
 def schedule_key(now: datetime, run_at: time) -> str | None:
@@ -104,6 +108,8 @@ async def run_batch(session: AsyncSession, run: RescoreRun, batch_size: int = BA
             for row in await repository.lock_rows(movers):
                 card = cards.get(row.scorecard_version) or await scorecard(session, row.scorecard_version)
                 inputs = calculation.advance(calculation.Inputs.from_json(row.inputs), as_of, card)
+                if not material(row, calculation.compute(inputs, card, explain=False)):
+                    continue  # an event moved it meanwhile, to where the clock would have
                 values, moved, event = build_update(
                     row.customer_id,
                     inputs,
@@ -134,10 +140,16 @@ async def run_batch(session: AsyncSession, run: RescoreRun, batch_size: int = BA
 
 
 def _moves(row: Any, as_of: datetime, card: calculation.Scorecard) -> bool:
-    """Whether the customer's rounded scores differ at `as_of` (no lock held: a first look)."""
+    """Whether the customer's scores moved materially at `as_of` (no lock held: a first look)."""
     inputs = calculation.Inputs.from_json(row.inputs)
     advanced = calculation.advance(inputs, as_of, card)
     if advanced is inputs:
         return False  # already evaluated at or after as_of
-    score = calculation.compute(advanced, card)
-    return any(getattr(row, name) != value for name, value in score.values().items())
+    return material(row, calculation.compute(advanced, card, explain=False))
+
+
+def material(row: Any, score: calculation.Score) -> bool:
+    """The band moved, or a score moved by at least MIN_CHANGE points from the stored one."""
+    if row.band != score.band.value:
+        return True
+    return any(abs(getattr(row, name) - getattr(score, name)) >= MIN_CHANGE - 1e-9 for name in calculation.SCORES)
