@@ -30,11 +30,12 @@ test: install
 test-unit: install
 	$(BIN)/python -m pytest -m "not integration and not e2e"
 
-## Complaint -> task latency, a 100k-row bulk import, then scoring throughput and rescoring (each starts its own stack).
+## Complaint -> task latency, a 100k-row bulk import, scoring throughput and rescoring, the daily run (each starts its own stack).
 bench: install
 	$(BIN)/python -m tests.bench.complaint_loop
 	$(BIN)/python -m tests.bench.imports
 	$(BIN)/python -m tests.bench.scoring
+	$(BIN)/python -m tests.bench.daily_run
 
 ## Print a dev bearer token with every scope (last line of output).
 token: install

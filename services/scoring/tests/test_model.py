@@ -231,7 +231,17 @@ def test_the_default_scorecard_is_valid_and_is_what_the_migration_seeds() -> Non
     spec = importlib.util.spec_from_file_location("m0004", path)
     migration = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(migration)
-    assert migration.SCORECARD_1 == model.DEFAULT_SCORECARD.config()
+    # Parameters added after 0004 (time-aware scoring) take their defaults in every stored scorecard.
+    added_later = {
+        "silence_points",
+        "silence_ramp",
+        "silence_min_interval_days",
+        "silence_health_points",
+        "lapse_points",
+        "lapse_window_days",
+    }
+    assert set(model.DEFAULT_SCORECARD.churn) - set(migration.SCORECARD_1["churn"]) == added_later
+    assert model.Scorecard.from_config(1, migration.SCORECARD_1) == model.DEFAULT_SCORECARD
 
 
 # ---- properties ------------------------------------------------------------------------------

@@ -5,11 +5,13 @@ from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 from crm_shared.projections import CustomerAlias, CustomerProjection
 from notifications.messages.models import Message, MessageAttempt, MessageTemplate, StaffMember
 from notifications.playbooks.models import PlaybookEffect, PlaybookState, PlaybookVersion
+from notifications.renewals.models import ContractRenewal
 from notifications.tasks.models import Task
 from notifications.teams.models import Team
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "ContractRenewal",
     "CustomerAlias",
     "CustomerProjection",
     "IdempotencyRecord",

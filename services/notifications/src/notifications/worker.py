@@ -1,15 +1,16 @@
 """The notifications worker: runs the playbooks on feedback, score and contact events, escalates
-overdue tasks at their deadline, sends messages and webhook deliveries, relays the outbox."""
+overdue tasks at their deadline, makes contract renewal tasks, sends messages and webhook deliveries, relays the outbox."""
 
 from crm_shared.worker import Background, run_worker
 from notifications.config import Settings
 from notifications.delivery.runner import delivery_runner
 from notifications.escalation.timer import escalation_timer
 from notifications.events.handlers import consumers
+from notifications.renewals.timer import renewal_timer
 
 
 def background() -> list[Background]:
-    return [escalation_timer, delivery_runner]
+    return [escalation_timer, renewal_timer, delivery_runner]
 
 
 def main() -> None:

@@ -163,6 +163,14 @@ class LifecycleChangedV1(_Payload):
     previous: LifecycleStage | None
     current: LifecycleStage
     changed_at: datetime
+    # The card as it was at the change (event-carried state): playbooks leave the small and the
+    # bad alone (docs/domain.md#credit-management). Absent in events published before they existed.
+    tier: Tier | None = None
+    credit: CreditStanding | None = None
+    source: Literal["rules", "manual"] | None = Field(
+        default=None, description="`rules`: the lifecycle rules moved it; `manual`: a person did."
+    )
+    reason: str | None = Field(default=None, examples=["no order for 400 days (rule: 365)"])
 
 
 class CreditChangedV1(_Payload):

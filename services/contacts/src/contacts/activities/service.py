@@ -13,6 +13,7 @@ from contacts.activity_records.repository import ActivityRepository
 from contacts.audit import service as audit
 from contacts.customer_records.repository import CustomerRepository
 from contacts.events.publishers import publish_activity_recorded
+from contacts.lifecycle import service as lifecycle
 from contacts.tiers import service as tiers
 from crm_shared.db import utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
@@ -75,6 +76,7 @@ async def record_activity(
     await publish_activity_recorded(session, activity)
     if activity.kind in TIER_INPUTS:
         await tiers.reevaluate_customer(session, customer_id)
+        await lifecycle.after_activity(session, customer_id)
     return activity, True
 
 

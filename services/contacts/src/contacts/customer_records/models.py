@@ -44,6 +44,14 @@ class Customer(Base):
     tier_override_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     tier_override_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     tier_override_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the lifecycle stage last moved (by a person or the lifecycle rules), and the manual stage
+    # that holds against the rules while `lifecycle_override_at` is set (contacts/lifecycle/).
+    lifecycle_changed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now(), nullable=True
+    )
+    lifecycle_override_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    lifecycle_override_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lifecycle_override_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), nullable=False

@@ -37,6 +37,8 @@ PERSONAL_FIELDS = {
     "reason",
     "tier_reason",
     "tier_override_reason",
+    "lifecycle_reason",
+    "lifecycle_override_reason",
 }
 
 
@@ -55,6 +57,8 @@ def _scrub(customer: Customer, erased_at: datetime) -> None:
     customer.credit_reason = None
     if customer.tier_override_reason is not None:  # free text, may name the person
         customer.tier_override_reason = "(erased)"
+    if customer.lifecycle_override_reason is not None:
+        customer.lifecycle_override_reason = "(erased)"
     customer.erased_at = erased_at
     customer.version += 1
     customer.updated_at = erased_at

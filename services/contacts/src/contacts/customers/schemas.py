@@ -169,6 +169,14 @@ class CustomerUpdate(ProfileFields):
         "The current tier again changes nothing (PUT `/tier-override` pins it).",
     )
     tier_reason: str | None = Field(default=None, min_length=1, max_length=500, examples=["agreed with sales director"])
+    lifecycle_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Why a person moves `lifecycle_stage`: the stage then holds against the lifecycle rules "
+        "until the next order or contract.",
+        examples=["customer moved to a competitor"],
+    )
     owner: str | None = Field(default=None, max_length=200)
     external_ids: list[ExternalId] | None = Field(
         default=None, max_length=20, description="Replaces the whole list; `[]` removes them all."

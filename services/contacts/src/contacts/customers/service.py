@@ -32,6 +32,7 @@ from contacts.customers.schemas import (
     SearchResults,
 )
 from contacts.events.publishers import publish_customer_created, publish_customer_updated
+from contacts.lifecycle import service as lifecycle
 from contacts.tiers import service as tiering
 from crm_shared.db import utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
@@ -126,6 +127,7 @@ async def update_customer(
         field: stored_value(field, value) for field, value in patch.model_dump(include=patch.model_fields_set).items()
     }
     tier_reason = tiering.take_tier_reason(customer, values)
+    lifecycle_reason = values.pop("lifecycle_reason", None)
     if {"email", "phone"} & values.keys():
         email, phone = normalized_identifiers(values.get("email"), values.get("phone"), phone_region)
         values.update({k: v for k, v in (("email", email), ("phone", phone)) if k in values})
@@ -177,6 +179,8 @@ async def update_customer(
     customer.updated_at = utcnow()
     await repository.flush()
     await publish_customer_updated(session, customer, changed)
+    if "lifecycle_stage" in changed:
+        lifecycle.set_by_hand(customer, lifecycle_reason, actor)
     await tiering.customer_changed(session, customer, before, changed, actor=actor, tier_reason=tier_reason)
     return customer
 

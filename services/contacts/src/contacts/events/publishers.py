@@ -121,12 +121,23 @@ async def publish_tier_changed(
     await _publish(session, "crm.contact.tier_changed.v1", customer.id, payload)
 
 
-async def publish_lifecycle_changed(session: AsyncSession, customer: Customer, *, previous: str | None) -> None:
+async def publish_lifecycle_changed(
+    session: AsyncSession,
+    customer: Customer,
+    *,
+    previous: str | None,
+    source: Literal["rules", "manual"] = "manual",
+    reason: str | None = None,
+) -> None:
     payload = LifecycleChangedV1(
         customer_id=customer.id,
         previous=LifecycleStage(previous) if previous else None,
         current=LifecycleStage(customer.lifecycle_stage),
         changed_at=customer.updated_at,
+        tier=Tier(customer.tier),
+        credit=CreditStanding(customer.credit_standing),
+        source=source,
+        reason=reason,
     )
     await _publish(session, "crm.contact.lifecycle_changed.v1", customer.id, payload)
 

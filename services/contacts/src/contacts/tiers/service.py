@@ -366,7 +366,9 @@ async def customer_changed(
             session, customer, previous=before["tier"], source="manual", reason=tier_reason or "set by hand"
         )
     if "lifecycle_stage" in changed:
-        await publish_lifecycle_changed(session, customer, previous=before["lifecycle_stage"])
+        await publish_lifecycle_changed(
+            session, customer, previous=before["lifecycle_stage"], reason=customer.lifecycle_override_reason
+        )
     if "credit_standing" in changed:
         await publish_credit_changed(session, customer, previous=before["credit_standing"])
     if {"strategic", "potential"} & set(changed):

@@ -14,6 +14,8 @@ from notifications.automation.engine import on_trigger_event
 from notifications.manifest import WEBHOOKS_GROUP, WORKER_GROUP
 from notifications.messages import service as messages
 from notifications.playbooks import rules
+from notifications.renewals import service as renewals
+from notifications.renewals.repository import RenewalRepository
 from notifications.tasks import service
 from notifications.webhooks import service as webhooks
 
@@ -21,6 +23,7 @@ from notifications.webhooks import service as webhooks
 async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
     """Tasks (and the customer projection), messages and webhook deliveries move to the survivor."""
     merged_id, survivor_id = await service.on_contact_merged(session, event)
+    await RenewalRepository(session).move_customer(merged_id, survivor_id)
     await messages.on_customer_merged(session, merged_id, survivor_id)
     await webhooks.on_customer_merged(session, merged_id, survivor_id)
 
@@ -44,6 +47,7 @@ def consumers() -> list[ConsumerSpec]:
                 **triggers,
                 "crm.contact.merged.v1": on_contact_merged,
                 "crm.contact.erased.v1": on_contact_erased,
+                "crm.contact.activity_recorded.v1": renewals.on_activity_recorded,
             },
         ),
         # Its own group, so a slow or failing subscriber never holds up the task playbooks.

@@ -111,13 +111,34 @@ _DEFAULTS = {
         "actions": [_task("detractor_call_back", "Call back an NPS detractor (scored {nps})", "high", {"hours": 48})],
     },
     "win_back": {
-        "description": "A churned customer gets a win-back campaign (winning back costs less than a new customer).",
+        "description": "A churned customer gets a win-back campaign (winning back costs less than a new customer); "
+        "keep the big, let go of the small and the bad: not for bronze customers or poor credit.",
         "trigger": {
             "event": "crm.contact.lifecycle_changed.v1",
-            "conditions": [{"on": "lifecycle", "to": ["churned"]}],
+            "conditions": [
+                {"on": "lifecycle", "to": ["churned"]},
+                {"on": "credit", "none_of": ["poor"]},
+                {"on": "tier", "none_of": ["bronze"]},
+            ],
         },
         "actions": [
             _task("win_back", "Win-back campaign: contact the churned customer with an offer", "normal", {"hours": 168})
+        ],
+    },
+    "credit_notice": {
+        "description": "Credit put on notice (watch or poor): the owner agrees an improvement with the customer "
+        "by a deadline; then reinstates (credit good) or phases the customer out (lifecycle churned, no win-back).",
+        "trigger": {
+            "event": "crm.contact.credit_changed.v1",
+            "conditions": [{"on": "credit", "any_of": ["watch", "poor"]}],
+        },
+        "actions": [
+            _task(
+                "credit_review",
+                "Credit on notice ({credit}): agree an improvement by the due date, then reinstate or phase out",
+                "high",
+                {"hours": 24 * 30},
+            )
         ],
     },
     "sla_breach_escalation": {

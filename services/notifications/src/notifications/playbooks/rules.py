@@ -14,6 +14,7 @@ from typing import Any
 
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import (
+    CreditChangedV1,
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
     LifecycleChangedV1,
@@ -60,7 +61,8 @@ EVENT_FACTS: dict[str, tuple[str, ...]] = {
         "tier",
         "owner",
     ),
-    "crm.contact.lifecycle_changed.v1": ("lifecycle", "previous_lifecycle", "tier", "owner"),
+    "crm.contact.lifecycle_changed.v1": ("lifecycle", "previous_lifecycle", "tier", "credit", "owner"),
+    "crm.contact.credit_changed.v1": ("credit", "previous_credit", "tier", "owner"),
 }
 # An older version of a trigger event: a playbook on the new type also runs for the old one.
 EVENT_ALIASES = {"crm.score.changed.v1": "crm.score.changed.v2"}
@@ -148,6 +150,16 @@ def _facts_of(event: Envelope, customer: Any) -> dict[str, Any]:
         facts = {
             "lifecycle": payload.current.value,
             "previous_lifecycle": payload.previous.value if payload.previous else None,
+            "credit": payload.credit.value if payload.credit else None,
+            "at": payload.changed_at,
+        }
+        if payload.tier is not None:
+            facts["tier"] = payload.tier.value
+    elif isinstance(payload, CreditChangedV1):
+        facts = {
+            "credit": payload.current.value,
+            "previous_credit": payload.previous.value if payload.previous else None,
+            "reason": payload.reason,
             "at": payload.changed_at,
         }
     else:

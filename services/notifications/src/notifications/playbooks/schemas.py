@@ -11,7 +11,15 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from crm_shared.contracts.vocabulary import Band, CaseStatus, FeedbackType, LifecycleStage, Severity, Tier
+from crm_shared.contracts.vocabulary import (
+    Band,
+    CaseStatus,
+    CreditStanding,
+    FeedbackType,
+    LifecycleStage,
+    Severity,
+    Tier,
+)
 from crm_shared.http.schemas import RequestModel
 from notifications.playbooks import rules
 
@@ -21,6 +29,7 @@ TriggerEvent = Literal[
     "crm.feedback.sla_breached.v1",
     "crm.score.changed.v2",
     "crm.contact.lifecycle_changed.v1",
+    "crm.contact.credit_changed.v1",
 ]
 assert set(get_args(TriggerEvent)) == set(rules.TRIGGER_EVENTS)
 
@@ -62,11 +71,40 @@ class FeedbackTypeIs(_Condition):
 
 
 class TierIs(_Condition):
+    """`any_of`: one of these tiers; `none_of`: not one of these (e.g. leave `bronze` alone)."""
+
     on: Literal["tier"]
-    any_of: list[Tier] = Field(min_length=1, max_length=4)
+    any_of: list[Tier] | None = Field(default=None, min_length=1, max_length=4)
+    none_of: list[Tier] | None = Field(default=None, min_length=1, max_length=4)
+
+    @model_validator(mode="after")
+    def _something(self) -> TierIs:
+        if self.any_of is None and self.none_of is None:
+            raise ValueError("a tier condition needs `any_of` or `none_of`")
+        return self
 
     def matches(self, facts: dict[str, Any]) -> bool:
-        return facts.get("tier") in self.any_of
+        tier = facts.get("tier")
+        return (self.any_of is None or tier in self.any_of) and (self.none_of is None or tier not in self.none_of)
+
+
+class CreditIs(_Condition):
+    """The customer's credit standing: `any_of` these, `none_of` these (docs/domain.md#credit-management).
+    An event that does not carry the standing matches `none_of` (nothing says it is bad)."""
+
+    on: Literal["credit"]
+    any_of: list[CreditStanding] | None = Field(default=None, min_length=1, max_length=3)
+    none_of: list[CreditStanding] | None = Field(default=None, min_length=1, max_length=3)
+
+    @model_validator(mode="after")
+    def _something(self) -> CreditIs:
+        if self.any_of is None and self.none_of is None:
+            raise ValueError("a credit condition needs `any_of` or `none_of`")
+        return self
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        credit = facts.get("credit")
+        return (self.any_of is None or credit in self.any_of) and (self.none_of is None or credit not in self.none_of)
 
 
 class BandTransition(_Condition):
@@ -128,7 +166,15 @@ class CaseStatusTo(_Condition):
 
 
 Condition = Annotated[
-    SeverityIs | CategoryPrefix | FeedbackTypeIs | TierIs | BandTransition | NpsRange | LifecycleTo | CaseStatusTo,
+    SeverityIs
+    | CategoryPrefix
+    | FeedbackTypeIs
+    | TierIs
+    | CreditIs
+    | BandTransition
+    | NpsRange
+    | LifecycleTo
+    | CaseStatusTo,
     Field(discriminator="on"),
 ]
 # The fact each condition reads.
@@ -137,6 +183,7 @@ CONDITION_FACTS = {
     "category": "category",
     "type": "type",
     "tier": "tier",
+    "credit": "credit",
     "band": "band_to",
     "nps": "nps",
     "lifecycle": "lifecycle",

@@ -71,25 +71,60 @@ async def create_task_action(
     priority = params["priority"]
     if priority == "by_severity":
         priority = recovery.priority_by_severity(facts.get("severity"))
-    assignee, team = await _assignee(session, params["assign_to"], owner)
+    await create_task(
+        session,
+        customer_id=uuid.UUID(trigger.subject),
+        task_type=params["task_type"],
+        playbook=playbook,
+        action_key=action_key,
+        title=rules.render(params["title"], facts),
+        priority=priority,
+        owner=owner,
+        due_at=due_at,
+        cause_event_id=trigger.id,
+        cause_event_type=trigger.type,
+        correlation_id=trigger.correlationid,
+        assign_to=params["assign_to"],
+    )
+
+
+async def create_task(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID,
+    task_type: str,
+    playbook: str,
+    action_key: str,
+    title: str,
+    priority: str,
+    owner: str | None,
+    due_at: datetime,
+    cause_event_id: uuid.UUID,
+    cause_event_type: str,
+    correlation_id: str | None,
+    assign_to: str = "owner",
+) -> uuid.UUID | None:
+    """One task and its crm.task.created.v1, once per (cause event, playbook, action); the
+    task's id, or None when that cause had made it already."""
+    assignee, team = await _assignee(session, assign_to, owner)
     event_id = new_id()
     task = await TaskRepository(session).create_once(
         {
             "id": new_id(),
             "created_at": utcnow(),
-            "customer_id": uuid.UUID(trigger.subject),
-            "type": params["task_type"],
+            "customer_id": customer_id,
+            "type": task_type,
             "playbook": playbook,
             "action_key": action_key,
-            "title": rules.render(params["title"], facts)[:300],
+            "title": title[:300],
             "status": TaskStatus.open.value,
             "priority": priority,
             "assignee": assignee,
             "team": team,
             "due_at": due_at,
-            "cause_event_id": trigger.id,
-            "cause_event_type": trigger.type,
-            "correlation_id": trigger.correlationid,
+            "cause_event_id": cause_event_id,
+            "cause_event_type": cause_event_type,
+            "correlation_id": correlation_id,
             "created_event_id": event_id,
             "claimed_by": None,
             "outcome": None,
@@ -100,8 +135,10 @@ async def create_task_action(
             "escalated_at": None,
         }
     )
-    if task is not None:
-        await publish_task_created(session, task, event_id)
+    if task is None:
+        return None
+    await publish_task_created(session, task, event_id)
+    return task.id
 
 
 async def _change_status(

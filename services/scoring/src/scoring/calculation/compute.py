@@ -60,8 +60,9 @@ def band_for(health: float, card: Scorecard = DEFAULT_SCORECARD) -> Band:
     return Band.critical
 
 
-def compute(inputs: Inputs, card: Scorecard = DEFAULT_SCORECARD) -> Score:
-    """The five scores at T (the inputs' reference time), each with its components."""
+def compute(inputs: Inputs, card: Scorecard = DEFAULT_SCORECARD, *, explain: bool = True) -> Score:
+    """The five scores at T (the inputs' reference time), each with its components; with
+    `explain=False` the explanation is left empty (the daily run's first look at every customer)."""
     T = inputs.as_of
     s, lo, va, ch = card.satisfaction, card.loyalty, card.value, card.churn
 
@@ -126,15 +127,25 @@ def compute(inputs: Inputs, card: Scorecard = DEFAULT_SCORECARD) -> Score:
         for c in inputs.open_cases
     )
     inactivity = 0.0
+    drift: list[str] = []  # the time-driven parts in words (docs/scoring.md, "Time-aware scoring")
     if inputs.activity_count >= 2 and since_activity is not None:
         span = _days(inputs.last_activity_at, inputs.first_activity_at) or 0.0
         interval = max(ch["inactivity_min_interval_days"], span / (inputs.activity_count - 1))
         inactivity = ch["inactivity_points"] * min(1.0, max(0.0, (since_activity / interval - 1.0) / 3.0))
+        if inactivity >= 0.05:
+            drift.append(
+                f"no activity for {since_activity:.0f} days against a usual interval of {interval:.0f} days "
+                f"(+{inactivity:.1f} churn risk)"
+            )
+    silence = _order_silence(inputs, since_order, ch, drift)
+    lapse = _contract_lapse(inputs, T, ch, drift)
     churn_parts = {
         "dissatisfaction": ch["dissatisfaction_factor"] * max(0.0, baseline - satisfaction),
         "complaint_trend": ch["trend_points"] * _saturate(recent_weight, ch["trend_scale"]),
         "open_complaints": min(ch["open_cases_cap"], open_points),
         "falling_activity": inactivity,
+        "order_silence": silence,
+        "contract_lapse": lapse,
         "credit": {CreditStanding.watch.value: ch["credit_watch"], CreditStanding.poor.value: ch["credit_poor"]}.get(
             inputs.credit or "", 0.0
         ),
@@ -153,9 +164,13 @@ def compute(inputs: Inputs, card: Scorecard = DEFAULT_SCORECARD) -> Score:
         "loyalty": w["loyalty"] * loyalty,
         "value": w["value"] * value,
         "retention": w["retention"] * (100.0 - churn_risk),
+        "silence": -ch["silence_health_points"] * silence / ch["silence_points"] if ch["silence_points"] > 0 else 0.0,
     }
     health = round(_clamp(sum(health_parts.values())), 1)
+    silence_text = f" - silence {-health_parts['silence']:.1f}" if health_parts["silence"] else ""
     band = band_for(health, card)
+    if not explain:
+        return Score(satisfaction, loyalty, value, churn_risk, health, band, {})
 
     def rounded(parts: dict[str, float]) -> dict[str, float]:
         return {k: round(v, 2) for k, v in parts.items()}
@@ -166,12 +181,15 @@ def compute(inputs: Inputs, card: Scorecard = DEFAULT_SCORECARD) -> Score:
         "summary": (
             f"health {health} ({band.value}) = {w['satisfaction']} x satisfaction {satisfaction} "
             f"+ {w['loyalty']} x loyalty {loyalty} + {w['value']} x value {value} "
-            f"+ {w['retention']} x (100 - churn risk {churn_risk}); "
+            f"+ {w['retention']} x (100 - churn risk {churn_risk})"
+            f"{silence_text}; "
             f"satisfaction {satisfaction} = baseline {baseline} - complaint penalty {penalty:.1f} "
             f"(decayed weight {complaint_weight:.2f} from {inputs.complaint_count} complaint(s)) "
             f"+ praise bonus {bonus:.1f} (decayed weight {praise_weight:.2f} from {inputs.praise_count} praise(s)) "
             f"{'+' if survey >= 0 else '-'} survey {abs(survey):.1f} ({inputs.survey_count} answer(s))"
+            + "".join(f"; {reason}" for reason in drift)
         ),
+        "drift": drift,
         "scores": {
             "satisfaction": {"score": satisfaction, "components": rounded(sat_parts)},
             "loyalty": {"score": loyalty, "components": rounded(loyalty_parts)},
@@ -198,6 +216,48 @@ def compute(inputs: Inputs, card: Scorecard = DEFAULT_SCORECARD) -> Score:
         },
     }
     return Score(satisfaction, loyalty, value, churn_risk, health, band, explanation)
+
+
+def _order_silence(inputs: Inputs, since_order: float | None, ch: dict[str, float], drift: list[str]) -> float:
+    """Silence measured against the customer's own ordering rhythm: nothing while the gap since
+    the last order is within one usual interval, full points `silence_ramp` intervals later."""
+    if inputs.order_count < 2 or inputs.first_order_at is None or since_order is None:
+        return 0.0
+    span = _days(inputs.last_order_at, inputs.first_order_at) or 0.0
+    rhythm = max(ch["silence_min_interval_days"], span / (inputs.order_count - 1))
+    points = ch["silence_points"] * min(1.0, max(0.0, (since_order / rhythm - 1.0) / ch["silence_ramp"]))
+    if points >= 0.05:
+        drift.append(
+            f"no order for {since_order:.0f} days, {since_order / rhythm:.1f} times the usual "
+            f"{rhythm:.0f}-day ordering rhythm (+{points:.1f} churn risk)"
+        )
+    return points
+
+
+def _contract_lapse(inputs: Inputs, T: datetime | None, ch: dict[str, float], drift: list[str]) -> float:
+    """A contract about to end (rising over `lapse_window_days`) or ended without a renewal; a
+    customer who ordered after the end still buys, so a lapse alone is no longer a risk."""
+    if T is None or not inputs.contract_count or inputs.open_ended_contract or inputs.contract_end is None:
+        return 0.0
+    end = inputs.contract_end
+    days_left = (end - T.date()).days
+    if days_left < 0:
+        if inputs.last_order_at is not None and inputs.last_order_at.date() > end:
+            return 0.0
+        drift.append(
+            f"the contract lapsed on {end.isoformat()} without a renewal (+{ch['lapse_points']:.1f} churn risk)"
+        )
+        return ch["lapse_points"]
+    window = ch["lapse_window_days"]
+    if days_left > window:
+        return 0.0
+    points = ch["lapse_points"] * (1.0 - days_left / window)
+    if points >= 0.05:
+        drift.append(
+            f"the contract ends on {end.isoformat()}, in {days_left} days, with no renewal yet "
+            f"(+{points:.1f} churn risk)"
+        )
+    return points
 
 
 def changed_scores(previous: dict[str, Any] | None, current: Score) -> list[str]:

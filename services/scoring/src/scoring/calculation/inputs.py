@@ -47,6 +47,7 @@ class Inputs:
     revenue: float = 0.0
     orders: float = 0.0
     order_count: int = 0
+    first_order_at: datetime | None = None  # with last_order_at and order_count: the ordering rhythm
     last_order_at: datetime | None = None
     activity_count: int = 0
     first_activity_at: datetime | None = None
@@ -79,7 +80,14 @@ class Inputs:
             return cls()
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        for name in ("as_of", "last_order_at", "first_activity_at", "last_activity_at", "customer_since"):
+        for name in (
+            "as_of",
+            "first_order_at",
+            "last_order_at",
+            "first_activity_at",
+            "last_activity_at",
+            "customer_since",
+        ):
             if values.get(name):
                 values[name] = datetime.fromisoformat(values[name])
         for name in ("first_contract_start", "contract_end"):
@@ -128,6 +136,14 @@ def _move_to(inputs: Inputs, at: datetime, card: Scorecard) -> tuple[Inputs, flo
         orders=inputs.orders * a,
     )
     return shifted, 1.0, 1.0, 1.0
+
+
+def advance(inputs: Inputs, at: datetime, card: Scorecard = DEFAULT_SCORECARD) -> Inputs:
+    """The inputs as of `at` with no new event (the daily run): every decayed sum fades to `at`,
+    and silence and contract ends are then measured against `at`. A time before T changes nothing."""
+    if inputs.as_of is None or at <= inputs.as_of:
+        return inputs
+    return _move_to(inputs, at, card)[0]
 
 
 def survey_fraction(metric: SurveyMetric, answer: int) -> float:
@@ -233,6 +249,7 @@ def add_order(inputs: Inputs, amount: float, at: datetime, card: Scorecard = DEF
         revenue=base.revenue + a * amount,
         orders=base.orders + a,
         order_count=base.order_count + 1,
+        first_order_at=min(filter(None, (base.first_order_at, at))),
         last_order_at=max(filter(None, (base.last_order_at, at))),
     )
 
@@ -331,6 +348,7 @@ def combine(first: Inputs, second: Inputs, card: Scorecard = DEFAULT_SCORECARD) 
         revenue=a.revenue + b.revenue,
         orders=a.orders + b.orders,
         order_count=a.order_count + b.order_count,
+        first_order_at=lo(a.first_order_at, b.first_order_at),
         last_order_at=hi(a.last_order_at, b.last_order_at),
         activity_count=a.activity_count + b.activity_count,
         first_activity_at=lo(a.first_activity_at, b.first_activity_at),

@@ -88,6 +88,16 @@ class Scorecard:
             "open_cases_cap": 30.0,
             "inactivity_points": 20.0,
             "inactivity_min_interval_days": 30.0,
+            # silence against the customer's own ordering rhythm (docs/scoring.md, "Churn risk")
+            "silence_points": 30.0,
+            "silence_ramp": 2.0,  # rhythms of silence beyond the first at which the points are full
+            "silence_min_interval_days": 14.0,
+            # silence also lowers health directly: a silent customer's satisfaction is not known
+            # (the satisfaction score hears only those who speak), so it cannot hold health up
+            "silence_health_points": 15.0,
+            # a contract about to lapse, or lapsed without a renewal or a later order
+            "lapse_points": 20.0,
+            "lapse_window_days": 60.0,
             "credit_watch": 10.0,
             "credit_poor": 25.0,
             "lifecycle_at_risk": 20.0,
@@ -162,6 +172,8 @@ def validate(card: Scorecard) -> list[tuple[str, str]]:
         ("value", "frequency_scale"),
         ("value", "recency_half_life_days"),
         ("churn", "trend_scale"),
+        ("churn", "silence_ramp"),
+        ("churn", "lapse_window_days"),
     ):
         if getattr(card, section)[key] <= 0:
             problems.append((f"{section}.{key}", "must be greater than 0"))

@@ -35,6 +35,11 @@ class CustomerScore(Base):
     last_event_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
+    # the work-lists sort by these (GET /v1/scores)
+    __table_args__ = tuple(
+        Index(f"ix_customer_scores_{c}", c, "customer_id") for c in ("value", "churn_risk", "health")
+    )
+
 
 class ScoreHistory(Base):
     """One row per change: what the scores became, from what, and which event (or run) moved them."""
@@ -93,6 +98,13 @@ class RescoreRun(Base):
     # the last customer id of the last committed batch: a crash resumes after it
     cursor: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
     requested_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    # `rescore` (a model change) or `daily` (every customer evaluated at `as_of`: time-aware scoring)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, server_default="rescore", default="rescore")
+    as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # `daily:<date>` for the worker's scheduled run: one per day, however many workers schedule it
+    schedule_key: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    # a daily run on demand may name its customers (ids as strings); null: every customer
+    customer_ids: Mapped[list[str] | None] = mapped_column(JSONB, nullable=True)
     correlation_id: Mapped[str] = mapped_column(String(200), nullable=False)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)

@@ -55,6 +55,24 @@ _BATCH = (
     .limit(bindparam("limit"))
     .with_for_update()
 )
+# The daily run's first look: no lock, only what deciding and scoring need.
+_DAILY_COLUMNS = [
+    _SCORES.c[name]
+    for name in (
+        "customer_id",
+        "satisfaction",
+        "loyalty",
+        "value",
+        "churn_risk",
+        "health",
+        "band",
+        "inputs",
+        "scorecard_version",
+        "recent_causes",
+        "last_event_id",
+        "updated_at",
+    )
+]
 _FIRST_BATCH = select(_SCORES).order_by(_SCORES.c.customer_id).limit(bindparam("limit")).with_for_update()
 
 
@@ -164,6 +182,38 @@ class ScoreRepository(Repository):
         if after is None:
             return list((await self.session.execute(_FIRST_BATCH, {"limit": limit})).all())
         return list((await self.session.execute(_BATCH, {"after": after, "limit": limit})).all())
+
+    async def read_batch(self, after: uuid.UUID | None, limit: int, ids: list[uuid.UUID] | None) -> list[Row[Any]]:
+        """The next customers by id (of `ids` if given), unlocked: the daily run's first look."""
+        query = select(*_DAILY_COLUMNS).order_by(_SCORES.c.customer_id).limit(limit)
+        if after is not None:
+            query = query.where(_SCORES.c.customer_id > after)
+        if ids is not None:
+            query = query.where(_SCORES.c.customer_id.in_(ids))
+        return list((await self.session.execute(query)).all())
+
+    async def lock_rows(self, ids: list[uuid.UUID]) -> list[Row[Any]]:
+        """These customers' rows, locked in id order (what an event holds while it folds in)."""
+        query = (
+            select(*_DAILY_COLUMNS)
+            .where(_SCORES.c.customer_id.in_(ids))
+            .order_by(_SCORES.c.customer_id)
+            .with_for_update()
+        )
+        return list((await self.session.execute(query)).all())
+
+    async def add_scheduled_run(self, run: RescoreRun) -> bool:
+        """Queue a scheduled run unless its `schedule_key` exists already; True if queued."""
+        values = {
+            c.name: getattr(run, c.name) for c in RescoreRun.__table__.columns if getattr(run, c.name) is not None
+        }
+        statement = (
+            insert(RescoreRun)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["schedule_key"])
+            .returning(RescoreRun.id)
+        )
+        return (await self.session.execute(statement)).scalar() is not None
 
 
 class ScorecardRepository(VersionedRepository[ScorecardVersion]):

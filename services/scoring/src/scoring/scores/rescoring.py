@@ -22,6 +22,7 @@ from crm_shared.http.problems import NotFound, ProblemError, ValidationFailed
 from crm_shared.messaging.outbox import add_events
 from crm_shared.observability import context
 from scoring import calculation
+from scoring.scores import daily
 from scoring.scores.models import RescoreRun, ScorecardVersion
 from scoring.scores.repository import ScorecardRepository, ScoreRepository
 from scoring.scores.schemas import (
@@ -144,6 +145,9 @@ async def run_next_batch(session: AsyncSession, batch_size: int = BATCH_SIZE) ->
     run = await repository.claim_run()
     if run is None:
         return False
+    if run.kind == "daily":
+        await daily.run_batch(session, run, max(batch_size, daily.BATCH_SIZE))
+        return True
     now = utcnow()
     current = await ScorecardRepository(session).current_version() or 1
     if run.scorecard_version < current:

@@ -12,8 +12,9 @@ from crm_shared.http.idempotency import Idempotency
 from crm_shared.http.problems import ValidationFailed
 from crm_shared.http.query import IsoDateTime
 from crm_shared.http.responses import JsonResponse
-from scoring.scores import reads, rescoring
+from scoring.scores import daily, reads, rescoring
 from scoring.scores.schemas import (
+    DailyRunCreate,
     ExplanationRead,
     HistoryFilters,
     RescoreRunCreate,
@@ -30,6 +31,7 @@ from scoring.scores.schemas import (
 router = APIRouter(prefix="/v1/scores", tags=["scores"])
 scorecard_router = APIRouter(prefix="/v1/scorecard", tags=["scorecard"])
 runs_router = APIRouter(prefix="/v1/rescore-runs", tags=["rescore runs"])
+daily_runs_router = APIRouter(prefix="/v1/daily-runs", tags=["rescore runs"])
 
 
 def _aware(at: datetime | None, field: str) -> datetime | None:
@@ -182,3 +184,37 @@ async def get_run(
     run_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, Depends(require("scores:read"))]
 ) -> RescoreRunRead:
     return RescoreRunRead.model_validate(await rescoring.get_run(session, run_id))
+
+
+@daily_runs_router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RescoreRunRead,
+    summary="Evaluate every customer as of now, on demand (admin)",
+    description="Queues a daily run (time-aware scoring, docs/scoring.md): each customer's scores are "
+    "recomputed at `as_of` (default now) with no new event, so silence against the ordering rhythm, "
+    "contracts about to lapse and faded feedback show. Only customers whose scores move are written, "
+    "each with a history row and a `crm.score.changed.v2` (cause `crm.scoring.daily_run`) whose band "
+    "drops open retention tasks. The worker queues one run a day by itself; progress at "
+    "`GET /v1/rescore-runs/{id}`. `Idempotency-Key` makes a retry safe.",
+    responses={
+        202: {
+            "description": "Accepted: the run is queued.",
+            "headers": {"Location": {"description": "`/v1/rescore-runs/{id}`", "schema": {"type": "string"}}},
+        }
+    },
+)
+async def create_daily_run(
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("admin"))],
+    body: DailyRunCreate | None = None,
+) -> JsonResponse:
+    body = body or DailyRunCreate()
+    idempotency = Idempotency.from_request(request, session, principal, "daily_runs.create")
+    if replay := await idempotency.begin(body.model_dump(mode="json")):
+        return replay.response({"Location": f"/v1/rescore-runs/{replay.body['id']}"})
+    run = await daily.create_run(session, body.as_of, principal.subject, body.customer_ids)
+    payload = RescoreRunRead.model_validate(run).model_dump(mode="json")
+    await idempotency.complete(202, payload)
+    return JsonResponse(payload, status_code=202, headers={"Location": f"/v1/rescore-runs/{run.id}"})

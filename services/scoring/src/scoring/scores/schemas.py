@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, create_model
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, create_model
 
 from crm_shared.contracts.vocabulary import Band
 from crm_shared.http.query import IsoDateTime
@@ -223,6 +223,10 @@ class RescoreRunRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
+    kind: Literal["rescore", "daily"] = Field(
+        description="`rescore`: a model change; `daily`: every customer evaluated at `as_of` (time-aware scoring)."
+    )
+    as_of: datetime | None = Field(description="The time a daily run evaluates the customers at.")
     scorecard_version: int
     status: Literal["queued", "running", "done", "superseded", "failed"]
     total: int = Field(description="Customers scored when the run was created.")
@@ -253,6 +257,18 @@ class ScorecardPage(BaseModel):
 class RescoreRunCreate(RequestModel):
     scorecard_version: StrictInt | None = Field(
         default=None, ge=1, description="The current scorecard when left out; only the current one can be run."
+    )
+
+
+class DailyRunCreate(RequestModel):
+    as_of: AwareDatetime | None = Field(
+        default=None,
+        description="Evaluate at this time (default: now). An earlier time than a customer's latest event "
+        "changes nothing for that customer.",
+        examples=["2026-12-05T02:00:00Z"],
+    )
+    customer_ids: list[uuid.UUID] | None = Field(
+        default=None, min_length=1, max_length=1000, description="Only these customers (default: every customer)."
     )
 
 

@@ -1,0 +1,1 @@
+"""Lifecycle rules: stages that move by rules kept as data (docs/domain.md#lifecycle)."""
