@@ -8,6 +8,8 @@ different databases without touching the others.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -59,6 +61,9 @@ class AuthSettings(BaseSettings):
     role_claim: str = "roles"
     team_claim: str = "teams"
     partner_claim: str = "partner"
+    # Keys the stable pseudonyms an analyst sees instead of names (crm_shared.access): the same in
+    # every service, so pseudonymised records still join; set a secret of your own in production.
+    pseudonym_key: str = "dev-pseudonym-key-change-me"
     # Token this service presents on its own synchronous reads of other services. In dev it
     # is minted from the shared secret when unset; in production the platform injects one.
     service_token: str | None = None
@@ -79,6 +84,22 @@ class MessagingSettings(BaseSettings):
     retry_backoff_max_seconds: float = 5.0
     # How often the worker samples its gauges that need a query (outbox backlog, pending timers).
     backlog_sample_seconds: float = 5.0
+
+
+class HttpSettings(BaseSettings):
+    """Who may read the api's own description and metrics (docs/security.md#personal-data-and-webhooks)."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_HTTP_", extra="ignore")
+
+    # /docs, /redoc and /openapi.json: `public` (dev), `auth` (any valid bearer token) or `off`.
+    docs: Literal["public", "auth", "off"] = "public"
+    # /metrics: `public` (dev), `auth` (any valid bearer token), or `port:<n>`: not on the api's
+    # port at all, but on a port of its own (e.g. one only the cluster's Prometheus reaches).
+    metrics: str = Field(default="public", pattern=r"^(public|auth|port:[0-9]{1,5})$")
+
+    @property
+    def metrics_port(self) -> int | None:
+        return int(self.metrics.removeprefix("port:")) if self.metrics.startswith("port:") else None
 
 
 class ServiceSettings(BaseSettings):
@@ -105,6 +126,7 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
 
     @property
     def worker_metrics_port(self) -> int:

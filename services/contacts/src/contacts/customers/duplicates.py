@@ -23,7 +23,7 @@ from contacts.customers.fields import (
     stored_value,
 )
 from contacts.customers.schemas import CustomerCreate, DuplicateCandidate, OnDuplicate
-from contacts.customers.service import check_organisation, create_customer
+from contacts.customers.service import check_organisation, create_customer, for_callers_reach
 from contacts.events.publishers import publish_customer_updated
 from crm_shared.db import utcnow
 from crm_shared.http.problems import Conflict
@@ -116,6 +116,7 @@ async def create_or_merge(
     Returns the record and whether it is new. `create` overrides name-only likeness (two real
     people may have similar names); a shared identifier or an exact namesake is always a 409.
     """
+    data = for_callers_reach(data)
     email, phone = normalized_identifiers(data.email, data.phone, phone_region)
     repository = CustomerRepository(session)
     if data.organisation_id is not None:
