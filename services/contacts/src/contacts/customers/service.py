@@ -102,6 +102,19 @@ def check_reassignment(values: dict[str, object]) -> None:
         )
 
 
+def check_lookup_allowed(*looked_up_by: str | None) -> None:
+    """A pseudonymised reach cannot look customers up by name, email, phone or external id: the
+    answer would tie a pseudonym to the person."""
+    if access.current().pseudonymised and any(looked_up_by):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "An analyst sees pseudonymised records: look customers up by segment (tier, owner, region, "
+            "tag, ...), not by name, email, phone or external id.",
+            type="forbidden",
+        )
+
+
 DUPLICATE_DETAIL = "A customer with this email, phone or external id already exists."
 
 
@@ -239,6 +252,7 @@ async def final_survivor(session: AsyncSession, customer: Customer) -> Customer:
 async def search_customers(
     session: AsyncSession, text: str, *, kind: str | None, organisation_id: uuid.UUID | None, limit: int
 ) -> SearchResults:
+    check_lookup_allowed(text)
     text = " ".join(text.split())
     if not any(ch.isalnum() for ch in text):
         raise ValidationFailed("q", "give at least one letter or digit to search for", "empty_search")
@@ -264,6 +278,7 @@ async def _holders_of_phone(repository: CustomerRepository, value: str, region: 
 async def list_customers(
     session: AsyncSession, filters: CustomerFilters, *, limit: int, cursor: str | None, phone_region: str | None
 ) -> CustomerPage:
+    check_lookup_allowed(filters.name, filters.email, filters.phone, filters.external_id)
     after = decode_time_cursor(cursor)
     repository = CustomerRepository(session)
     among = None
