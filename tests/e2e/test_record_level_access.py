@@ -62,8 +62,8 @@ async def create(services, name: str, **fields) -> dict:
     return response.json()
 
 
-async def complain(services, customer_id: str) -> dict:
-    body = {
+def _complaint(customer_id: str) -> dict:
+    return {
         "customer_id": customer_id,
         "type": "complaint",
         "category": "service.delivery",
@@ -71,7 +71,10 @@ async def complain(services, customer_id: str) -> dict:
         "channel": "phone",
         "description": "The pallet arrived broken, says Mr Smith.",
     }
-    response = await services.feedback.post("/v1/feedback", json=body)
+
+
+async def complain(services, customer_id: str) -> dict:
+    response = await services.feedback.post("/v1/feedback", json=_complaint(customer_id))
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -137,6 +140,9 @@ async def test_each_role_lists_reads_and_changes_exactly_its_customers_in_every_
         f"/v1/feedback/{complaints[own['id']]['id']}/transitions", json={"to": "acknowledged"}
     )
     assert moved.status_code == 404
+    about_others = await partner.feedback.post("/v1/feedback", json=_complaint(own["id"]))
+    assert about_others.status_code == 422 and about_others.json()["type"].endswith("unknown-customer")
+    assert (await partner.feedback.post("/v1/feedback", json=_complaint(partnered["id"]))).status_code == 201
 
     # Scores: a customer's scores are as visible as the customer.
     for customer_id in everyone:

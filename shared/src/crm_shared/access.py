@@ -46,8 +46,8 @@ class Reach:
     subject: str | None = None
     teams: frozenset[str] = frozenset()
     partner: str | None = None
-    # Whether the caller may read personal data (the `contacts:read` scope): without it, the email
-    # and phone addresses other records quote (message recipients, staff) show masked.
+    # Whether the caller may read personal data (scopes.PERSONAL_DATA_SCOPE): without it, the
+    # email and phone addresses other records quote (message recipients, staff) show masked.
     personal_data: bool = True
     # Keys the pseudonyms: stable for one deployment, not computable from the id by outsiders.
     pseudonym_key: bytes = b""

@@ -171,6 +171,11 @@ def in_reach(reach: Reach, customer_id: Any) -> ColumnElement[bool]:
     return cast_to(ColumnElement[bool], customer_id.in_(reached))
 
 
+def reaches(reach: Reach, card: Row[Any]) -> bool:
+    """Whether a customer card (`get_customer`) is within the caller's reach (Python side)."""
+    return reach.covers(card.owner, card.owner_team, card.partner)
+
+
 def current_id_of(customer_id: Any) -> Any:
     """SQL for "the survivor's id if this id was merged, else the id itself": lets a hot-path
     statement follow an alias without an extra round trip."""

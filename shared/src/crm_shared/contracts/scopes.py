@@ -19,6 +19,9 @@ ALL_SCOPES = (
     "admin",
 )
 
+# The scope that reads personal data (names, emails, phones): without it, addresses show masked.
+PERSONAL_DATA_SCOPE = "contacts:read"
+
 # Services read each other to compose views (the customer 360) or to resolve a customer; feedback
 # also writes one: a caller unknown to contacts who gives a name becomes a lead there.
 SERVICE_SCOPES = ("contacts:read", "contacts:write", "feedback:read", "scores:read", "tasks:read")

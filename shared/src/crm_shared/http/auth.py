@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_shared import access
 from crm_shared.config import AuthSettings
-from crm_shared.contracts.scopes import ALL_SCOPES, SERVICE_SCOPES
+from crm_shared.contracts.scopes import ALL_SCOPES, PERSONAL_DATA_SCOPE, SERVICE_SCOPES
 from crm_shared.http.problems import ProblemError
 
 # The roles of record-level access (docs/security.md): what a caller may see follows its role,
@@ -46,7 +46,7 @@ class Principal:
         """The customers this caller may see and change (crm_shared.access)."""
         key = settings.pseudonym_key.encode()
         return access.Reach.of(
-            self.subject, self.roles, self.teams, self.partner, personal_data=self.has("contacts:read"), key=key
+            self.subject, self.roles, self.teams, self.partner, personal_data=self.has(PERSONAL_DATA_SCOPE), key=key
         )
 
     @property
