@@ -178,6 +178,16 @@ async def test_a_restricted_caller_creates_customers_within_its_reach_only(servi
     for_bob = await alice.contacts.post("/v1/customers", json={"name": f"Bob's {tag}", "owner": "bob"})
     assert for_bob.status_code == 403 and "your team" in for_bob.json()["detail"]
 
+    # Duplicate checks stay global, but name no customer the caller does not see, nor add to it.
+    others = await create(services, f"Someone else's {tag}", owner=f"dave-{tag}")
+    copy = {"name": f"Copy {tag}", "email": others["email"]}
+    clash = await alice.contacts.post("/v1/customers", json=copy)
+    assert clash.status_code == 409 and clash.json()["duplicates"][0]["name"] is None
+    assert clash.json()["candidates"] == [others["id"]]
+    merged = await alice.contacts.post("/v1/customers", params={"on_duplicate": "merge"}, json=copy | {"tags": ["x"]})
+    assert merged.status_code == 409
+    assert (await services.contacts.get(f"/v1/customers/{others['id']}")).json()["tags"] == []
+
     assigned = await partner.contacts.post("/v1/customers", json={"name": f"Via partner {tag}"})
     assert assigned.status_code == 201 and assigned.json()["partner"] == f"dist-{tag}"
     reassign = await partner.contacts.patch(

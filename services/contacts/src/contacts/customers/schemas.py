@@ -318,7 +318,7 @@ class OnDuplicate(StrEnum):
 
 class DuplicateCandidate(BaseModel):
     id: uuid.UUID
-    name: str
+    name: str | None = Field(description="null for a record outside the customers you see.")
     matched: list[str] = Field(
         description="What matched: `email`, `phone`, `external_id:<system>:<id>` or `name`.",
         examples=[["email", "name"]],
