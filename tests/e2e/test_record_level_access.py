@@ -109,6 +109,9 @@ async def test_each_role_lists_reads_and_changes_exactly_its_customers_in_every_
     assert [c["name"] for c in listed] == [seen["name"]]  # the same pseudonym on every read
     by_name = await analyst.contacts.get("/v1/customers", params={"name": own["name"]})
     assert by_name.status_code == 403  # a lookup by name would undo the pseudonym
+    history = (await analyst.contacts.get(f"/v1/customers/{own['id']}/audit")).json()["items"]
+    [created] = [entry["changes"] for entry in history if entry["action"] == "created"]
+    assert created["name"]["to"] == created["email"]["to"] == "[pseudonymised]" and created["tier"]["to"] == "gold"
 
     # Writes: outside reach 404, inside 200; an analyst changes nothing.
     patch = {"tags": ["reviewed"]}
