@@ -146,6 +146,10 @@ async def test_each_role_lists_reads_and_changes_exactly_its_customers_in_every_
     about_others = await partner.feedback.post("/v1/feedback", json=_complaint(own["id"]))
     assert about_others.status_code == 422 and about_others.json()["type"].endswith("unknown-customer")
     assert (await partner.feedback.post("/v1/feedback", json=_complaint(partnered["id"]))).status_code == 201
+    by_caller = {k: v for k, v in _complaint(own["id"]).items() if k != "customer_id"} | {
+        "customer": {"email": own["email"]}
+    }
+    assert (await partner.feedback.post("/v1/feedback", json=by_caller)).status_code == 422
 
     # Scores: a customer's scores are as visible as the customer.
     for customer_id in everyone:

@@ -100,7 +100,14 @@ class CustomerResolver:
         return CallerKeys(None, caller.phone, False, dialled)
 
     async def by_identity(self, keys: CallerKeys) -> Row[Any] | None:
-        """The caller's customer, or None when contacts knows nobody by these identifiers."""
+        """The caller's customer, or None when contacts knows nobody by these identifiers. One
+        outside the caller's reach (crm_shared.access) is refused, not taken as a new lead."""
+        found = await self._by_identity(keys)
+        if found is not None and not reaches(access.current(), found):
+            raise _unknown("No customer you may see answers to these identifiers.", "customer")
+        return found
+
+    async def _by_identity(self, keys: CallerKeys) -> Row[Any] | None:
         if keys.phone_normalised:
             found = await find_customer(self.session, email=keys.email, phone=keys.phone)
             if found:
