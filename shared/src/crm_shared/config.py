@@ -8,6 +8,8 @@ different databases without touching the others.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -102,6 +104,9 @@ class AuthSettings(BaseSettings):
     client_secret: str | None = None
     client_scope: str | None = None
     client_audience: str | None = None
+    # Keys the stable pseudonyms an analyst sees instead of names (crm_shared.access): the same in
+    # every service, so pseudonymised records still join; set a secret of your own in production.
+    pseudonym_key: str = "dev-pseudonym-key-change-me"
     # A fixed token instead (injected by the platform); in dev, without a client, one is minted
     # from the shared secret.
     service_token: str | None = None
@@ -140,6 +145,22 @@ class MessagingSettings(BaseSettings):
 DATABASE_SSL_MODES = ("disable", "require", "verify-ca", "verify-full")
 
 
+class HttpSettings(BaseSettings):
+    """Who may read the api's own description and metrics (docs/security.md#personal-data-and-webhooks)."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_HTTP_", extra="ignore")
+
+    # /docs, /redoc and /openapi.json: `public` (dev), `auth` (any valid bearer token) or `off`.
+    docs: Literal["public", "auth", "off"] = "public"
+    # /metrics: `public` (dev), `auth` (any valid bearer token), or `port:<n>`: not on the api's
+    # port at all, but on a port of its own (e.g. one only the cluster's Prometheus reaches).
+    metrics: str = Field(default="public", pattern=r"^(public|auth|port:[0-9]{1,5})$")
+
+    @property
+    def metrics_port(self) -> int | None:
+        return int(self.metrics.removeprefix("port:")) if self.metrics.startswith("port:") else None
+
+
 class ServiceSettings(BaseSettings):
     """Base for each service's settings; subclasses set `env_prefix` and defaults."""
 
@@ -173,6 +194,7 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
 
     @field_validator("database_ssl_mode")
     @classmethod

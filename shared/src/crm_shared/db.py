@@ -19,6 +19,7 @@ from sqlalchemy import MetaData, Table
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
+from crm_shared import access
 from crm_shared.config import ServiceSettings
 
 # Stable constraint names, so Alembic migrations can refer to them.
@@ -45,10 +46,16 @@ RowT = TypeVar("RowT", bound=Base)
 
 class Repository:
     """Base of every repository: it holds the unit of work's session (it never commits) and
-    inserts a row at once, so defaults, ids and constraint errors show up at the call."""
+    inserts a row at once, so defaults, ids and constraint errors show up at the call.
 
-    def __init__(self, session: AsyncSession) -> None:
+    `reach` is the caller's record-level access (crm_shared.access), bound for the request by
+    `require`: queries on customer-bound records add `reach.where(...)` (or
+    `crm_shared.projections.in_reach`), so a record outside it is never listed nor found.
+    """
+
+    def __init__(self, session: AsyncSession, reach: access.Reach | None = None) -> None:
         self.session = session
+        self.reach = reach if reach is not None else access.current()
 
     async def insert(self, row: RowT) -> RowT:
         self.session.add(row)

@@ -109,3 +109,19 @@ def add_customer_projection_profile_v1() -> None:
 def drop_customer_projection_profile_v1() -> None:
     for column in ("timezone", "language", "consent", "industry"):
         op.drop_column("customer_projection", column)
+
+
+def add_customer_projection_reach_v1() -> None:
+    """Owning team and partner of the customer (record-level access, crm_shared.access)."""
+    op.add_column("customer_projection", sa.Column("owner_team", sa.String(100), nullable=True))
+    op.add_column("customer_projection", sa.Column("partner", sa.String(200), nullable=True))
+    op.create_index("ix_customer_projection_owner", "customer_projection", ["owner"])
+    op.create_index("ix_customer_projection_owner_team", "customer_projection", ["owner_team"])
+    op.create_index("ix_customer_projection_partner", "customer_projection", ["partner"])
+
+
+def drop_customer_projection_reach_v1() -> None:
+    for index in ("partner", "owner_team", "owner"):
+        op.drop_index(f"ix_customer_projection_{index}", table_name="customer_projection")
+    op.drop_column("customer_projection", "partner")
+    op.drop_column("customer_projection", "owner_team")

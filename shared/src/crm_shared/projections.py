@@ -16,12 +16,29 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from typing import cast as cast_to
 
-from sqlalchemy import DateTime, Row, String, bindparam, cast, delete, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    Row,
+    String,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
+from crm_shared.access import Reach
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import (
     ContactCreatedV1,
@@ -48,7 +65,10 @@ class CustomerProjection(Base):
     email: Mapped[str | None] = mapped_column(String(320), nullable=True, index=True)
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     tier: Mapped[str] = mapped_column(String(20), nullable=False)
-    owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
+    # Record-level access (crm_shared.access): who besides the owner may see the customer's records.
+    owner_team: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    partner: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     region: Mapped[str | None] = mapped_column(String(100), nullable=True)
     industry: Mapped[str | None] = mapped_column(String(100), nullable=True)
     consent: Mapped[dict[str, bool]] = mapped_column(JSONB, nullable=False, server_default="{}")
@@ -91,6 +111,8 @@ async def upsert_customer(session: AsyncSession, card: _CustomerCard, as_of: dat
         "phone": card.phone,
         "tier": card.tier.value,
         "owner": card.owner,
+        "owner_team": card.owner_team,
+        "partner": card.partner,
         "region": card.region,
         "industry": card.industry,
         "consent": dict(card.consent),
@@ -134,6 +156,24 @@ _BY_ALIAS_ID = select(_CARD).select_from(_SURVIVOR_CARD).where(_ALIASES.c.merged
 _BY_ALIAS_EMAIL = select(_CARD).select_from(_SURVIVOR_CARD).where(_ALIASES.c.email == bindparam("email")).limit(1)
 _BY_ALIAS_PHONE = select(_CARD).select_from(_SURVIVOR_CARD).where(_ALIASES.c.phone == bindparam("phone")).limit(1)
 _SURVIVOR_ID = select(_ALIASES.c.survivor_id).where(_ALIASES.c.merged_id == bindparam("customer_id"))
+
+
+def in_reach(reach: Reach, customer_id: Any) -> ColumnElement[bool]:
+    """SQL for "this customer-bound record is within the caller's reach": its customer's card here
+    names the caller as owner, one of their teams, or their partner (crm_shared.access).
+
+    A record of a customer this service has no card for yet is outside a restricted reach: it
+    shows up once the contact event arrives.
+    """
+    if reach.every_customer:
+        return true()
+    reached = select(_CARD.c.customer_id).where(reach.where(_CARD.c.owner, _CARD.c.owner_team, _CARD.c.partner))
+    return cast_to(ColumnElement[bool], customer_id.in_(reached))
+
+
+def reaches(reach: Reach, card: Row[Any]) -> bool:
+    """Whether a customer card (`get_customer`) is within the caller's reach (Python side)."""
+    return reach.covers(card.owner, card.owner_team, card.partner)
 
 
 def current_id_of(customer_id: Any) -> Any:

@@ -53,6 +53,14 @@ class _CustomerCard(_Payload):
     phone: str | None = None
     tier: Tier
     owner: str | None = Field(default=None, description="Account manager responsible for the customer.")
+    owner_team: str | None = Field(
+        default=None, description="Account team owning the customer (record-level access).", examples=["kam-emea"]
+    )
+    partner: str | None = Field(
+        default=None,
+        description="Partner (distributor, supplier) the customer is assigned to (record-level access).",
+        examples=["distributor-nordics"],
+    )
     lifecycle_stage: LifecycleStage = LifecycleStage.customer
     credit_standing: CreditStanding = CreditStanding.good
     region: str | None = Field(default=None, description="Sales region, for reports by region.", examples=["EMEA"])

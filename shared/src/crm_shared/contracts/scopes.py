@@ -19,6 +19,25 @@ ALL_SCOPES = (
     "admin",
 )
 
+# The scope that reads personal data (names, emails, phones): without it, addresses show masked.
+PERSONAL_DATA_SCOPE = "contacts:read"
+
 # Services read each other to compose views (the customer 360) or to resolve a customer; feedback
 # also writes one: a caller unknown to contacts who gives a name becomes a lead there.
 SERVICE_SCOPES = ("contacts:read", "contacts:write", "feedback:read", "scores:read", "tasks:read")
+
+# The scope that reads each event family (the type up to its second dot): a webhook subscription
+# receives only the families its creator may read (crm.contact.* carries names, emails, phones).
+EVENT_FAMILY_SCOPES = {
+    "crm.contact": "contacts:read",
+    "crm.feedback": "feedback:read",
+    "crm.score": "scores:read",
+    "crm.indicator": "scores:read",
+    "crm.task": "tasks:read",
+}
+
+
+def read_scope_of(event_type: str) -> str:
+    """The scope needed to read an event type; a family not listed needs `admin`."""
+    family = ".".join(event_type.split(".")[:2])
+    return EVENT_FAMILY_SCOPES.get(family, "admin")

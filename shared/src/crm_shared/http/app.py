@@ -10,8 +10,11 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from prometheus_client import start_http_server
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -19,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crm_shared.config import ServiceSettings
 from crm_shared.db import create_engine, create_session_factory, unit_of_work
 from crm_shared.http.identity import check_auth_settings
+from crm_shared.http.auth import authenticated
 from crm_shared.http.problems import document_problems, install_problem_handlers, problem
 from crm_shared.http.query import strict_query_parameters
 from crm_shared.messaging.outbox import EventPublisher
@@ -109,6 +113,16 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 Hook = Callable[[FastAPI], Awaitable[None]]
 
 
+def _serve_metrics_apart(settings: ServiceSettings) -> Any:
+    """CRM_HTTP_METRICS=port:<n>: the api's metrics on a port of their own, not beside the api."""
+    port = settings.http.metrics_port
+    if port is None:
+        return None
+    server, _thread = start_http_server(port, addr=settings.host)
+    log.info("api metrics on", extra={"port": port})
+    return server
+
+
 def create_service_app(
     *,
     settings: ServiceSettings,
@@ -136,6 +150,7 @@ def create_service_app(
             timeout=settings.http_timeout_seconds, event_hooks={"request": [propagate_context]}
         )
         await app.state.publisher.start()
+        metrics_server = _serve_metrics_apart(settings)
         for hook in on_startup:
             await hook(app)
         try:
@@ -147,7 +162,11 @@ def create_service_app(
             await app.state.http.aclose()
             await engine.dispose()
             tracing.shutdown()
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
 
+    public_docs = settings.http.docs == "public"
     app = FastAPI(
         title=title,
         description=description,
@@ -155,6 +174,10 @@ def create_service_app(
         lifespan=lifespan,
         openapi_tags=openapi_tags,
         dependencies=[Depends(strict_query_parameters)],
+        # `auth` serves them from _docs_router behind a token, `off` not at all.
+        openapi_url="/openapi.json" if public_docs else None,
+        docs_url="/docs" if public_docs else None,
+        redoc_url="/redoc" if public_docs else None,
     )
 
     def openapi() -> dict[str, Any]:
@@ -174,12 +197,38 @@ def create_service_app(
     app.add_middleware(CorrelationMiddleware, service=settings.service_name)
     # Outermost, so the time includes everything the app does; no token, no schema (see metrics).
     app.add_middleware(metrics.HttpMetricsMiddleware, service=settings.service_name)
-    app.add_route("/metrics", metrics.metrics_response, include_in_schema=False)
+    if settings.http.metrics == "public":
+        app.add_route("/metrics", metrics.metrics_response, include_in_schema=False)
+    elif settings.http.metrics == "auth":
+        app.add_api_route(
+            "/metrics", metrics.metrics_response, include_in_schema=False, dependencies=[Depends(authenticated)]
+        )
     install_problem_handlers(app)
     app.include_router(_health_router())
+    if settings.http.docs == "auth":
+        app.include_router(_docs_router(app))
     for router in routers:
         app.include_router(router)
     return app
+
+
+def _docs_router(app: FastAPI) -> APIRouter:
+    """/openapi.json, /docs and /redoc for callers with a valid token (CRM_HTTP_DOCS=auth)."""
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(authenticated)])
+
+    @router.get("/openapi.json")
+    async def openapi_json() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @router.get("/docs")
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} - docs")
+
+    @router.get("/redoc")
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title=f"{app.title} - ReDoc")
+
+    return router
 
 
 def _health_router() -> APIRouter:

@@ -17,8 +17,9 @@ import jwt
 from fastapi import Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from crm_shared import access
 from crm_shared.config import DEV_SECRET, AuthSettings
-from crm_shared.contracts.scopes import ALL_SCOPES, SERVICE_SCOPES
+from crm_shared.contracts.scopes import ALL_SCOPES, PERSONAL_DATA_SCOPE, SERVICE_SCOPES
 from crm_shared.http.identity import PROVIDER_ALGORITHMS, ProviderUnavailable, credentials_for, provider_for
 from crm_shared.http.problems import ProblemError
 
@@ -42,6 +43,18 @@ class Principal:
 
     def is_(self, role: str) -> bool:
         return role in self.roles
+
+    def reach(self, settings: AuthSettings) -> access.Reach:
+        """The customers this caller may see and change (crm_shared.access)."""
+        key = settings.pseudonym_key.encode()
+        return access.Reach.of(
+            self.subject, self.roles, self.teams, self.partner, personal_data=self.has(PERSONAL_DATA_SCOPE), key=key
+        )
+
+    @property
+    def manager(self) -> bool:
+        """A service manager or admin (or a machine client): may close anyone's claimed task."""
+        return bool(self.roles & access.MANAGERS)
 
 
 def _unauthorized(detail: str) -> ProblemError:
@@ -244,8 +257,24 @@ def require(scope: str, *alternatives: str) -> Callable[..., Coroutine[Any, Any,
         if not any(principal.has(s) for s in accepted):
             wanted = " or ".join(f"'{s}'" for s in accepted)
             raise ProblemError(403, "Forbidden", f"The token lacks the {wanted} scope.", type="forbidden")
+        reach = principal.reach(request.app.state.settings.auth)
+        if reach.pseudonymised and not any(s.endswith(":read") for s in accepted):
+            raise ProblemError(
+                403, "Forbidden", "An analyst reads pseudonymised records and changes none.", type="forbidden"
+            )
+        # Every repository of this request filters by it (crm_shared.access).
+        access.bind(reach)
         request.state.principal = principal
         return principal
 
     dependency.__name__ = "require_" + "_or_".join(s.replace(":", "_") for s in accepted)
     return dependency
+
+
+async def authenticated(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+) -> Principal:
+    """Dependency: any valid bearer token, whatever its scopes (the api's docs and metrics behind auth)."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials.strip():
+        raise _unauthorized("A bearer token is required.")
+    return await authenticate(credentials.credentials.strip(), request.app.state.settings.auth)

@@ -84,6 +84,8 @@ async def get_activity(session: AsyncSession, customer_id: uuid.UUID, activity_i
     activity = await ActivityRepository(session).get(activity_id)
     if activity is None or activity.customer_id != customer_id:
         raise NotFound("Activity", activity_id)
+    if await CustomerRepository(session).get(customer_id) is None:  # outside the caller's reach
+        raise NotFound("Activity", activity_id)
     return activity
 
 

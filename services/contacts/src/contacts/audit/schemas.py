@@ -2,9 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from crm_shared import access
+
+# Changes of these fields quote the customer's personal data: an analyst sees that they changed.
+PERSONAL_FIELDS = frozenset({"name", "email", "phone", "external_ids", "attributes", "secondary_identifiers"})
+WITHHELD = "[pseudonymised]"
 
 
 class AuditEntryRead(BaseModel):
@@ -20,6 +26,15 @@ class AuditEntryRead(BaseModel):
     )
     correlation_id: str | None
     at: datetime
+
+    @model_validator(mode="after")
+    def _pseudonymised_for_analysts(self) -> Self:
+        if access.current().pseudonymised:
+            self.changes = {
+                field: {"from": WITHHELD, "to": WITHHELD} if field in PERSONAL_FIELDS else change
+                for field, change in self.changes.items()
+            }
+        return self
 
 
 class AuditPage(BaseModel):

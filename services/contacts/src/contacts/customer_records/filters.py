@@ -17,6 +17,8 @@ class CustomerFilters:
 
     tier: Tier | None = None
     owner: Annotated[str | None, Query(max_length=200)] = None
+    owner_team: Annotated[str | None, Query(max_length=100)] = None
+    partner: Annotated[str | None, Query(max_length=200)] = None
     email: Annotated[str | None, Query(max_length=320)] = None
     phone: Annotated[str | None, Query(max_length=40)] = None
     name: Annotated[str | None, Query(max_length=300, description="Substring, any case.")] = None

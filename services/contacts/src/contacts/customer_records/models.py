@@ -25,6 +25,10 @@ class Customer(Base):
     phone: Mapped[str | None] = mapped_column(String(32), nullable=True)
     tier: Mapped[str] = mapped_column(String(20), nullable=False)
     owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Record-level access (crm_shared.access): the account team that owns the customer with the
+    # owner, and the partner (distributor, supplier) it is assigned to.
+    owner_team: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    partner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lifecycle_stage: Mapped[str] = mapped_column(String(20), nullable=False, default="customer")
     credit_standing: Mapped[str] = mapped_column(String(10), nullable=False, default="good")
     credit_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -77,6 +81,8 @@ class Customer(Base):
         Index("uq_customers_phone", "phone", unique=True, postgresql_where=text("phone IS NOT NULL")),
         Index("ix_customers_created", "created_at", "id"),
         Index("ix_customers_owner", "owner"),
+        Index("ix_customers_owner_team", "owner_team", postgresql_where=text("owner_team IS NOT NULL")),
+        Index("ix_customers_partner", "partner", postgresql_where=text("partner IS NOT NULL")),
         Index("ix_customers_tier", "tier"),
         Index("ix_customers_lifecycle", "lifecycle_stage"),
         Index("ix_customers_organisation", "organisation_id"),

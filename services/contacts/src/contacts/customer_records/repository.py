@@ -53,14 +53,33 @@ def _trigram_score(name: str):
 
 
 class CustomerRepository(Repository):
+    """Reads answer only what the caller's reach covers (`self.reach`, crm_shared.access): a record
+    outside it is never listed, found or changed. Duplicate checks (`find_by_identifiers`) stay
+    global: an identifier belongs to one customer whoever can see it."""
+
+    def _in_reach(self):
+        return self.reach.where(Customer.owner, Customer.owner_team, Customer.partner)
+
     async def get(self, customer_id: uuid.UUID) -> Customer | None:
-        return await self.session.get(Customer, customer_id, options=[_WITH_EXTERNAL_IDS])
+        if self.reach.every_customer:
+            return await self.session.get(Customer, customer_id, options=[_WITH_EXTERNAL_IDS])
+        query = select(Customer).options(_WITH_EXTERNAL_IDS).where(Customer.id == customer_id, self._in_reach())
+        return (await self.session.scalars(query)).first()
 
     async def get_for_update(self, customer_id: uuid.UUID) -> Customer | None:
         """The record, locked until commit: concurrent updates of one customer apply one at a time."""
-        return await self.session.get(
-            Customer, customer_id, options=[_WITH_EXTERNAL_IDS], with_for_update=True, populate_existing=True
+        if self.reach.every_customer:
+            return await self.session.get(
+                Customer, customer_id, options=[_WITH_EXTERNAL_IDS], with_for_update=True, populate_existing=True
+            )
+        query = (
+            select(Customer)
+            .options(_WITH_EXTERNAL_IDS)
+            .where(Customer.id == customer_id, self._in_reach())
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
+        return (await self.session.scalars(query)).first()
 
     async def flush(self) -> None:
         try:
@@ -138,7 +157,7 @@ class CustomerRepository(Repository):
         among: list[uuid.UUID] | None = None,
     ) -> list[Customer]:
         """Oldest first; identifiers in `filters` are already normalised."""
-        query = select(Customer).options(_WITH_EXTERNAL_IDS).where(_ACTIVE)
+        query = select(Customer).options(_WITH_EXTERNAL_IDS).where(_ACTIVE, self._in_reach())
         if among is not None:
             query = query.where(Customer.id.in_(among))
         for kind, value in (("email", filters.email), ("phone", filters.phone)):
@@ -150,6 +169,8 @@ class CustomerRepository(Repository):
         equal: dict[Any, object] = {
             Customer.tier: filters.tier,
             Customer.owner: filters.owner,
+            Customer.owner_team: filters.owner_team,
+            Customer.partner: filters.partner,
             Customer.kind: filters.kind,
             Customer.organisation_id: filters.organisation_id,
             Customer.lifecycle_stage: filters.lifecycle_stage,
@@ -205,7 +226,7 @@ class CustomerRepository(Repository):
         query = (
             select(Customer, score)
             .options(_WITH_EXTERNAL_IDS)
-            .where(or_(Customer.name.op("%")(text), literal(text).op("<%")(Customer.name)), _ACTIVE)
+            .where(or_(Customer.name.op("%")(text), literal(text).op("<%")(Customer.name)), _ACTIVE, self._in_reach())
         )
         if kind is not None:
             query = query.where(Customer.kind == kind)
@@ -219,7 +240,7 @@ class CustomerRepository(Repository):
         query = (
             select(Customer)
             .options(_WITH_EXTERNAL_IDS)
-            .where(Customer.id.in_(customer_ids))
+            .where(Customer.id.in_(customer_ids), self._in_reach())
             .order_by(Customer.id)
             .with_for_update()
             .execution_options(populate_existing=True)

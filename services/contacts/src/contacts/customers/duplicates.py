@@ -23,8 +23,9 @@ from contacts.customers.fields import (
     stored_value,
 )
 from contacts.customers.schemas import CustomerCreate, DuplicateCandidate, OnDuplicate
-from contacts.customers.service import check_organisation, create_customer
+from contacts.customers.service import check_organisation, create_customer, for_callers_reach
 from contacts.events.publishers import publish_customer_updated
+from crm_shared import access
 from crm_shared.db import utcnow
 from crm_shared.http.problems import Conflict
 
@@ -49,8 +50,11 @@ class Duplicate:
         return any(m != "name" for m in self.matched)
 
     def describe(self) -> dict[str, Any]:
+        """The candidate; its name only if the caller may see it (duplicate checks are global)."""
+        customer = self.customer
+        visible = access.current().covers(customer.owner, customer.owner_team, customer.partner)
         return DuplicateCandidate(
-            id=self.customer.id, name=self.customer.name, matched=self.matched, similarity=self.similarity
+            id=customer.id, name=customer.name if visible else None, matched=self.matched, similarity=self.similarity
         ).model_dump(mode="json")
 
 
@@ -116,6 +120,7 @@ async def create_or_merge(
     Returns the record and whether it is new. `create` overrides name-only likeness (two real
     people may have similar names); a shared identifier or an exact namesake is always a 409.
     """
+    data = for_callers_reach(data)
     email, phone = normalized_identifiers(data.email, data.phone, phone_region)
     repository = CustomerRepository(session)
     if data.organisation_id is not None:
@@ -138,7 +143,12 @@ async def create_or_merge(
             "identifiers that name one customer.",
         )
     target = await repository.get_for_update(duplicates[0].customer.id)
-    assert target is not None
+    if target is None:  # outside the caller's reach (crm_shared.access): not theirs to add to
+        raise duplicate_conflict(
+            duplicates,
+            "This customer exists already among customers you do not see: ask an agent or its owner "
+            "to add the details.",
+        )
     before = {f: audited_value(target, f) for f in AUDITED_FIELDS}
     moved = [CustomerExternalId(system=s, id=i) for s, i in external_id_pairs(data.external_ids)]
     incoming = data.model_dump(include=set(FILLED_WHEN_EMPTY))

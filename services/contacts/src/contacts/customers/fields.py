@@ -57,6 +57,8 @@ PROFILE_FIELDS = (
     "potential",
     "language",
     "timezone",
+    "owner_team",
+    "partner",
 )
 
 AUDITED_FIELDS = ("kind", "organisation_id", "name", "email", "phone", "tier", "owner", "external_ids", *PROFILE_FIELDS)

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from crm_shared import access
 from crm_shared.contracts.vocabulary import CompanySize, CreditStanding, CustomerKind, LifecycleStage, Tier
 from crm_shared.http.schemas import RequestModel
 
@@ -97,6 +98,19 @@ class ProfileFields(RequestModel):
     )
     timezone: TimeZoneName | None = Field(
         default=None, description="IANA time zone, for quiet hours of messages.", examples=["Europe/Berlin"]
+    )
+    owner_team: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The account team owning the customer: its account managers see and change it too.",
+        examples=["key-accounts-emea"],
+    )
+    partner: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The partner (distributor, supplier) the customer is assigned to: that partner's "
+        "users see it (docs/domain.md#why-the-system-exists).",
+        examples=["distributor-nordics"],
     )
 
 
@@ -271,6 +285,8 @@ class CustomerRead(BaseModel):
     potential: Decimal | None
     language: str | None = None
     timezone: str | None = None
+    owner_team: str | None = None
+    partner: str | None = None
     tier_override_reason: str | None = Field(description="Set while a manual override holds the tier.")
     tier_override_by: str | None
     tier_override_at: datetime | None
@@ -282,6 +298,17 @@ class CustomerRead(BaseModel):
     )
     merged_into: uuid.UUID | None = Field(default=None, description="The survivor, for a merged record.")
     erased_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _pseudonymised_for_analysts(self) -> Self:
+        """An analyst's reach shows a stable pseudonym instead of the name and no identifiers."""
+        reach = access.current()
+        if reach.pseudonymised:
+            self.name = reach.pseudonym(self.id)
+            self.email = self.phone = None
+            self.external_ids = []
+            self.attributes = {}
+        return self
 
 
 class CustomerPage(BaseModel):
@@ -299,7 +326,7 @@ class OnDuplicate(StrEnum):
 
 class DuplicateCandidate(BaseModel):
     id: uuid.UUID
-    name: str
+    name: str | None = Field(description="null for a record outside the customers you see.")
     matched: list[str] = Field(
         description="What matched: `email`, `phone`, `external_id:<system>:<id>` or `name`.",
         examples=[["email", "name"]],

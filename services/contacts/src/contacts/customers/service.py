@@ -34,6 +34,7 @@ from contacts.customers.schemas import (
 from contacts.events.publishers import publish_customer_created, publish_customer_updated
 from contacts.lifecycle import service as lifecycle
 from contacts.tiers import service as tiering
+from crm_shared import access
 from crm_shared.db import utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import Conflict, NotFound, ProblemError, ValidationFailed
@@ -68,6 +69,50 @@ async def check_organisation(repository: CustomerRepository, organisation_id: uu
     if organisation.status != "active":
         raise ValidationFailed(
             "organisation_id", f"{organisation_id} was {organisation.status}", f"{organisation.status}_organisation"
+        )
+
+
+def for_callers_reach(data: CustomerCreate) -> CustomerCreate:
+    """A caller who sees only some customers creates one they will see: without an owner or team
+    it is theirs, a partner's is assigned to their partner; one they name for someone else is a 403."""
+    reach = access.current()
+    if reach.every_customer:
+        return data
+    updates: dict[str, str] = {}
+    if data.owner is None and data.owner_team is None and reach.subject is not None:
+        updates["owner"] = reach.subject
+    if data.partner is None and reach.partner is not None:
+        updates["partner"] = reach.partner
+    data = data.model_copy(update=updates)
+    if not reach.covers(data.owner, data.owner_team, data.partner):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "You may create customers that you, your team or your partner organisation own: "
+            "leave owner, owner_team and partner out, or name yourself, your team or your partner.",
+            type="forbidden",
+        )
+    return data
+
+
+def check_reassignment(values: dict[str, object]) -> None:
+    """Assigning a customer to a partner is the brand's decision, not one of a restricted caller."""
+    if "partner" in values and not access.current().every_customer:
+        raise ProblemError(
+            403, "Forbidden", "Only staff who see every customer assign customers to partners.", type="forbidden"
+        )
+
+
+def check_lookup_allowed(*looked_up_by: str | None) -> None:
+    """A pseudonymised reach cannot look customers up by name, email, phone or external id: the
+    answer would tie a pseudonym to the person."""
+    if access.current().pseudonymised and any(looked_up_by):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "An analyst sees pseudonymised records: look customers up by segment (tier, owner, region, "
+            "tag, ...), not by name, email, phone or external id.",
+            type="forbidden",
         )
 
 
@@ -126,6 +171,7 @@ async def update_customer(
     values = {
         field: stored_value(field, value) for field, value in patch.model_dump(include=patch.model_fields_set).items()
     }
+    check_reassignment(values)
     tier_reason = tiering.take_tier_reason(customer, values)
     lifecycle_reason = values.pop("lifecycle_reason", None)
     if {"email", "phone"} & values.keys():
@@ -210,6 +256,7 @@ async def final_survivor(session: AsyncSession, customer: Customer) -> Customer:
 async def search_customers(
     session: AsyncSession, text: str, *, kind: str | None, organisation_id: uuid.UUID | None, limit: int
 ) -> SearchResults:
+    check_lookup_allowed(text)
     text = " ".join(text.split())
     if not any(ch.isalnum() for ch in text):
         raise ValidationFailed("q", "give at least one letter or digit to search for", "empty_search")
@@ -235,6 +282,7 @@ async def _holders_of_phone(repository: CustomerRepository, value: str, region: 
 async def list_customers(
     session: AsyncSession, filters: CustomerFilters, *, limit: int, cursor: str | None, phone_region: str | None
 ) -> CustomerPage:
+    check_lookup_allowed(filters.name, filters.email, filters.phone, filters.external_id)
     after = decode_time_cursor(cursor)
     repository = CustomerRepository(session)
     among = None

@@ -42,6 +42,8 @@ def _card(customer: Customer | SimpleNamespace) -> dict[str, Any]:
         "phone": customer.phone,
         "tier": Tier(customer.tier),
         "owner": customer.owner,
+        "owner_team": customer.owner_team,
+        "partner": customer.partner,
         "lifecycle_stage": LifecycleStage(customer.lifecycle_stage),
         "credit_standing": CreditStanding(customer.credit_standing),
         "region": customer.region,

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import select, update
 
 from crm_shared.db import Repository
+from crm_shared.projections import in_reach
 from feedback.cases.models import CaseNote, StatusChange
 from feedback.records.models import Feedback
 from feedback.records.repository import ERASED_TEXT
@@ -18,14 +19,15 @@ class CaseRepository(Repository):
         second sees the status the first left (populate_existing refreshes a cached row)."""
         query = (
             select(Feedback)
-            .where(Feedback.id == feedback_id)
+            .where(Feedback.id == feedback_id, in_reach(self.reach, Feedback.customer_id))
             .with_for_update()
             .execution_options(populate_existing=True)
         )
         return (await self.session.scalars(query)).first()
 
     async def feedback_exists(self, feedback_id: uuid.UUID) -> bool:
-        return (await self.session.scalar(select(Feedback.id).where(Feedback.id == feedback_id))) is not None
+        query = select(Feedback.id).where(Feedback.id == feedback_id, in_reach(self.reach, Feedback.customer_id))
+        return (await self.session.scalar(query)) is not None
 
     async def history(self, feedback_id: uuid.UUID) -> list[StatusChange]:
         query = (

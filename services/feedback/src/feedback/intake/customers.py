@@ -20,11 +20,12 @@ import httpx
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared import access
 from crm_shared.contracts.events import ContactCreatedV1
 from crm_shared.http.auth import forget_service_token, service_token
 from crm_shared.http.problems import ProblemError, ServiceUnavailable, ValidationFailed
 from crm_shared.normalize import InvalidIdentifier, normalize_email, read_caller_phone
-from crm_shared.projections import find_customer, get_customer, upsert_customer
+from crm_shared.projections import find_customer, get_customer, reaches, upsert_customer
 from feedback.config import Settings
 from feedback.intake.schemas import CallerIdentity
 
@@ -68,14 +69,17 @@ class CustomerResolver:
         self.settings = settings
 
     async def by_id(self, customer_id: uuid.UUID) -> Row[Any]:
-        """A merged id resolves to the survivor (the projection follows the alias)."""
+        """A merged id resolves to the survivor (the projection follows the alias). A customer
+        outside the caller's reach (crm_shared.access) is answered like an unknown one."""
         found = await get_customer(self.session, customer_id)
-        if found:
-            return _not_erased(found)
-        record = await self._ask_contacts(f"/v1/customers/{customer_id}", None)
-        if record is None:
+        if not found:
+            record = await self._ask_contacts(f"/v1/customers/{customer_id}", None)
+            if record is None:
+                raise _unknown(f"No customer with id {customer_id}.", "customer_id")
+            found = await self._remember(record)
+        if not reaches(access.current(), found):
             raise _unknown(f"No customer with id {customer_id}.", "customer_id")
-        return await self._remember(record)
+        return _not_erased(found)
 
     def keys(self, caller: CallerIdentity) -> CallerKeys:
         try:
@@ -96,7 +100,14 @@ class CustomerResolver:
         return CallerKeys(None, caller.phone, False, dialled)
 
     async def by_identity(self, keys: CallerKeys) -> Row[Any] | None:
-        """The caller's customer, or None when contacts knows nobody by these identifiers."""
+        """The caller's customer, or None when contacts knows nobody by these identifiers. One
+        outside the caller's reach (crm_shared.access) is refused, not taken as a new lead."""
+        found = await self._by_identity(keys)
+        if found is not None and not reaches(access.current(), found):
+            raise _unknown("No customer you may see answers to these identifiers.", "customer")
+        return found
+
+    async def _by_identity(self, keys: CallerKeys) -> Row[Any] | None:
         if keys.phone_normalised:
             found = await find_customer(self.session, email=keys.email, phone=keys.phone)
             if found:

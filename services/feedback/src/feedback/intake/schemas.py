@@ -6,6 +6,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from crm_shared import access
 from crm_shared.contracts.vocabulary import CATEGORY_CODES, Channel, FeedbackType, Severity, SurveyMetric
 from crm_shared.http.schemas import RequestModel
 
@@ -147,6 +148,10 @@ class FeedbackCreate(RequestModel):
         return self
 
 
+# What an analyst reads instead of free text written by or about the customer.
+PSEUDONYMISED_TEXT = "[withheld: pseudonymised view]"
+
+
 class SurveyAnswerRead(BaseModel):
     metric: SurveyMetric
     score: int
@@ -155,6 +160,13 @@ class SurveyAnswerRead(BaseModel):
 class CallerRead(BaseModel):
     email: str | None
     phone: str | None
+
+    @model_validator(mode="after")
+    def _masked_by_scope(self) -> Self:
+        """Without `contacts:read` an unmatched caller's email and phone show masked."""
+        reach = access.current()
+        self.email, self.phone = reach.shown_address(self.email), reach.shown_address(self.phone)
+        return self
 
 
 class FeedbackRead(BaseModel):
@@ -176,6 +188,14 @@ class FeedbackRead(BaseModel):
     status: str
     customer_tier: str
     received_at: datetime
+
+    @model_validator(mode="after")
+    def _pseudonymised_for_analysts(self) -> Self:
+        """An analyst's reach sees the facts, not the customer's own words (they may name people)."""
+        if access.current().pseudonymised:
+            self.description = PSEUDONYMISED_TEXT
+            self.caller = None
+        return self
 
 
 class FeedbackPage(BaseModel):

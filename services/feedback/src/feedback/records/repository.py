@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from crm_shared.db import Repository
+from crm_shared.projections import in_reach
 from feedback.records.models import Feedback
 
 _COLUMNS = [c.name for c in Feedback.__table__.columns]
@@ -41,7 +42,11 @@ class FeedbackRepository(Repository):
         return (await self.session.scalars(_BY_SOURCE_REF, params)).first()
 
     async def get(self, feedback_id: uuid.UUID) -> Feedback | None:
-        return await self.session.get(Feedback, feedback_id)
+        """The feedback, if its customer is within the caller's reach (crm_shared.access)."""
+        if self.reach.every_customer:
+            return await self.session.get(Feedback, feedback_id)
+        query = select(Feedback).where(Feedback.id == feedback_id, in_reach(self.reach, Feedback.customer_id))
+        return (await self.session.scalars(query)).first()
 
     async def list(
         self,
@@ -53,7 +58,7 @@ class FeedbackRepository(Repository):
         unmatched: bool | None = None,
         external_ref: str | None = None,
     ) -> list[Feedback]:
-        query = select(Feedback)
+        query = select(Feedback).where(in_reach(self.reach, Feedback.customer_id))
         if unmatched is not None:
             query = query.where(Feedback.customer_id.is_(None) if unmatched else Feedback.customer_id.is_not(None))
         if external_ref:

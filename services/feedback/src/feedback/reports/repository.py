@@ -7,8 +7,9 @@ from typing import Any, cast
 
 from sqlalchemy import distinct, func, literal, select, tuple_
 
+from crm_shared.access import Reach
 from crm_shared.db import Repository
-from crm_shared.projections import CustomerProjection
+from crm_shared.projections import CustomerProjection, in_reach
 from feedback.records.models import Feedback
 from feedback.reports.schemas import GroupBy, Interval
 
@@ -26,8 +27,14 @@ def _group_key(group_by: GroupBy) -> Any:
     return func.coalesce(columns[group_by], literal(UNKNOWN))
 
 
-def _complaints_between(since: datetime, until: datetime) -> list[Any]:
-    return [Feedback.type == "complaint", Feedback.received_at >= since, Feedback.received_at < until]
+def _complaints_between(reach: Reach, since: datetime, until: datetime) -> list[Any]:
+    """Complaints in the period, of the customers within the caller's reach (crm_shared.access)."""
+    return [
+        Feedback.type == "complaint",
+        Feedback.received_at >= since,
+        Feedback.received_at < until,
+        in_reach(reach, Feedback.customer_id),
+    ]
 
 
 class ReportRepository(Repository):
@@ -37,7 +44,7 @@ class ReportRepository(Repository):
         """(period start, group, count), oldest period first; periods start at UTC midnight."""
         period = func.date_trunc(interval.value, Feedback.received_at, "UTC").label("period")
         key = _group_key(group_by).label("key")
-        query = select(period, key, func.count()).where(*_complaints_between(since, until))
+        query = select(period, key, func.count()).where(*_complaints_between(self.reach, since, until))
         if group_by is GroupBy.region:
             query = query.outerjoin(CustomerProjection, CustomerProjection.customer_id == Feedback.customer_id)
         query = query.group_by(period, key).order_by(period, key)
@@ -47,7 +54,7 @@ class ReportRepository(Repository):
         """(category, product, complaints, distinct customers), most complaints first."""
         query = (
             select(Feedback.category, Feedback.product, func.count(), func.count(distinct(Feedback.customer_id)))
-            .where(*_complaints_between(since, until), Feedback.category.is_not(None))
+            .where(*_complaints_between(self.reach, since, until), Feedback.category.is_not(None))
             .group_by(Feedback.category, Feedback.product)
             .order_by(func.count().desc(), Feedback.category, Feedback.product)
             .limit(limit)
@@ -65,7 +72,7 @@ class ReportRepository(Repository):
         wanted = [(category, product or "") for category, product in themes]
         query = (
             select(Feedback.category, product, func.count())
-            .where(*_complaints_between(since, until), tuple_(Feedback.category, product).in_(wanted))
+            .where(*_complaints_between(self.reach, since, until), tuple_(Feedback.category, product).in_(wanted))
             .group_by(Feedback.category, product)
         )
         # cast: only the themes asked for match, and each has a category.

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
-from crm_shared.projections import current_id_of
+from crm_shared.projections import current_id_of, in_reach
 from notifications.messages.models import (
     Message,
     MessageAttempt,
@@ -47,7 +47,9 @@ class MessageRepository(DeliveryQueueRepository[Message, MessageAttempt]):
         return (await self.session.execute(_CREATE_ONCE, full)).first()
 
     async def get(self, message_id: uuid.UUID) -> Message | None:
-        return (await self.session.scalars(select(Message).where(Message.id == message_id))).first()
+        """The message, if its customer is within the caller's reach (crm_shared.access)."""
+        query = select(Message).where(Message.id == message_id, in_reach(self.reach, Message.customer_id))
+        return (await self.session.scalars(query)).first()
 
     async def attempts(self, message_id: uuid.UUID) -> list[MessageAttempt]:
         query = select(MessageAttempt).where(MessageAttempt.message_id == message_id).order_by(MessageAttempt.number)
@@ -62,7 +64,7 @@ class MessageRepository(DeliveryQueueRepository[Message, MessageAttempt]):
         limit: int,
         before: tuple[datetime, uuid.UUID] | None,
     ) -> builtins.list[Message]:
-        query = select(Message)
+        query = select(Message).where(in_reach(self.reach, Message.customer_id))
         if customer_id:
             query = query.where(Message.customer_id == customer_id)
         if status:

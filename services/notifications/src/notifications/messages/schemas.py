@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from crm_shared import access
 from crm_shared.http.schemas import RequestModel
 from notifications.messages.templates import FALLBACK_LANGUAGE, unknown_placeholders
 from notifications.outbound.attempts import AttemptRead
@@ -101,6 +102,17 @@ class MessageRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     sent_at: datetime | None
+
+    @model_validator(mode="after")
+    def _personal_data_by_scope(self) -> Self:
+        """Without `contacts:read` the address is masked and a customer's message (it greets them by
+        name) shows no subject or body (crm_shared.access)."""
+        reach = access.current()
+        if not reach.personal_data:
+            self.to_address = reach.shown_address(self.to_address)
+            if self.audience == "customer":
+                self.subject = self.body = None
+        return self
 
 
 class MessageDetail(MessageRead):
@@ -197,6 +209,13 @@ class StaffRead(BaseModel):
     role: str | None
     reports_to: str | None
     updated_at: datetime
+
+    @model_validator(mode="after")
+    def _addresses_by_scope(self) -> Self:
+        """Without `contacts:read`, staff addresses show masked (`a***@crm.example`)."""
+        reach = access.current()
+        self.email, self.phone = reach.shown_address(self.email), reach.shown_address(self.phone)
+        return self
 
 
 class StaffList(BaseModel):

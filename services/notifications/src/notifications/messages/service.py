@@ -13,12 +13,13 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared import access
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import Conflict, NotFound, ValidationFailed
 from crm_shared.observability import context
-from crm_shared.projections import get_customer
+from crm_shared.projections import get_customer, reaches
 from notifications.messages import templates
 from notifications.messages.repository import MessageRepository
 from notifications.messages.schemas import (
@@ -101,7 +102,7 @@ async def send_to_customer(session: AsyncSession, body: MessageCreate, *, actor:
     if await template_variants(session, body.template) is None:
         raise ValidationFailed("template", f"no template {body.template!r}", "unknown_template")
     customer = await get_customer(session, body.customer_id)
-    if customer is None or customer.erased_at is not None:
+    if customer is None or customer.erased_at is not None or not reaches(access.current(), customer):
         raise ValidationFailed("customer_id", f"no customer {body.customer_id}", "unknown_customer")
     message_id = new_id()
     row = await queue_message(

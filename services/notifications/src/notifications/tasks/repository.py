@@ -10,7 +10,7 @@ from sqlalchemy import Row, bindparam, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from crm_shared.db import Repository
-from crm_shared.projections import current_id_of
+from crm_shared.projections import current_id_of, in_reach
 from notifications.tasks.models import Task
 
 _TASKS = Task.__table__
@@ -58,9 +58,12 @@ class TaskRepository(Repository):
         )
 
     async def get(self, task_id: uuid.UUID, *, for_update: bool = False) -> Task | None:
-        if not for_update:
+        """The task, if its customer is within the caller's reach (crm_shared.access)."""
+        if not for_update and self.reach.every_customer:
             return await self.session.get(Task, task_id)
-        query = select(Task).where(Task.id == task_id).with_for_update().execution_options(populate_existing=True)
+        query = select(Task).where(Task.id == task_id, in_reach(self.reach, Task.customer_id))
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
         return await self.session.scalar(query)
 
     async def claim_due_escalations(self, now: datetime, limit: int) -> list[Task]:
@@ -101,7 +104,7 @@ class TaskRepository(Repository):
         limit: int,
         before: tuple[datetime, uuid.UUID] | None,
     ) -> list[Task]:
-        query = select(Task)
+        query = select(Task).where(in_reach(self.reach, Task.customer_id))
         if customer_id:
             query = query.where(Task.customer_id == customer_id)
         if statuses:

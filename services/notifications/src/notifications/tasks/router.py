@@ -15,7 +15,7 @@ from notifications.tasks.schemas import TaskCancel, TaskComplete, TaskFilters, T
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No task with this id", "content": {"application/problem+json": {}}}
+    404: {"description": "No task with this id (within your reach)", "content": {"application/problem+json": {}}}
 }
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {
@@ -33,6 +33,9 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
             }
         },
     }
+}
+_NOT_YOURS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The task is claimed by someone else", "content": {"application/problem+json": {}}}
 }
 _RETRY = " Send an `Idempotency-Key` header to make a retry safe (same key: the first answer again)."
 
@@ -101,8 +104,9 @@ async def claim_task(
     response_model=TaskRead,
     summary="Complete a task with its outcome",
     description="An open or claimed task becomes `done`; escalation stops; published as "
-    "`crm.task.status_changed.v1` with the outcome." + _RETRY,
-    responses=_NOT_FOUND | _CONFLICT,
+    "`crm.task.status_changed.v1` with the outcome. A claimed task is closed only by its assignee, "
+    "a lead or manager of their team, a service manager or an admin (others: 403)." + _RETRY,
+    responses=_NOT_FOUND | _CONFLICT | _NOT_YOURS,
 )
 async def complete_task(
     task_id: uuid.UUID,
@@ -117,7 +121,9 @@ async def complete_task(
         principal,
         "task.complete",
         {"task_id": str(task_id), **body.model_dump()},
-        lambda: service.complete(session, task_id, actor=principal.subject, outcome=body.outcome),
+        lambda: service.complete(
+            session, task_id, actor=principal.subject, outcome=body.outcome, manager=principal.manager
+        ),
     )
 
 
@@ -126,8 +132,9 @@ async def complete_task(
     response_model=TaskRead,
     summary="Cancel a task, with the reason",
     description="An open or claimed task becomes `cancelled`; escalation stops; published as "
-    "`crm.task.status_changed.v1` (the reason as `outcome`)." + _RETRY,
-    responses=_NOT_FOUND | _CONFLICT,
+    "`crm.task.status_changed.v1` (the reason as `outcome`). A claimed task is cancelled only by its "
+    "assignee, a lead or manager of their team, a service manager or an admin (others: 403)." + _RETRY,
+    responses=_NOT_FOUND | _CONFLICT | _NOT_YOURS,
 )
 async def cancel_task(
     task_id: uuid.UUID,
@@ -142,5 +149,7 @@ async def cancel_task(
         principal,
         "task.cancel",
         {"task_id": str(task_id), **body.model_dump()},
-        lambda: service.cancel(session, task_id, actor=principal.subject, reason=body.reason),
+        lambda: service.cancel(
+            session, task_id, actor=principal.subject, reason=body.reason, manager=principal.manager
+        ),
     )

@@ -14,7 +14,7 @@ from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import ContactErasedV1, ContactMergedV1
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
-from crm_shared.http.problems import Conflict, NotFound
+from crm_shared.http.problems import Conflict, NotFound, ProblemError
 from crm_shared.projections import erase_customer, get_customer, merge_customer
 from notifications.events.publishers import publish_task_created, publish_task_status_changed
 from notifications.playbooks import rules
@@ -141,13 +141,37 @@ async def create_task(
     return task.id
 
 
+async def _check_may_close(session: AsyncSession, task: Any, actor: str) -> None:
+    """A claimed task is someone's work: only they, their team lead or manager close it."""
+    if task.assignee == actor:
+        return
+    if actor in await TeamRepository(session).leads_over(task.assignee, task.team):
+        return
+    raise ProblemError(
+        403,
+        "Forbidden",
+        f"This task is claimed by {task.assignee}: only they, their team lead, a service manager "
+        "or an admin may complete or cancel it.",
+        type="forbidden",
+        assignee=task.assignee,
+    )
+
+
 async def _change_status(
-    session: AsyncSession, task_id: uuid.UUID, to: TaskStatus, *, actor: str, outcome: str | None = None
+    session: AsyncSession,
+    task_id: uuid.UUID,
+    to: TaskStatus,
+    *,
+    actor: str,
+    outcome: str | None = None,
+    manager: bool = True,
 ) -> TaskRead:
     repository = TaskRepository(session)
     task = await repository.get(task_id, for_update=True)
     if task is None:
         raise NotFound("Task", task_id)
+    if task.status == TaskStatus.claimed and to is not TaskStatus.claimed and not manager:
+        await _check_may_close(session, task, actor)
     if task.status not in _FROM[to]:
         allowed = [s.value for s, starts in _FROM.items() if task.status in starts]
         raise Conflict(
@@ -170,12 +194,17 @@ async def claim(session: AsyncSession, task_id: uuid.UUID, *, actor: str) -> Tas
     return await _change_status(session, task_id, TaskStatus.claimed, actor=actor)
 
 
-async def complete(session: AsyncSession, task_id: uuid.UUID, *, actor: str, outcome: str) -> TaskRead:
-    return await _change_status(session, task_id, TaskStatus.done, actor=actor, outcome=outcome)
+async def complete(
+    session: AsyncSession, task_id: uuid.UUID, *, actor: str, outcome: str, manager: bool = True
+) -> TaskRead:
+    """`manager`: the actor may close anyone's claimed task (service manager, admin, machine client)."""
+    return await _change_status(session, task_id, TaskStatus.done, actor=actor, outcome=outcome, manager=manager)
 
 
-async def cancel(session: AsyncSession, task_id: uuid.UUID, *, actor: str, reason: str) -> TaskRead:
-    return await _change_status(session, task_id, TaskStatus.cancelled, actor=actor, outcome=reason)
+async def cancel(
+    session: AsyncSession, task_id: uuid.UUID, *, actor: str, reason: str, manager: bool = True
+) -> TaskRead:
+    return await _change_status(session, task_id, TaskStatus.cancelled, actor=actor, outcome=reason, manager=manager)
 
 
 async def on_contact_merged(session: AsyncSession, event: Envelope) -> tuple[uuid.UUID, uuid.UUID]:

@@ -35,6 +35,12 @@ class TeamRepository(Repository):
         )
         return await self.session.scalar(query)
 
+    async def leads_over(self, user: str, team: str | None) -> set[str]:
+        """Leads and managers of `team` and of every team `user` is a member of."""
+        membership = Team.members.contains(cast(literal([user], JSONB), JSONB))
+        query = select(Team.lead, Team.manager).where(membership | (Team.name == team) if team else membership)
+        return {name for row in (await self.session.execute(query)).all() for name in row if name}
+
     async def list(self) -> list[Team]:
         return list((await self.session.scalars(select(Team).order_by(Team.name))).all())
 

@@ -22,18 +22,25 @@ class WebhookRepository(DeliveryQueueRepository[WebhookDelivery, WebhookAttempt]
     async def flush(self) -> None:
         await self.session.flush()
 
-    async def subscription(self, subscription_id: uuid.UUID) -> WebhookSubscription | None:
+    async def subscription(
+        self, subscription_id: uuid.UUID, *, created_by: str | None = None
+    ) -> WebhookSubscription | None:
+        """The live subscription; with `created_by`, only if that caller created it."""
         found = await self.session.get(WebhookSubscription, subscription_id)
-        return found if found is not None and found.deleted_at is None else None
+        if found is None or found.deleted_at is not None:
+            return None
+        return found if created_by is None or found.created_by == created_by else None
 
     async def active_subscriptions(self) -> list[WebhookSubscription]:
         query = select(WebhookSubscription).where(WebhookSubscription.deleted_at.is_(None))
         return list((await self.session.scalars(query)).all())
 
     async def list_subscriptions(
-        self, limit: int, before: tuple[datetime, uuid.UUID] | None
+        self, limit: int, before: tuple[datetime, uuid.UUID] | None, *, created_by: str | None = None
     ) -> list[WebhookSubscription]:
         query = select(WebhookSubscription).where(WebhookSubscription.deleted_at.is_(None))
+        if created_by is not None:
+            query = query.where(WebhookSubscription.created_by == created_by)
         if before:
             query = query.where(tuple_(WebhookSubscription.created_at, WebhookSubscription.id) < tuple_(*before))
         query = query.order_by(WebhookSubscription.created_at.desc(), WebhookSubscription.id.desc()).limit(limit)

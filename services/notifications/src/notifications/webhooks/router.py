@@ -38,7 +38,15 @@ _WRITE = Depends(require("webhooks:write"))
     "or a timeout is retried with exponential backoff, then the delivery is `dead` (replayable). Events are "
     "sent as published, never enriched with the customer card; an erased customer's undelivered events are "
     "cancelled. A `url` inside the network (a private, loopback, link-local or metadata address, now or "
-    "when resolved before a send) is refused: 422 here, a `dead` delivery at send time.",
+    "when resolved before a send) is refused: 422 here, a `dead` delivery at send time.\n\n"
+    "**Who may subscribe.** Only callers who see every customer (not account managers, partners or "
+    "analysts), and only to event families their token may read: `crm.contact.*` needs `contacts:read`, "
+    "`crm.feedback.*` `feedback:read`, `crm.score.*` and `crm.indicator.*` `scores:read`, `crm.task.*` "
+    "`tasks:read` (403 otherwise). A subscription belongs to its creator: anyone else gets 404 on it "
+    "(read, list, delete, deliveries, replay), except an admin.",
+    responses={
+        403: {"description": "An event family the token may not read", "content": {"application/problem+json": {}}}
+    },
 )
 async def create_webhook(
     body: WebhookCreate, request: Request, session: SessionDep, principal: Annotated[Principal, _WRITE]
@@ -54,14 +62,16 @@ async def create_webhook(
 
 @router.get("", response_model=WebhookPage, summary="List webhook subscriptions, newest first")
 async def list_webhooks(
-    session: SessionDep, _: Annotated[Principal, _READ], filters: Annotated[WebhookFilters, Depends()]
+    session: SessionDep, principal: Annotated[Principal, _READ], filters: Annotated[WebhookFilters, Depends()]
 ) -> WebhookPage:
-    return await service.list_subscriptions(session, filters)
+    return await service.list_subscriptions(session, filters, principal)
 
 
 @router.get("/{webhook_id}", response_model=WebhookRead, summary="Get a webhook subscription")
-async def get_webhook(webhook_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, _READ]) -> WebhookRead:
-    return await service.get_subscription(session, webhook_id)
+async def get_webhook(
+    webhook_id: uuid.UUID, session: SessionDep, principal: Annotated[Principal, _READ]
+) -> WebhookRead:
+    return await service.get_subscription(session, webhook_id, principal)
 
 
 @router.delete(
@@ -71,8 +81,10 @@ async def get_webhook(webhook_id: uuid.UUID, session: SessionDep, _: Annotated[P
     description="Nothing more is sent (pending deliveries are cancelled); the delivery history is kept.",
     response_class=Response,
 )
-async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, _WRITE]) -> Response:
-    await service.delete_subscription(session, webhook_id)
+async def delete_webhook(
+    webhook_id: uuid.UUID, session: SessionDep, principal: Annotated[Principal, _WRITE]
+) -> Response:
+    await service.delete_subscription(session, webhook_id, principal)
     return Response(status_code=204)
 
 
@@ -85,10 +97,10 @@ async def delete_webhook(webhook_id: uuid.UUID, session: SessionDep, _: Annotate
 async def list_deliveries(
     webhook_id: uuid.UUID,
     session: SessionDep,
-    _: Annotated[Principal, _READ],
+    principal: Annotated[Principal, _READ],
     filters: Annotated[DeliveryFilters, Depends()],
 ) -> DeliveryPage:
-    return await service.list_deliveries(session, webhook_id, filters)
+    return await service.list_deliveries(session, webhook_id, filters, principal)
 
 
 @router.post(
@@ -105,6 +117,6 @@ async def list_deliveries(
     },
 )
 async def replay_delivery(
-    webhook_id: uuid.UUID, delivery_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, _WRITE]
+    webhook_id: uuid.UUID, delivery_id: uuid.UUID, session: SessionDep, principal: Annotated[Principal, _WRITE]
 ) -> DeliveryRead:
-    return await service.replay_delivery(session, webhook_id, delivery_id)
+    return await service.replay_delivery(session, webhook_id, delivery_id, principal)

@@ -17,11 +17,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared import access
 from crm_shared.contracts.envelope import Envelope
+from crm_shared.contracts.events import EVENT_PAYLOADS
+from crm_shared.contracts.scopes import read_scope_of
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.auth import Principal
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
-from crm_shared.http.problems import Conflict, NotFound, ValidationFailed
+from crm_shared.http.problems import Conflict, NotFound, ProblemError, ValidationFailed
 from crm_shared.projections import get_customer
 from notifications.config import Settings
 from notifications.outbound import lease, schedule, signing
@@ -93,9 +96,40 @@ async def on_event(session: AsyncSession, event: Envelope) -> None:
 # -- subscriptions -----------------------------------------------------------------------------
 
 
+def _owner_filter(principal: Principal) -> str | None:
+    """Subscriptions belong to their creator; an admin sees everyone's."""
+    return None if principal.is_("admin") or "admin" in principal.scopes else principal.subject
+
+
+def check_may_subscribe(principal: Principal, patterns: list[str], reach: access.Reach) -> None:
+    """A subscription receives every customer's events of the families it names: its creator must
+    reach every customer by name and hold the read scope of each family (crm.contact.* needs
+    contacts:read, ...)."""
+    if not reach.every_customer or reach.pseudonymised:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "A webhook receives the events of every customer: only callers who see every customer "
+            "(agents, service managers, admins, integrations) may subscribe.",
+            type="forbidden",
+        )
+    needed = sorted({read_scope_of(t) for t in EVENT_PAYLOADS if matches(patterns, t)})
+    missing = [scope for scope in needed if not principal.has(scope)]
+    if missing:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"These event types need the {', '.join(repr(s) for s in missing)} scope your token lacks: "
+            "subscribe only to the families you may read.",
+            type="forbidden",
+            missing_scopes=missing,
+        )
+
+
 async def create_subscription(
     session: AsyncSession, body: WebhookCreate, principal: Principal, settings: Settings
 ) -> WebhookCreated:
+    check_may_subscribe(principal, body.event_types, access.current())
     if (refused := configured_guard(settings).refusal_of_url(body.url)) is not None:
         raise ValidationFailed("url", refused, "private_target")
     subscription = WebhookSubscription(
@@ -111,19 +145,23 @@ async def create_subscription(
     return WebhookCreated.model_validate(subscription)
 
 
-async def _subscription(session: AsyncSession, subscription_id: uuid.UUID) -> WebhookSubscription:
-    subscription = await WebhookRepository(session).subscription(subscription_id)
+async def _subscription(session: AsyncSession, subscription_id: uuid.UUID, principal: Principal) -> WebhookSubscription:
+    """The caller's own subscription (any, for an admin); someone else's is a 404."""
+    repository = WebhookRepository(session)
+    subscription = await repository.subscription(subscription_id, created_by=_owner_filter(principal))
     if subscription is None:
         raise NotFound("Webhook", subscription_id)
     return subscription
 
 
-async def get_subscription(session: AsyncSession, subscription_id: uuid.UUID) -> WebhookRead:
-    return WebhookRead.model_validate(await _subscription(session, subscription_id))
+async def get_subscription(session: AsyncSession, subscription_id: uuid.UUID, principal: Principal) -> WebhookRead:
+    return WebhookRead.model_validate(await _subscription(session, subscription_id, principal))
 
 
-async def list_subscriptions(session: AsyncSession, filters: WebhookFilters) -> WebhookPage:
-    rows = await WebhookRepository(session).list_subscriptions(filters.limit + 1, decode_time_cursor(filters.cursor))
+async def list_subscriptions(session: AsyncSession, filters: WebhookFilters, principal: Principal) -> WebhookPage:
+    rows = await WebhookRepository(session).list_subscriptions(
+        filters.limit + 1, decode_time_cursor(filters.cursor), created_by=_owner_filter(principal)
+    )
     last = rows[filters.limit - 1] if len(rows) > filters.limit else None
     return WebhookPage(
         items=[WebhookRead.model_validate(r) for r in rows[: filters.limit]],
@@ -131,16 +169,18 @@ async def list_subscriptions(session: AsyncSession, filters: WebhookFilters) -> 
     )
 
 
-async def delete_subscription(session: AsyncSession, subscription_id: uuid.UUID) -> None:
+async def delete_subscription(session: AsyncSession, subscription_id: uuid.UUID, principal: Principal) -> None:
     """Nothing more is sent; the delivery history stays readable for the record."""
-    subscription = await _subscription(session, subscription_id)
+    subscription = await _subscription(session, subscription_id, principal)
     now = utcnow()
     subscription.deleted_at = now
     await WebhookRepository(session).cancel_pending(subscription_id, "subscription deleted", now)
 
 
-async def list_deliveries(session: AsyncSession, subscription_id: uuid.UUID, filters: DeliveryFilters) -> DeliveryPage:
-    await _subscription(session, subscription_id)
+async def list_deliveries(
+    session: AsyncSession, subscription_id: uuid.UUID, filters: DeliveryFilters, principal: Principal
+) -> DeliveryPage:
+    await _subscription(session, subscription_id, principal)
     repository = WebhookRepository(session)
     rows = await repository.deliveries(
         subscription_id, filters.status, filters.limit + 1, decode_time_cursor(filters.cursor)
@@ -159,10 +199,12 @@ def _delivery_read(delivery: WebhookDelivery, attempts: list[WebhookAttempt]) ->
     return read.model_copy(update={"attempts_log": [AttemptRead.model_validate(a) for a in attempts]})
 
 
-async def replay_delivery(session: AsyncSession, subscription_id: uuid.UUID, delivery_id: uuid.UUID) -> DeliveryRead:
+async def replay_delivery(
+    session: AsyncSession, subscription_id: uuid.UUID, delivery_id: uuid.UUID, principal: Principal
+) -> DeliveryRead:
     """Send again (dead, delivered or cancelled): same `webhook-id`, fresh timestamp and signature,
     a fresh retry budget."""
-    await _subscription(session, subscription_id)
+    await _subscription(session, subscription_id, principal)
     repository = WebhookRepository(session)
     delivery = await repository.lock(delivery_id)
     if delivery is None or delivery.subscription_id != subscription_id:

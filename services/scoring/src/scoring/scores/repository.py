@@ -16,7 +16,7 @@ from sqlalchemy import Row, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from crm_shared.db import Repository
-from crm_shared.projections import current_id_of, survivor_id
+from crm_shared.projections import current_id_of, in_reach, survivor_id
 from crm_shared.versioning import VersionedRepository
 from scoring.scores.models import CustomerScore, RescoreRun, ScorecardVersion, ScoreHistory
 
@@ -78,7 +78,13 @@ _FIRST_BATCH = select(_SCORES).order_by(_SCORES.c.customer_id).limit(bindparam("
 
 class ScoreRepository(Repository):
     async def get(self, customer_id: uuid.UUID) -> CustomerScore | None:
-        return await self.session.get(CustomerScore, customer_id)
+        """The customer's scores, if the customer is within the caller's reach (crm_shared.access)."""
+        if self.reach.every_customer:
+            return await self.session.get(CustomerScore, customer_id)
+        query = select(CustomerScore).where(
+            CustomerScore.customer_id == customer_id, in_reach(self.reach, CustomerScore.customer_id)
+        )
+        return (await self.session.scalars(query)).first()
 
     async def lock(self, customer_id: uuid.UUID) -> Row[Any] | None:
         """The customer's row, locked until commit: updates of one customer apply one at a time."""
@@ -124,7 +130,9 @@ class ScoreRepository(Repository):
         until: datetime | None = None,
     ) -> list[ScoreHistory]:
         """Newest first; `since` inclusive, `until` exclusive."""
-        query = select(ScoreHistory).where(ScoreHistory.customer_id == customer_id)
+        query = select(ScoreHistory).where(
+            ScoreHistory.customer_id == customer_id, in_reach(self.reach, ScoreHistory.customer_id)
+        )
         if before:
             query = query.where(tuple_(ScoreHistory.computed_at, ScoreHistory.id) < tuple_(*before))
         if since is not None:
@@ -139,7 +147,7 @@ class ScoreRepository(Repository):
         when = ScoreHistory.computed_at <= at if inclusive else ScoreHistory.computed_at < at
         query = (
             select(ScoreHistory)
-            .where(ScoreHistory.customer_id == customer_id, when)
+            .where(ScoreHistory.customer_id == customer_id, when, in_reach(self.reach, ScoreHistory.customer_id))
             .order_by(ScoreHistory.computed_at.desc(), ScoreHistory.id.desc())
             .limit(1)
         )
