@@ -6,11 +6,18 @@ from notifications.config import Settings
 from notifications.delivery.runner import delivery_runner
 from notifications.escalation.timer import escalation_timer
 from notifications.events.handlers import consumers
+from notifications.outbound import sealing
 
 
 def background() -> list[Background]:
     return [escalation_timer, delivery_runner]
 
 
+def settings() -> Settings:
+    checked = Settings()
+    sealing.sealer(checked)  # without its key in production, refuse to start rather than fail each webhook
+    return checked
+
+
 def main() -> None:
-    run_worker(Settings, consumers, background)
+    run_worker(settings, consumers, background)

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from crm_shared.http.app import create_service_app
 from scoring.config import Settings
 from scoring.indicators.router import routers as indicator_routers
+from scoring.privacy.router import router as privacy_router
 from scoring.scores.router import router as scores_router
 from scoring.scores.router import runs_router, scorecard_router
 
@@ -14,5 +15,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or Settings(),
         title="CRM scoring",
         description="Customer scores recalculated on every feedback event, explained and kept as history.",
-        routers=[scores_router, scorecard_router, runs_router, *indicator_routers],
+        routers=[scores_router, scorecard_router, runs_router, *indicator_routers, privacy_router],
     )

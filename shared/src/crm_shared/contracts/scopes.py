@@ -9,6 +9,7 @@ ALL_SCOPES = (
     "contacts:write",
     "contacts:import",  # bulk import of customers and activities
     "contacts:erase",  # right to be forgotten: irreversible, so its own scope
+    "contacts:export",  # a customer's data export from every service (GDPR art. 15/20)
     "feedback:read",
     "feedback:write",
     "scores:read",

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm_shared.config import ServiceSettings
 from crm_shared.db import create_engine, create_session_factory, unit_of_work
+from crm_shared.http.limits import AbuseLimitMiddleware
 from crm_shared.http.problems import document_problems, install_problem_handlers, problem
 from crm_shared.http.query import strict_query_parameters
 from crm_shared.messaging.outbox import EventPublisher
@@ -169,12 +170,18 @@ def create_service_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to replace the schema
+    # Inside the correlation id (a 429 or 413 carries it), before routing and any body read.
+    app.add_middleware(AbuseLimitMiddleware, settings=settings)
     app.add_middleware(CorrelationMiddleware, service=settings.service_name)
     # Outermost, so the time includes everything the app does; no token, no schema (see metrics).
     app.add_middleware(metrics.HttpMetricsMiddleware, service=settings.service_name)
     app.add_route("/metrics", metrics.metrics_response, include_in_schema=False)
     install_problem_handlers(app)
     app.include_router(_health_router())
+    # Here, not at the top: the access log's route uses this module's SessionDep.
+    from crm_shared.http.access_log import access_log_router
+
+    app.include_router(access_log_router())
     for router in routers:
         app.include_router(router)
     return app
