@@ -27,6 +27,7 @@ from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.pagination import decode_cursor, encode_cursor
 from crm_shared.http.problems import ProblemError
+from crm_shared.observability.metrics import route_template
 
 _INSERT = insert(AccessLogEntry.__table__)
 
@@ -69,7 +70,7 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
 async def record_access(request: Request, session: AsyncSession, customer_ids: Iterable[Any]) -> None:
     """Logs that the caller read these customers' data through this route (see the module doc)."""
     principal: Principal | None = getattr(request.state, "principal", None)
-    route = getattr(request.scope.get("route"), "path", request.url.path)
+    route = route_template(request.scope)  # `/v1/customers/{customer_id}`: no ids, no query
     ids: list[uuid.UUID | None] = list(dict.fromkeys(i for i in map(_as_uuid, customer_ids) if i is not None))
     await AccessLogRepository(session).add(
         principal.subject if principal else "anonymous", f"{request.method} {route}", ids or [None], utcnow()
