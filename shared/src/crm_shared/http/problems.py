@@ -229,6 +229,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code,
             titles.get(exc.status_code, "Error"),
             str(exc.detail) if exc.detail else None,
+            type="content-too-large" if exc.status_code == 413 else "about:blank",
             headers=headers or None,
         )
 
