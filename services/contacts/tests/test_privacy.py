@@ -54,6 +54,51 @@ async def test_reads_of_personal_data_are_logged_with_who_which_route_and_custom
     assert forbidden.status_code == 403
 
 
+async def test_reads_in_feedback_scoring_and_notifications_are_logged_by_customer(services) -> None:
+    customer = await new_customer(services)
+    cid = customer["id"]
+    complaint = await services.feedback.post(
+        "/v1/feedback",
+        json={
+            "customer_id": cid,
+            "type": "complaint",
+            "category": "service.delivery",
+            "severity": "medium",
+            "channel": "phone",
+            "description": "The parcel came late.",
+        },
+    )
+    assert complaint.status_code == 201, complaint.text
+    fid = complaint.json()["id"]
+
+    async def scored_and_tasked():
+        view = (await services.contacts.get(f"/v1/customers/{cid}/360")).json()
+        return view if view["scores"] and view["tasks"]["open"] else None
+
+    await eventually(scored_and_tasked)
+    reader = bearer("agent-bo", "feedback:read", "scores:read", "tasks:read")
+    reads = {
+        services.feedback: [f"/v1/feedback/{fid}", f"/v1/feedback/{fid}/notes", f"/v1/feedback/{fid}/history"],
+        services.scoring: [f"/v1/scores/{cid}", f"/v1/scores/{cid}/history"],
+        services.notifications: ["/v1/tasks?customer_id=" + cid],
+    }
+    for client, paths in reads.items():
+        for path in paths:
+            assert (await client.get(path, headers=reader)).status_code == 200, path
+    assert [e["route"] for e in await access_log(services.feedback, customer_id=cid, subject="agent-bo")] == [
+        "GET /v1/feedback/{feedback_id}/history",
+        "GET /v1/feedback/{feedback_id}/notes",
+        "GET /v1/feedback/{feedback_id}",
+    ]
+    assert [e["route"] for e in await access_log(services.scoring, customer_id=cid, subject="agent-bo")] == [
+        "GET /v1/scores/{customer_id}/history",
+        "GET /v1/scores/{customer_id}",
+    ]
+    assert [e["route"] for e in await access_log(services.notifications, customer_id=cid, subject="agent-bo")] == [
+        "GET /v1/tasks"
+    ]
+
+
 async def test_the_export_holds_the_customers_data_from_all_four_services_and_is_access_logged(services) -> None:
     customer = await new_customer(services)
     cid = customer["id"]

@@ -27,6 +27,9 @@ class CaseRepository(Repository):
     async def feedback_exists(self, feedback_id: uuid.UUID) -> bool:
         return (await self.session.scalar(select(Feedback.id).where(Feedback.id == feedback_id))) is not None
 
+    async def customer_of(self, feedback_id: uuid.UUID) -> uuid.UUID | None:
+        return await self.session.scalar(select(Feedback.customer_id).where(Feedback.id == feedback_id))
+
     async def history(self, feedback_id: uuid.UUID) -> list[StatusChange]:
         query = (
             select(StatusChange)
