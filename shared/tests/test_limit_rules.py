@@ -9,6 +9,7 @@ SETTINGS = LimitSettings(max_body_bytes=10, max_batch_body_bytes=20, max_import_
 def test_routes_fall_into_body_and_scope_classes() -> None:
     assert body_limit("/v1/customers", SETTINGS) == 10
     assert body_limit("/v1/feedback/batch", SETTINGS) == 20
+    assert body_limit("/v1/feedback/batch/x", SETTINGS) == 10
     assert body_limit("/v1/imports", SETTINGS) == 30
     assert scope_class("GET", "/v1/imports", SETTINGS) == "read"
     assert scope_class("POST", "/v1/imports", SETTINGS) == "import"

@@ -91,9 +91,10 @@ class LimitSettings(BaseSettings):
     max_body_bytes: int = 1 * MiB
     max_batch_body_bytes: int = 16 * MiB
     max_import_body_bytes: int = 512 * MiB
-    # Path prefixes of the bulk routes (an import streams its file; a batch route is parsed whole).
+    # The bulk routes: imports by path prefix (they stream the file), batches by the end of their
+    # path (`POST .../batch`, parsed whole).
     import_paths: list[str] = Field(default_factory=lambda: ["/v1/imports"])
-    batch_paths: list[str] = Field(default_factory=lambda: ["/v1/feedback/batch"])
+    batch_path_suffixes: list[str] = Field(default_factory=lambda: ["/batch"])
     # Per caller (token subject, else client address), `limits` notation; `;` joins several windows.
     rate_limits_enabled: bool = True
     read_rate: str = "50/second;1200/minute"

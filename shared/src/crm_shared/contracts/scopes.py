@@ -20,6 +20,9 @@ ALL_SCOPES = (
     "admin",
 )
 
+# A data subject's export (GDPR art. 15/20) from every service: one scope, checked by each.
+EXPORT_SCOPE = "contacts:export"
+
 # Services read each other to compose views (the customer 360) or to resolve a customer; feedback
 # also writes one: a caller unknown to contacts who gives a name becomes a lead there.
 SERVICE_SCOPES = ("contacts:read", "contacts:write", "feedback:read", "scores:read", "tasks:read")

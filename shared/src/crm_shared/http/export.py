@@ -2,8 +2,8 @@
 
 Each service names the queries that find a customer's rows (`ExportQueries`); `export_router`
 serves them as `GET /v1/customers/{customer_id}/export`, table by table, every column as stored
-(secrets excepted: a service leaves them out of its queries). Contacts composes the four services'
-answers into one document (contacts.export). Reading an export is itself access-logged.
+(secrets excepted: a service leaves them out of its queries). The customer master composes every
+service's answer into one document. Reading an export is itself access-logged.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from sqlalchemy import Select, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.access_log_model import AccessLogEntry
+from crm_shared.contracts.scopes import EXPORT_SCOPE
 from crm_shared.db import utcnow
 from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 
-EXPORT_SCOPE = "contacts:export"
 ExportQueries = Callable[[uuid.UUID], Mapping[str, Select[Any]]]
 
 
@@ -73,9 +73,10 @@ def export_router(service: str, queries: ExportQueries) -> APIRouter:
         "/{customer_id}/export",
         summary="Everything this service holds about a customer (data export)",
         description=f"Every row of the {service} service about the customer, table by table, as stored "
-        "(no secrets), with the access log of their data here. Contacts' `GET /v1/customers/{id}/export` "
-        "combines this with the other services' parts into one document. Needs `contacts:export` (or "
-        "`admin`); the read is access-logged. A customer this service never heard of has empty tables.",
+        "(no secrets), with the access log of their data here. The customer master's "
+        "`GET /v1/customers/{id}/export` combines this with the other services' parts into one document. "
+        f"Needs `{EXPORT_SCOPE}` (or `admin`); the read is access-logged. A customer this service never "
+        "heard of has empty tables.",
     )
     async def export_customer(
         customer_id: uuid.UUID,

@@ -51,7 +51,7 @@ def scope_class(method: str, path: str, settings: LimitSettings) -> ScopeClass:
 def body_limit(path: str, settings: LimitSettings) -> int:
     if any(path.startswith(p) for p in settings.import_paths):
         return settings.max_import_body_bytes
-    if any(path.startswith(p) for p in settings.batch_paths):
+    if any(path.endswith(s) for s in settings.batch_path_suffixes):
         return settings.max_batch_body_bytes
     return settings.max_body_bytes
 

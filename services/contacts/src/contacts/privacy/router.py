@@ -6,9 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from contacts.privacy import service
+from crm_shared.contracts.scopes import EXPORT_SCOPE
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
-from crm_shared.http.export import EXPORT_SCOPE
 
 router = APIRouter(prefix="/v1/customers", tags=["privacy"])
 
