@@ -161,6 +161,42 @@ class HttpSettings(BaseSettings):
         return int(self.metrics.removeprefix("port:")) if self.metrics.startswith("port:") else None
 
 
+MiB = 1024 * 1024
+
+
+class LimitSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_LIMITS_", extra="ignore")
+
+    # Body size in bytes: the default, then the routes that take many records at once.
+    max_body_bytes: int = 1 * MiB
+    max_batch_body_bytes: int = 16 * MiB
+    max_import_body_bytes: int = 512 * MiB
+    # The bulk routes: imports by path prefix (they stream the file), batches by the end of their
+    # path (`POST .../batch`, parsed whole).
+    import_paths: list[str] = Field(default_factory=lambda: ["/v1/imports"])
+    batch_path_suffixes: list[str] = Field(default_factory=lambda: ["/batch"])
+    # Per caller (token subject, else client address), `limits` notation; `;` joins several windows.
+    rate_limits_enabled: bool = True
+    read_rate: str = "50/second;1200/minute"
+    write_rate: str = "20/second;600/minute"
+    import_rate: str = "10/minute;60/hour"
+    # async+memory:// counts per process (each replica its own budget); async+redis://host:6379
+    # (install `limits[async-redis]`) shares one budget across replicas.
+    storage_uri: str = "async+memory://"
+
+
+class RetentionSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_RETENTION_", extra="ignore")
+
+    # Stored Idempotency-Key answers and inbox rows older than this are deleted by the worker:
+    # a client retries within minutes, a redelivered event arrives within the topic retention.
+    days: float = 7.0
+    prune_interval_seconds: float = 3600.0
+    prune_batch_size: int = 5000
+    # The access log is kept longer: it answers "who looked at my data" (docs/security.md).
+    access_log_days: float = 365.0
+
+
 class ServiceSettings(BaseSettings):
     """Base for each service's settings; subclasses set `env_prefix` and defaults."""
 
@@ -202,6 +238,9 @@ class ServiceSettings(BaseSettings):
         if value is not None and value not in DATABASE_SSL_MODES:
             raise ValueError(f"use one of {', '.join(DATABASE_SSL_MODES)}")
         return value
+
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @property
     def worker_metrics_port(self) -> int:

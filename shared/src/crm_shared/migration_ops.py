@@ -125,3 +125,26 @@ def drop_customer_projection_reach_v1() -> None:
         op.drop_index(f"ix_customer_projection_{index}", table_name="customer_projection")
     op.drop_column("customer_projection", "partner")
     op.drop_column("customer_projection", "owner_team")
+
+
+def create_privacy_tables_v1() -> None:
+    """The access log of personal-data reads, and indexes for the retention prune (crm_shared.retention)."""
+    op.create_table(
+        "access_log",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("route", sa.String(300), nullable=False),
+        sa.Column("customer_id", pg.UUID(as_uuid=True), nullable=True),
+    )
+    op.create_index("ix_access_log_customer", "access_log", ["customer_id", "at"])
+    op.create_index("ix_access_log_subject", "access_log", ["subject", "at"])
+    op.create_index("ix_access_log_at", "access_log", ["at"])
+    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
+    op.create_index("ix_processed_events_processed_at", "processed_events", ["processed_at"])
+
+
+def drop_privacy_tables_v1() -> None:
+    op.drop_index("ix_processed_events_processed_at", table_name="processed_events")
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_table("access_log")

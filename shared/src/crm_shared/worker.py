@@ -3,6 +3,9 @@
 SIGTERM (or Ctrl-C) sets one stop event: consumers finish the record in hand, commit their
 offsets and leave the group; the publisher waits for in-flight sends; then the process exits.
 
+Retention: the worker prunes stored Idempotency-Key answers, processed-event (inbox) rows and the
+access log past their retention (crm_shared.retention, `CRM_RETENTION_*`).
+
 Metrics: the worker serves Prometheus text on `<SERVICE>_METRICS_PORT` (0 = off) and samples
 the gauges that need a query every `CRM_MESSAGING_BACKLOG_SAMPLE_SECONDS`: the outbox backlog
 (the relay) and every pending-timer count a service registered with `add_pending_timer`.
@@ -20,13 +23,14 @@ from typing import Any
 from prometheus_client import start_http_server
 
 from crm_shared.config import ServiceSettings
-from crm_shared.db import create_engine, create_session_factory
+from crm_shared.db import create_engine, create_session_factory, utcnow
 from crm_shared.http.identity import check_auth_settings
 from crm_shared.messaging.consumer import EventConsumer, Handler
 from crm_shared.messaging.outbox import EventPublisher, OutboxRelay
 from crm_shared.observability import tracing
 from crm_shared.observability.logging import configure_logging
 from crm_shared.observability.metrics import TIMERS_PENDING, PendingCount
+from crm_shared.retention import Clock, prune_loop
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +51,14 @@ Background = Callable[["Worker", asyncio.Event], Awaitable[None]]
 
 class Worker:
     def __init__(
-        self, settings: ServiceSettings, consumers: list[ConsumerSpec], background: Sequence[Background] = ()
+        self,
+        settings: ServiceSettings,
+        consumers: list[ConsumerSpec],
+        background: Sequence[Background] = (),
+        clock: Clock = utcnow,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self.specs = consumers
         self.background = list(background)
         self.engine = create_engine(settings)
@@ -89,6 +98,7 @@ class Worker:
                 *(c.run(stop) for c in self.consumers),
                 *(loop(self, stop) for loop in self.background),
                 self._sample_pending_timers(stop),
+                prune_loop(self.sessions, self.settings.retention, stop, self.clock),
             )
         finally:
             await self.publisher.stop()

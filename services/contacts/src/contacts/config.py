@@ -17,5 +17,7 @@ class Settings(ServiceSettings):
     notifications_url: str = "http://127.0.0.1:8004"
     # Each other service's part of the customer 360 must answer within this, or is left out.
     view_part_timeout_seconds: float = 1.0
+    # A data export waits this long for each other service's part (it is complete or a 503).
+    export_part_timeout_seconds: float = 10.0
     # How often the worker re-applies the tier rules to everyone (tiers also move with time).
     tier_sweep_interval_seconds: float = 86_400.0

@@ -9,6 +9,7 @@ from contacts.customer360.router import router as customer360_router
 from contacts.customers.router import router as customers_router
 from contacts.imports.router import router as imports_router
 from contacts.lifecycle.router import router as lifecycle_rules_router
+from contacts.privacy.router import router as privacy_router
 from contacts.tiers.router import customer_router as tier_router
 from contacts.tiers.router import rules_router as tier_rules_router
 from crm_shared.http.app import create_service_app
@@ -28,5 +29,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tier_rules_router,
             lifecycle_rules_router,
             customer360_router,
+            privacy_router,
         ],
     )

@@ -38,6 +38,10 @@ class Settings(ServiceSettings):
     # for retries and end as dead letters saying so, to be re-queued once configured.
     sms_gateway_url: str | None = None
     sms_gateway_token: str | None = None
+    # Fernet key(s) sealing webhook signing secrets at rest (outbound/sealing.py); comma-separated,
+    # the first encrypts. Unset: the public dev key, refused when require_key is true (production).
+    webhook_secrets_key: str | None = None
+    webhook_secrets_require_key: bool = False
     # Optional Standard Webhooks secret (whsec_...) signing the playbooks' `call_webhook` calls.
     outbound_webhook_secret: str | None = None
     # Integrators' webhooks reach public addresses only (SSRF guard, outbound/targets.py), and

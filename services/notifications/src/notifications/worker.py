@@ -7,11 +7,18 @@ from notifications.delivery.runner import delivery_runner
 from notifications.escalation.timer import escalation_timer
 from notifications.events.handlers import consumers
 from notifications.renewals.timer import renewal_timer
+from notifications.outbound import sealing
 
 
 def background() -> list[Background]:
     return [escalation_timer, renewal_timer, delivery_runner]
 
 
+def settings() -> Settings:
+    checked = Settings()
+    sealing.sealer(checked)  # without its key in production, refuse to start rather than fail each webhook
+    return checked
+
+
 def main() -> None:
-    run_worker(Settings, consumers, background)
+    run_worker(settings, consumers, background)

@@ -6,6 +6,7 @@ from crm_shared.http.app import create_service_app
 from scoring.config import Settings
 from scoring.indicators.router import routers as indicator_routers
 from scoring.scores.router import daily_runs_router, runs_router, scorecard_router
+from scoring.privacy.router import router as privacy_router
 from scoring.scores.router import router as scores_router
 from scoring.worklists.router import router as worklists_router
 
@@ -15,5 +16,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or Settings(),
         title="CRM scoring",
         description="Customer scores recalculated on every feedback event, explained and kept as history.",
-        routers=[worklists_router, scores_router, scorecard_router, runs_router, daily_runs_router, *indicator_routers],
+        routers=[
+            worklists_router,
+            scores_router,
+            scorecard_router,
+            runs_router,
+            daily_runs_router,
+            *indicator_routers,
+            privacy_router,
+        ],
     )

@@ -9,6 +9,7 @@ ALL_SCOPES = (
     "contacts:write",
     "contacts:import",  # bulk import of customers and activities
     "contacts:erase",  # right to be forgotten: irreversible, so its own scope
+    "contacts:export",  # a customer's data export from every service (GDPR art. 15/20)
     "feedback:read",
     "feedback:write",
     "scores:read",
@@ -21,6 +22,8 @@ ALL_SCOPES = (
 
 # The scope that reads personal data (names, emails, phones): without it, addresses show masked.
 PERSONAL_DATA_SCOPE = "contacts:read"
+# A data subject's export (GDPR art. 15/20) from every service: one scope, checked by each.
+EXPORT_SCOPE = "contacts:export"
 
 # Services read each other to compose views (the customer 360) or to resolve a customer; feedback
 # also writes one: a caller unknown to contacts who gives a name becomes a lead there.

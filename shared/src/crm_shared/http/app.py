@@ -23,6 +23,7 @@ from crm_shared.config import ServiceSettings
 from crm_shared.db import create_engine, create_session_factory, unit_of_work
 from crm_shared.http.identity import check_auth_settings
 from crm_shared.http.auth import authenticated
+from crm_shared.http.limits import AbuseLimitMiddleware
 from crm_shared.http.problems import document_problems, install_problem_handlers, problem
 from crm_shared.http.query import strict_query_parameters
 from crm_shared.messaging.outbox import EventPublisher
@@ -194,6 +195,8 @@ def create_service_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to replace the schema
+    # Inside the correlation id (a 429 or 413 carries it), before routing and any body read.
+    app.add_middleware(AbuseLimitMiddleware, settings=settings)
     app.add_middleware(CorrelationMiddleware, service=settings.service_name)
     # Outermost, so the time includes everything the app does; no token, no schema (see metrics).
     app.add_middleware(metrics.HttpMetricsMiddleware, service=settings.service_name)
@@ -207,6 +210,10 @@ def create_service_app(
     app.include_router(_health_router())
     if settings.http.docs == "auth":
         app.include_router(_docs_router(app))
+    # Here, not at the top: the access log's route uses this module's SessionDep.
+    from crm_shared.http.access_log import access_log_router
+
+    app.include_router(access_log_router())
     for router in routers:
         app.include_router(router)
     return app

@@ -53,10 +53,15 @@ PROBLEM_STATUSES = {
     404: "Not found",
     409: "Conflict with the current state",
     412: "The resource changed since the ETag in If-Match",
+    413: "The request body is larger than this route takes (docs/security.md#abuse-limits)",
     422: "Validation failed (field-level details in `errors`)",
     428: "A precondition header (If-Match) is required",
+    429: "Too many requests for your token's budget; retry after `Retry-After` seconds",
     503: "A dependency is unavailable; retry after `Retry-After` seconds",
 }
+
+
+RETRY_AFTER = {"description": "Seconds to wait before retrying", "schema": {"type": "integer"}}
 
 
 def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
@@ -71,15 +76,17 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     for path, operations in openapi.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            wanted = [503] if not path.startswith("/v1/") else [400, 401, 403, 422, 503]
+            wanted = [503] if not path.startswith("/v1/") else [400, 401, 403, 422, 429, 503]
             if "{" in path:
                 wanted.append(404)
+            if "requestBody" in operation:
+                wanted.append(413)
             for status in wanted + [int(s) for s in responses if s.isdigit() and int(s) >= 400]:
                 responses[str(status)] = {
                     "description": responses.get(str(status), {}).get("description")
                     or PROBLEM_STATUSES.get(status, "Error"),
                     "content": problem_content,
-                    **({"headers": {"Retry-After": {"schema": {"type": "integer"}}}} if status == 503 else {}),
+                    **({"headers": {"Retry-After": RETRY_AFTER}} if status in (429, 503) else {}),
                 }
     return openapi
 
@@ -200,7 +207,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
-        titles = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
+        titles = {
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not found",
+            405: "Method not allowed",
+            413: "Content too large",
+        }
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             # Starlette names only the first route that matched the path; list them all.
@@ -216,6 +229,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code,
             titles.get(exc.status_code, "Error"),
             str(exc.detail) if exc.detail else None,
+            type="content-too-large" if exc.status_code == 413 else "about:blank",
             headers=headers or None,
         )
 

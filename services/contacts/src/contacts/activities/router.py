@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from contacts.activities import service
 from contacts.activities.schemas import ActivityCreate, ActivityFilters, ActivityPage, ActivityRead
+from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -57,13 +58,16 @@ async def record_activity(
 )
 async def list_activities(
     customer_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("contacts:read"))],
     filters: Annotated[ActivityFilters, Depends()],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> ActivityPage:
-    return await service.list_activities(session, customer_id, filters, limit=limit, cursor=cursor)
+    page = await service.list_activities(session, customer_id, filters, limit=limit, cursor=cursor)
+    await record_access(request, session, [customer_id])
+    return page
 
 
 @router.get(
@@ -75,7 +79,10 @@ async def list_activities(
 async def get_activity(
     customer_id: uuid.UUID,
     activity_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("contacts:read"))],
 ) -> ActivityRead:
-    return ActivityRead.model_validate(await service.get_activity(session, customer_id, activity_id))
+    activity = ActivityRead.model_validate(await service.get_activity(session, customer_id, activity_id))
+    await record_access(request, session, [customer_id])
+    return activity

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 
 from contacts.customer360 import service
 from contacts.customer360.schemas import Customer360
+from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.observability import context
@@ -31,7 +32,7 @@ async def customer_360(
     session: SessionDep,
     _: Annotated[Principal, Depends(require("contacts:read"))],
 ) -> Customer360:
-    return await service.customer_360(
+    view = await service.customer_360(
         session,
         customer_id,
         http=request.app.state.http,
@@ -39,3 +40,5 @@ async def customer_360(
         authorization=request.headers["authorization"],
         correlation_id=context.current().correlation_id,
     )
+    await record_access(request, session, [customer_id])
+    return view

@@ -19,6 +19,7 @@ from contacts.customers.schemas import (
     SearchResults,
 )
 from crm_shared.contracts.vocabulary import CustomerKind
+from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -92,6 +93,7 @@ async def create_customer(
     "or `organisation_id` instead of paging through weak matches.",
 )
 async def search_customers(
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("contacts:read"))],
     q: Annotated[
@@ -101,9 +103,11 @@ async def search_customers(
     organisation_id: Annotated[uuid.UUID | None, Query(description="Only the people of this organisation.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> SearchResults:
-    return await service.search_customers(
+    results = await service.search_customers(
         session, q, kind=kind.value if kind else None, organisation_id=organisation_id, limit=limit
     )
+    await record_access(request, session, (hit.customer.id for hit in results.items))
+    return results
 
 
 def etag(version: int) -> str:
@@ -145,6 +149,7 @@ def expected_version(if_match: str | None) -> int | None:
 )
 async def get_customer(
     customer_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("contacts:read"))],
 ) -> JsonResponse:
@@ -154,6 +159,7 @@ async def get_customer(
         redirect = MergedRedirect(id=customer.id, merged_into=survivor.id).model_dump(mode="json")
         return JsonResponse(redirect, status_code=308, headers={"Location": f"/v1/customers/{survivor.id}"})
     payload = CustomerRead.model_validate(customer).model_dump(mode="json")
+    await record_access(request, session, [customer.id])
     return JsonResponse(payload, headers={"ETag": etag(customer.version)})
 
 
@@ -223,13 +229,15 @@ async def list_customers(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> CustomerPage:
-    return await service.list_customers(
+    page = await service.list_customers(
         session,
         filters,
         limit=limit,
         cursor=cursor,
         phone_region=request.app.state.settings.default_phone_region,
     )
+    await record_access(request, session, (customer.id for customer in page.items))
+    return page
 
 
 @router.post(

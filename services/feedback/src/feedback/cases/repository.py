@@ -29,6 +29,9 @@ class CaseRepository(Repository):
         query = select(Feedback.id).where(Feedback.id == feedback_id, in_reach(self.reach, Feedback.customer_id))
         return (await self.session.scalar(query)) is not None
 
+    async def customer_of(self, feedback_id: uuid.UUID) -> uuid.UUID | None:
+        return await self.session.scalar(select(Feedback.customer_id).where(Feedback.id == feedback_id))
+
     async def history(self, feedback_id: uuid.UUID) -> list[StatusChange]:
         query = (
             select(StatusChange)

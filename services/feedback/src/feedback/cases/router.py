@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
 
+from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -85,10 +86,13 @@ async def create_transition(
 )
 async def get_history(
     feedback_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("feedback:read"))],
 ) -> CaseHistory:
-    return await service.history(session, feedback_id)
+    history = await service.history(session, feedback_id)
+    await record_access(request, session, [await service.customer_of(session, feedback_id)])
+    return history
 
 
 @router.post(
@@ -112,7 +116,10 @@ async def create_note(
 @router.get("/{feedback_id}/notes", response_model=NoteList, summary="List internal notes, oldest first")
 async def list_notes(
     feedback_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("feedback:read"))],
 ) -> NoteList:
-    return await service.list_notes(session, feedback_id)
+    notes = await service.list_notes(session, feedback_id)
+    await record_access(request, session, [await service.customer_of(session, feedback_id)])
+    return notes

@@ -154,6 +154,11 @@ async def add_note(session: AsyncSession, feedback_id: uuid.UUID, text: str, *, 
     return NoteRead.model_validate(note)
 
 
+async def customer_of(session: AsyncSession, feedback_id: uuid.UUID) -> uuid.UUID | None:
+    """Whose feedback it is (for the access log of reads by feedback id); None while unmatched."""
+    return await CaseRepository(session).customer_of(feedback_id)
+
+
 async def list_notes(session: AsyncSession, feedback_id: uuid.UUID) -> NoteList:
     repository = CaseRepository(session)
     if not await repository.feedback_exists(feedback_id):

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from crm_shared.contracts.vocabulary import FeedbackType
+from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -99,10 +100,13 @@ async def create_feedback_batch(
 @router.get("/{feedback_id:uuid}", response_model=FeedbackRead, summary="Get one piece of feedback")
 async def get_feedback(
     feedback_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("feedback:read"))],
 ) -> FeedbackRead:
-    return FeedbackRead.model_validate(await service.get_feedback(session, feedback_id))
+    feedback = FeedbackRead.model_validate(await service.get_feedback(session, feedback_id))
+    await record_access(request, session, [feedback.customer_id])
+    return feedback
 
 
 @router.get(
@@ -113,6 +117,7 @@ async def get_feedback(
     "not (yet) known to contacts, waiting for their customer.",
 )
 async def list_feedback(
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("feedback:read"))],
     customer_id: uuid.UUID | None = None,
@@ -124,7 +129,7 @@ async def list_feedback(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> FeedbackPage:
-    return await service.list_feedback(
+    page = await service.list_feedback(
         session,
         customer_id=customer_id,
         type=type.value if type else None,
@@ -133,3 +138,5 @@ async def list_feedback(
         unmatched=unmatched,
         external_ref=external_ref,
     )
+    await record_access(request, session, (item.customer_id for item in page.items))
+    return page

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, status
 
+from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -65,18 +66,26 @@ async def send_message(
     description="Filter by customer, status (`status=dead` lists the dead letters) or channel.",
 )
 async def list_messages(
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("tasks:read"))],
     filters: Annotated[MessageFilters, Depends()],
 ) -> MessagePage:
-    return await service.list_messages(session, filters)
+    page = await service.list_messages(session, filters)
+    await record_access(request, session, (message.customer_id for message in page.items))
+    return page
 
 
 @router.get("/v1/messages/{message_id}", response_model=MessageDetail, summary="Get a message and its delivery log")
 async def get_message(
-    message_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, Depends(require("tasks:read"))]
+    message_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require("tasks:read"))],
 ) -> MessageDetail:
-    return await service.get_message(session, message_id)
+    message = await service.get_message(session, message_id)
+    await record_access(request, session, [message.customer_id])
+    return message
 
 
 @router.post(

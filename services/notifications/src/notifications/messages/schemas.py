@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from crm_shared import access
 from crm_shared.http.schemas import RequestModel
-from notifications.messages.templates import FALLBACK_LANGUAGE, unknown_placeholders
+from notifications.messages.templates import FALLBACK_LANGUAGE, free_text_problems, unknown_placeholders
 from notifications.outbound.attempts import AttemptRead
 
 MessageStatus = Literal["queued", "scheduled", "sending", "retrying", "sent", "suppressed", "dead"]
@@ -39,7 +39,11 @@ class MessageCreate(RequestModel):
     channel: Literal["email", "sms"]
     template: TemplateKey
     data: dict[Annotated[str, StringConstraints(max_length=50)], str | int | float | bool | None] = Field(
-        default_factory=dict, max_length=50, description="Values for the template's `{{data.*}}` placeholders."
+        default_factory=dict,
+        max_length=50,
+        description="Values for the template's `{{data.*}}` placeholders, and only those: a plain placeholder "
+        "takes a short token (id, number, date; no spaces, at most 100 characters); free text only where the "
+        "template declares it, `{{data.note|text:300}}`, up to that length. Anything else is a 422.",
     )
 
 
@@ -142,6 +146,8 @@ class TemplateVariant(RequestModel):
     def _known_placeholders(cls, value: str) -> str:
         if unknown := unknown_placeholders(value):
             raise ValueError(f"unknown placeholder(s) {', '.join(unknown)}: use customer.*, event.*, data.* or staff.*")
+        if problems := free_text_problems(value):
+            raise ValueError("; ".join(problems))
         return value
 
 

@@ -17,7 +17,7 @@ from crm_shared import access
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
-from crm_shared.http.problems import Conflict, NotFound, ValidationFailed
+from crm_shared.http.problems import Conflict, NotFound, ProblemError, ValidationFailed
 from crm_shared.observability import context
 from crm_shared.projections import get_customer, reaches
 from notifications.messages import templates
@@ -99,8 +99,17 @@ async def template_variants(session: AsyncSession, key: str) -> dict[str, dict[s
 
 async def send_to_customer(session: AsyncSession, body: MessageCreate, *, actor: str) -> MessageRead:
     """`POST /v1/messages`: a templated message to a customer, through the same path as playbooks."""
-    if await template_variants(session, body.template) is None:
+    variants = await template_variants(session, body.template)
+    if variants is None:
         raise ValidationFailed("template", f"no template {body.template!r}", "unknown_template")
+    if refused := templates.refused_data(variants, body.data):
+        raise ProblemError(
+            422,
+            "Validation failed",
+            "; ".join(f"{e['field']}: {e['message']}" for e in refused),
+            type="validation-error",
+            errors=refused,
+        )
     customer = await get_customer(session, body.customer_id)
     if customer is None or customer.erased_at is not None or not reaches(access.current(), customer):
         raise ValidationFailed("customer_id", f"no customer {body.customer_id}", "unknown_customer")

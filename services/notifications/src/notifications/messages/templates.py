@@ -6,6 +6,12 @@ card: name, tier, owner, region, industry, language), `event.*` (the trigger eve
 time), `data.*` (the trigger event's data, or the `data` an API caller sent) and `staff.name`.
 A path that leads nowhere renders as an empty string, so a template never fails at send time;
 `PUT /v1/message-templates/{key}` refuses placeholders outside those roots instead.
+
+Free text from an API caller reaches a customer only where the template allows it: a `data.*`
+placeholder takes a short token (an id, a number, a date: `TOKEN`, no spaces, at most
+`TOKEN_MAX` characters) unless it declares free text with its maximum length,
+`{{ data.note | text:300 }}` (at most `FREE_TEXT_MAX`). `POST /v1/messages` refuses (422) a `data`
+key no placeholder uses, free text in a token placeholder and text over its declared length.
 """
 
 from __future__ import annotations
@@ -15,7 +21,12 @@ from collections.abc import Mapping
 from typing import Any
 
 FALLBACK_LANGUAGE = "en"
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\s*\}\}")
+PLACEHOLDER = re.compile(
+    r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\s*(?:\|\s*text\s*:\s*([0-9]{1,6})\s*)?\}\}"
+)
+TOKEN = re.compile(r"^[A-Za-z0-9_.:@+/#-]*$")
+TOKEN_MAX = 100
+FREE_TEXT_MAX = 2000
 ROOTS = ("customer", "event", "data", "staff")
 
 Variants = dict[str, dict[str, str]]
@@ -110,7 +121,8 @@ def render_text(text: str, values: Mapping[str, Any]) -> str:
         value = _lookup(values, match.group(1))
         if value is None or isinstance(value, dict | list):
             return ""
-        return str(value)
+        limit = match.group(2)
+        return str(value)[: int(limit)] if limit else str(value)
 
     return PLACEHOLDER.sub(replace, text)
 
@@ -125,3 +137,56 @@ def render(variants: Variants, language: str | None, values: Mapping[str, Any]) 
 def unknown_placeholders(text: str) -> list[str]:
     """Placeholders whose root no message knows (typos caught when the template is saved)."""
     return [m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(1).split(".")[0] not in ROOTS]
+
+
+def free_text_problems(text: str) -> list[str]:
+    """Free-text declarations a template may not make: on other roots than `data`, or too long."""
+    problems = []
+    for m in PLACEHOLDER.finditer(text):
+        if m.group(2) is None:
+            continue
+        if not m.group(1).startswith("data."):
+            problems.append(f"{m.group(1)}: only data.* placeholders may declare free text")
+        elif not 1 <= int(m.group(2)) <= FREE_TEXT_MAX:
+            problems.append(f"{m.group(1)}: free text is 1 to {FREE_TEXT_MAX} characters")
+    return problems
+
+
+def data_fields(variants: Variants) -> dict[str, int | None]:
+    """The `data` keys a template's placeholders use (any variant): free-text maximum, or None for a token.
+    A key used both ways keeps the strictest: a token wherever any placeholder takes only a token."""
+    fields: dict[str, int | None] = {}
+    for variant in variants.values():
+        for text in variant.values():
+            for m in PLACEHOLDER.finditer(text):
+                path = m.group(1)
+                if not path.startswith("data."):
+                    continue
+                key = path.split(".")[1]
+                limit = int(m.group(2)) if m.group(2) else None
+                if key not in fields:
+                    fields[key] = limit
+                elif fields[key] is not None:
+                    fields[key] = None if limit is None else min(limit, fields[key] or limit)
+    return fields
+
+
+def refused_data(variants: Variants, data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """What in a caller's `data` the template does not allow (problem+json `errors`)."""
+    allowed = data_fields(variants)
+    errors = []
+    for key, value in data.items():
+        field = f"data.{key}"
+        if key not in allowed:
+            errors.append(
+                {"field": field, "message": "no placeholder of this template uses it", "code": "not_in_template"}
+            )
+            continue
+        text = "" if value is None else str(value)
+        limit = allowed[key]
+        if limit is None and (len(text) > TOKEN_MAX or not TOKEN.match(text)):
+            message = f"this placeholder takes a short value (an id, number or date, at most {TOKEN_MAX} characters, no spaces), not free text"
+            errors.append({"field": field, "message": message, "code": "free_text_not_allowed"})
+        elif limit is not None and len(text) > limit:
+            errors.append({"field": field, "message": f"at most {limit} characters here", "code": "too_long"})
+    return errors

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -49,20 +50,28 @@ _RETRY = " Send an `Idempotency-Key` header to make a retry safe (same key: the 
     "cursor pagination (`next_cursor`).",
 )
 async def list_tasks(
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("tasks:read"))],
     filters: Annotated[TaskFilters, Depends()],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> TaskPage:
-    return await service.list_tasks(session, filters, limit=limit, cursor=cursor)
+    page = await service.list_tasks(session, filters, limit=limit, cursor=cursor)
+    await record_access(request, session, (task.customer_id for task in page.items))
+    return page
 
 
 @router.get("/{task_id}", response_model=TaskRead, summary="Get a task", responses=_NOT_FOUND)
 async def get_task(
-    task_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, Depends(require("tasks:read"))]
+    task_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require("tasks:read"))],
 ) -> TaskRead:
-    return await service.get_task(session, task_id)
+    task = await service.get_task(session, task_id)
+    await record_access(request, session, [task.customer_id])
+    return task
 
 
 async def _idempotent(request, session, principal, operation: str, payload: dict, change) -> JsonResponse:

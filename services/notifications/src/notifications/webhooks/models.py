@@ -22,7 +22,8 @@ class WebhookSubscription(Base):
     # Exact event types or prefixes ending in ".*" (e.g. "crm.feedback.*")
     event_types: Mapped[list[str]] = mapped_column(ARRAY(String(200)), nullable=False)
     description: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    # whsec_<base64>: needed to sign every delivery, so it is kept (shown to the caller once).
+    # whsec_<base64>, needed to sign every delivery: kept encrypted (`fernet:...`, outbound/sealing.py),
+    # shown to the caller once.
     secret: Mapped[str] = mapped_column(String(200), nullable=False)
     created_by: Mapped[str] = mapped_column(String(200), nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, server_default=func.now())

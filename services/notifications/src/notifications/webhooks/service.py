@@ -27,7 +27,7 @@ from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import Conflict, NotFound, ProblemError, ValidationFailed
 from crm_shared.projections import get_customer
 from notifications.config import Settings
-from notifications.outbound import lease, schedule, signing
+from notifications.outbound import lease, schedule, sealing, signing
 from notifications.outbound.attempts import AttemptRead
 from notifications.outbound.targets import configured_guard
 from notifications.outbound.transports import Outcome
@@ -132,17 +132,19 @@ async def create_subscription(
     check_may_subscribe(principal, body.event_types, access.current())
     if (refused := configured_guard(settings).refusal_of_url(body.url)) is not None:
         raise ValidationFailed("url", refused, "private_target")
+    secret = signing.new_secret()
     subscription = WebhookSubscription(
         id=new_id(),
         url=body.url,
         event_types=body.event_types,
         description=body.description,
-        secret=signing.new_secret(),
+        secret=sealing.sealer(settings).seal(secret),  # encrypted at rest (outbound/sealing.py)
         created_by=principal.subject,
         created_at=utcnow(),
     )
     await WebhookRepository(session).insert(subscription)
-    return WebhookCreated.model_validate(subscription)
+    created = WebhookRead.model_validate(subscription).model_dump()
+    return WebhookCreated(**created, secret=secret)
 
 
 async def _subscription(session: AsyncSession, subscription_id: uuid.UUID, principal: Principal) -> WebhookSubscription:
@@ -267,7 +269,7 @@ async def prepare(
         id=delivery.id,
         number=lease.lease(repository, delivery, now, settings),
         url=subscription.url,
-        secret=subscription.secret,
+        secret=sealing.sealer(settings).open(subscription.secret),
         event_id=delivery.event_id,
         body=delivery.payload,
     )

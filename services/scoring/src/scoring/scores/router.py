@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
+from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -49,9 +50,14 @@ def _aware(at: datetime | None, field: str) -> datetime | None:
     "component (docs/scoring.md).",
 )
 async def get_score(
-    customer_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, Depends(require("scores:read"))]
+    customer_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require("scores:read"))],
 ) -> ScoreRead:
-    return ScoreRead.model_validate(await reads.get_score(session, customer_id))
+    score = ScoreRead.model_validate(await reads.get_score(session, customer_id))
+    await record_access(request, session, [customer_id])
+    return score
 
 
 @router.get(
@@ -62,6 +68,7 @@ async def get_score(
 )
 async def get_history(
     customer_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("scores:read"))],
     filters: Annotated[HistoryFilters, Depends()],
@@ -70,7 +77,9 @@ async def get_history(
 ) -> ScoreHistoryPage:
     _aware(filters.since, "since")
     _aware(filters.until, "until")
-    return await reads.score_history(session, customer_id, filters=filters, limit=limit, cursor=cursor)
+    page = await reads.score_history(session, customer_id, filters=filters, limit=limit, cursor=cursor)
+    await record_access(request, session, [customer_id])
+    return page
 
 
 @router.get(
@@ -84,13 +93,16 @@ async def get_history(
 )
 async def get_explanation(
     customer_id: uuid.UUID,
+    request: Request,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("scores:read"))],
     at: Annotated[IsoDateTime | None, Query(description="ISO time with zone; default now.")] = None,
     window_hours: Annotated[float, Query(gt=0, le=24 * 366)] = 24.0,
 ) -> ExplanationRead:
     when = _aware(at, "at") or datetime.now(UTC)
-    return await reads.explain(session, customer_id, when, timedelta(hours=window_hours))
+    explanation = await reads.explain(session, customer_id, when, timedelta(hours=window_hours))
+    await record_access(request, session, [customer_id])
+    return explanation
 
 
 @scorecard_router.get(

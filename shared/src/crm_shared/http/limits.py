@@ -1,0 +1,174 @@
+"""Abuse limits every api applies before a route runs: request body size and request rate.
+
+Body size: a request whose `Content-Length` is over its route's limit is answered 413 at once;
+a body sent without one (chunked) is counted as it is read and cut off with 413 at the limit.
+The limit is `CRM_LIMITS_MAX_BODY_BYTES`, larger for the import and batch routes (streamed
+imports never hold the file in memory; a batch is parsed whole, so its limit is what a pod's
+memory affords; docs/security.md#abuse-limits has the numbers).
+
+Rate: each caller has a budget per scope class (read, write, import), counted by the `limits`
+library in a moving window, keyed by the verified token's subject (a request without a valid token
+by client address). Over budget: 429 with `Retry-After`. The counters live in the process
+(`async+memory://`) unless `CRM_LIMITS_STORAGE_URI` points all replicas at one store
+(`async+redis://...`), see docs/security.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any, Literal
+
+import orjson
+from limits import RateLimitItem, parse_many
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from crm_shared.config import LimitSettings
+from crm_shared.http.auth import verify_token
+from crm_shared.http.problems import PROBLEM_JSON, PROBLEM_TYPE_BASE, ProblemError
+
+log = logging.getLogger(__name__)
+
+ScopeClass = Literal["read", "write", "import"]
+# Never limited: probes and scrapes must answer whatever a caller does.
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def scope_class(method: str, path: str, settings: LimitSettings) -> ScopeClass:
+    if method in READ_METHODS:
+        return "read"
+    if any(path.startswith(p) for p in settings.import_paths):
+        return "import"
+    return "write"
+
+
+def body_limit(path: str, settings: LimitSettings) -> int:
+    if any(path.startswith(p) for p in settings.import_paths):
+        return settings.max_import_body_bytes
+    if any(path.endswith(s) for s in settings.batch_path_suffixes):
+        return settings.max_batch_body_bytes
+    return settings.max_body_bytes
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` while a route reads a body past its limit (problem handlers answer 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than this route takes ({limit:,} bytes).")
+
+
+class RateLimited(ProblemError):
+    def __init__(self, scope: ScopeClass, retry_after: int) -> None:
+        super().__init__(
+            429,
+            "Too many requests",
+            f"Your {scope} budget is spent; retry after {retry_after} s.",
+            type="rate-limited",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def _problem(send_status: int, title: str, detail: str, path: str, type_: str, headers: dict[str, str]) -> list[Any]:
+    body = orjson.dumps(
+        {"type": PROBLEM_TYPE_BASE + type_, "title": title, "status": send_status, "detail": detail, "instance": path}
+    )
+    raw = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    return [
+        {"type": "http.response.start", "status": send_status, "headers": raw},
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+class RateLimiter:
+    """The budgets of one process, over the storage the settings name."""
+
+    def __init__(self, settings: LimitSettings, clock: Any = time.time) -> None:
+        self.settings = settings
+        storage = storage_from_string(settings.storage_uri)
+        if not isinstance(storage, Storage):
+            raise ValueError(
+                f"CRM_LIMITS_STORAGE_URI must name an async storage (async+...), not {settings.storage_uri}"
+            )
+        self.storage = storage
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.clock = clock
+        self.items: dict[ScopeClass, list[RateLimitItem]] = {
+            "read": parse_many(settings.read_rate),
+            "write": parse_many(settings.write_rate),
+            "import": parse_many(settings.import_rate),
+        }
+
+    async def check(self, scope: ScopeClass, caller: str) -> int | None:
+        """None if the request may go on (it is counted), else the seconds to wait."""
+        for item in self.items[scope]:
+            if not await self.strategy.hit(item, scope, caller):
+                stats = await self.strategy.get_window_stats(item, scope, caller)
+                wait: int = max(1, math.ceil(stats.reset_time - self.clock()))
+                return wait
+        return None
+
+
+def _caller(scope: Scope, settings: Any) -> str:
+    """The verified token's subject; else the client address (a bad token gets the address's budget)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and credentials.strip():
+                try:
+                    return "sub:" + verify_token(credentials.strip(), settings.auth).subject
+                except ProblemError:
+                    break
+    client = scope.get("client")
+    return "ip:" + (client[0] if client else "unknown")
+
+
+class AbuseLimitMiddleware:
+    """Rate then body size, before routing; answers 429 and 413 as problem+json."""
+
+    def __init__(self, app: ASGIApp, settings: Any) -> None:
+        self.app = app
+        self.settings = settings
+        self.limits: LimitSettings = settings.limits
+        self.limiter = RateLimiter(self.limits) if self.limits.rate_limits_enabled else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        if self.limiter is not None:
+            klass = scope_class(method, path, self.limits)
+            wait = await self.limiter.check(klass, _caller(scope, self.settings))
+            if wait is not None:
+                error = RateLimited(klass, wait)
+                for message in _problem(
+                    429, error.title, error.detail or "", path, "rate-limited", error.headers or {}
+                ):
+                    await send(message)
+                return
+        limit = body_limit(path, self.limits)
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            too_large = BodyTooLarge(limit)
+            for message in _problem(413, "Content too large", too_large.detail, path, "content-too-large", {}):
+                await send(message)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
