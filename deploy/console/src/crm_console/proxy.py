@@ -42,7 +42,8 @@ def _forward_headers(request: Request) -> list[tuple[str, str]]:
 def create_client(settings: ConsoleSettings) -> httpx.AsyncClient:
     # No read timeout: a live stream is quiet between heartbeats; the apis bound their own work.
     timeout = httpx.Timeout(settings.upstream_connect_timeout_seconds, read=None)
-    return httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    # trust_env=False: the apis are internal addresses; an HTTP(S)_PROXY of the environment is not for them.
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
 
 
 async def proxy(request: Request) -> Response:
