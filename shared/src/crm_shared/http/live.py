@@ -34,6 +34,7 @@ from crm_shared.http.problems import ProblemError
 
 log = logging.getLogger(__name__)
 
+LISTEN_WAIT_SECONDS = 5.0
 # A change's keys (the trigger's payload) -> the event's data, or None when the row is gone.
 Render = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[BaseModel | dict[str, Any] | None]]
 
@@ -201,6 +202,10 @@ def stream(
 
     async def events() -> AsyncIterator[bytes]:
         async with hub.subscribe(wanted) as queue:
+            # `: connected` promises that every change committed from now on will come; right
+            # after the api started, that needs the LISTEN connection (a lost one: resync follows).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hub.listening.wait(), LISTEN_WAIT_SECONDS)
             yield b": connected\n\n"
             while True:
                 try:
