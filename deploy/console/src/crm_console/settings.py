@@ -34,6 +34,8 @@ class ConsoleSettings(BaseSettings):
     dev_token_ttl_seconds: int = 8 * 3600
     # The proxy's connect timeout; reads have none (live streams stay open).
     upstream_connect_timeout_seconds: float = 5.0
+    # On SIGTERM, requests and open live streams get this long to end (honcho waits 5 s under `make run`).
+    shutdown_grace_seconds: int = 4
 
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
