@@ -3,14 +3,14 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := shared services/contacts services/feedback services/scoring services/notifications deploy/devstack tools/crmctl
+PACKAGES := shared services/contacts services/feedback services/scoring services/notifications deploy/devstack deploy/console tools/crmctl
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 # The services are the packages under services/ (each declares itself: its manifest.py).
 SERVICE_DIRS := $(filter services/%,$(PACKAGES))
 
-.PHONY: install run test test-unit bench token seed lint schemas lock clean
+.PHONY: install console run test test-unit bench token seed lint schemas lock clean
 
-install: $(STAMP)
+install: $(STAMP) console
 
 $(STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
 	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m pip install --quiet \
 		$(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
 	touch $(STAMP)
+
+## The web console (console/): `npm ci` when its lock file changed, `npm run build` when its sources did.
+console: $(STAMP)
+	$(BIN)/python -m crm_devstack.console
 
 ## Start PostgreSQL, the broker, migrations, topics and all eight processes; Ctrl-C stops all.
 run: install
@@ -55,6 +59,7 @@ lint: install
 		$(BIN)/lint-imports --no-cache $$config || status=1; done; exit $$status
 	$(BIN)/mypy shared/src/crm_shared
 	$(BIN)/mypy tools/crmctl/src/crmctl
+	$(BIN)/mypy deploy/console/src/crm_console
 	status=0; for dir in $(SERVICE_DIRS); do \
 		$(BIN)/mypy $$dir/src/$$(basename $$dir) || status=1; done; exit $$status
 

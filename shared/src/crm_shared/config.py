@@ -197,6 +197,22 @@ class RetentionSettings(BaseSettings):
     access_log_days: float = 365.0
 
 
+class CorsSettings(BaseSettings):
+    """Browsers on other origins allowed to call the apis (`CRM_CORS_ALLOW_ORIGINS`, comma-separated).
+
+    Empty (the default): no CORS headers at all. The web console needs none (its server proxies
+    the apis on its own origin); set it for a browser app served elsewhere."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_CORS_", extra="ignore")
+
+    allow_origins: str = ""
+    max_age_seconds: int = 600
+
+    @property
+    def origins(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.allow_origins.split(",") if origin.strip()]
+
+
 class ServiceSettings(BaseSettings):
     """Base for each service's settings; subclasses set `env_prefix` and defaults."""
 
@@ -231,6 +247,9 @@ class ServiceSettings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
 
     @field_validator("database_ssl_mode")
     @classmethod
@@ -238,9 +257,6 @@ class ServiceSettings(BaseSettings):
         if value is not None and value not in DATABASE_SSL_MODES:
             raise ValueError(f"use one of {', '.join(DATABASE_SSL_MODES)}")
         return value
-
-    limits: LimitSettings = Field(default_factory=LimitSettings)
-    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @property
     def worker_metrics_port(self) -> int:

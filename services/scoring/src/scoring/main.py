@@ -2,16 +2,19 @@
 
 from fastapi import FastAPI
 
+from crm_shared.http import live
 from crm_shared.http.app import create_service_app
 from scoring.config import Settings
 from scoring.indicators.router import routers as indicator_routers
-from scoring.scores.router import daily_runs_router, runs_router, scorecard_router
 from scoring.privacy.router import router as privacy_router
+from scoring.scores import reads
+from scoring.scores.router import SCORES_FEED, daily_runs_router, live_router, runs_router, scorecard_router
 from scoring.scores.router import router as scores_router
 from scoring.worklists.router import router as worklists_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    start_live, stop_live = live.hooks(SCORES_FEED, reads.live_score)
     return create_service_app(
         settings=settings or Settings(),
         title="CRM scoring",
@@ -24,5 +27,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             daily_runs_router,
             *indicator_routers,
             privacy_router,
+            live_router,
         ],
+        on_startup=[start_live],
+        on_shutdown=[stop_live],
     )

@@ -4,8 +4,10 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import StreamingResponse
 
 from crm_shared.http.access_log import record_access
+from crm_shared.http import live
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -14,6 +16,13 @@ from notifications.tasks import service
 from notifications.tasks.schemas import TaskCancel, TaskComplete, TaskFilters, TaskPage, TaskRead
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+live_router = APIRouter(prefix="/v1/live", tags=["live"])
+# Every change of a task (tasks' trigger, migration 0006_console_server) as an SSE `task` event.
+TASKS_FEED = live.LiveFeed(
+    channel="crm_live_tasks",
+    event="task",
+    filters={"customer_id": ("customer_id",), "assignee": ("assignee",), "queue": ("team", "assignee")},
+)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No task with this id (within your reach)", "content": {"application/problem+json": {}}}
@@ -162,3 +171,23 @@ async def cancel_task(
             session, task_id, actor=principal.subject, reason=body.reason, manager=principal.manager
         ),
     )
+
+
+@live_router.get(
+    "",
+    summary="Live task changes (server-sent events)",
+    description="A `text/event-stream`: each created or changed task that matches the filters as an `event: task` "
+    "whose data is the task as `GET /v1/tasks/{id}` returns it; `: keepalive` comments every 15 s; `event: resync` "
+    "when changes may have been missed (read the list again). `queue` matches the task's team or a queue assignee.",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def live_tasks(
+    request: Request,
+    _: Annotated[Principal, Depends(require("tasks:read"))],
+    customer_id: uuid.UUID | None = None,
+    assignee: Annotated[str | None, Query(max_length=200)] = None,
+    queue: Annotated[str | None, Query(max_length=200)] = None,
+) -> StreamingResponse:
+    wanted = {"customer_id": str(customer_id) if customer_id else None, "assignee": assignee, "queue": queue}
+    return live.stream(request, TASKS_FEED.event, wanted)
