@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from crm_devstack.testing import envelopes, eventually, read_topic, unique_email, unique_phone
+from crm_devstack.testing import complaint_move, envelopes, eventually, read_topic, unique_email, unique_phone
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ async def new_complaint(services, customer_id: str) -> dict:
 
 
 async def move(services, feedback_id: str, to: str, reason: str | None = None, **headers):
-    body = {"to": to} | ({"reason": reason} if reason else {})
+    body = complaint_move(to, reason)
     return await services.feedback.post(f"/v1/feedback/{feedback_id}/transitions", json=body, headers=headers)
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from crm_devstack.testing import envelopes, eventually, read_topic, unique_email, unique_phone
+from crm_devstack.testing import complaint_move, envelopes, eventually, read_topic, unique_email, unique_phone
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ async def test_indicators_by_region_follow_complaints_surveys_orders_and_churn(s
 
     filed = await complaint(services, alice["id"])
     for to in ("acknowledged", "resolved"):
-        moved = await services.feedback.post(f"/v1/feedback/{filed['id']}/transitions", json={"to": to})
+        moved = await services.feedback.post(f"/v1/feedback/{filed['id']}/transitions", json=complaint_move(to))
         assert moved.status_code in (200, 201), moved.text
     await survey(services, alice["id"], "csat", 5)
     await survey(services, bob["id"], "csat", 2)

@@ -274,6 +274,8 @@ async def on_status_changed(session: AsyncSession, event: Envelope) -> None:
 async def on_sla_breached(session: AsyncSession, event: Envelope) -> None:
     breach = event.payload()
     assert isinstance(breach, SlaBreachedV1)
+    if breach.type.value != "complaint":
+        return  # the SLA indicators measure complaint handling
     complaint = await IndicatorRepository(session).complaint(breach.feedback_id)
     if complaint is None:
         segments = await _segments_of(session, breach.customer_id, breach.customer.tier.value, breach.customer.owner)
