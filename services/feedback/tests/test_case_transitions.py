@@ -1,5 +1,7 @@
 """Unit tests of the case lifecycles (feedback/cases/transitions.py): pure rules, no server."""
 
+import itertools
+
 import pytest
 
 from crm_shared.contracts.vocabulary import CASE_TYPES, CaseStatus, FeedbackType, SurveyMetric
@@ -32,9 +34,7 @@ def test_every_request_type_is_a_case_and_every_status_belongs_to_a_lifecycle() 
     assert not transitions.is_case(FeedbackType.praise) and not transitions.is_case(FeedbackType.survey_response)
 
 
-@pytest.mark.parametrize(
-    ("kind", "current"), [(k, s) for k, table in transitions.LIFECYCLES.items() for s in table]
-)
+@pytest.mark.parametrize(("kind", "current"), [(k, s) for k, table in transitions.LIFECYCLES.items() for s in table])
 def test_a_case_never_stands_still_or_goes_back_to_received(kind: FeedbackType, current: CaseStatus) -> None:
     allowed = transitions.allowed_next(current, kind)
     assert current not in allowed
@@ -52,7 +52,7 @@ def test_a_case_never_stands_still_or_goes_back_to_received(kind: FeedbackType, 
 def test_each_request_type_walks_its_own_path_and_knows_when_it_is_done(
     kind: FeedbackType, path: list[CaseStatus], done: CaseStatus
 ) -> None:
-    assert all(b in transitions.allowed_next(a, kind) for a, b in zip(path, path[1:], strict=False))
+    assert all(b in transitions.allowed_next(a, kind) for a, b in itertools.pairwise(path))
     assert done.value in transitions.done_statuses(kind) and S.received.value not in transitions.done_statuses(kind)
     # A complaint's statuses do not leak into the others' lifecycles.
     assert S.acknowledged not in transitions.LIFECYCLES[kind]

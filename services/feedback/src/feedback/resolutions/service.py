@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.events import CaseResolution, Compensation
 from crm_shared.db import utcnow
-from crm_shared.http.problems import Conflict, NotFound, ProblemError
+from crm_shared.http.problems import NotFound, ProblemError
 from feedback.records.models import Feedback
 from feedback.records.repository import FeedbackRepository
 from feedback.resolutions.models import CauseCode, Resolution
@@ -134,7 +134,12 @@ async def get_resolution(session: AsyncSession, feedback_id: uuid.UUID) -> Resol
 
 def _compensated(row: Resolution) -> None:
     if row.compensation_amount is None:
-        raise Conflict(f"The resolution of {row.feedback_id} gives no compensation.", type="no-compensation")
+        raise ProblemError(
+            409,
+            "No compensation",
+            f"The resolution of {row.feedback_id} gives no compensation.",
+            type="no-compensation",
+        )
 
 
 async def approve(session: AsyncSession, feedback_id: uuid.UUID, *, actor: str) -> ResolutionRead:
@@ -151,7 +156,12 @@ async def mark_paid(session: AsyncSession, feedback_id: uuid.UUID, paid_on: date
     row = await _resolution(session, feedback_id, for_update=True)
     _compensated(row)
     if row.compensation_approved_at is None:
-        raise Conflict(f"The compensation of {feedback_id} is not approved yet; approve it first.", type="not-approved")
+        raise ProblemError(
+            409,
+            "Compensation not approved",
+            f"The compensation of {feedback_id} is not approved yet; a service manager approves it first.",
+            type="not-approved",
+        )
     received = await FeedbackRepository(session).get(feedback_id)
     assert received is not None
     if paid_on < received.received_at.date():
