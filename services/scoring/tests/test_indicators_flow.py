@@ -240,3 +240,39 @@ async def test_an_erased_customer_leaves_the_segments_but_the_aggregates_stay(se
         await db.close()
     item = await month_of(services, "region", region)
     assert (item["counters"]["complaints"], item["counters"]["customers_joined"]) == (1, 1)
+
+
+async def test_reopen_rate_and_time_to_compensation_follow_resolved_complaints(services) -> None:
+    region, owner = f"region-{uuid.uuid4().hex[:10]}", f"owner-{uuid.uuid4().hex[:10]}"
+    customer = await new_customer(services, region, owner)
+
+    async def counted():
+        item = await month_of(services, "region", region)
+        return item if item and item["counters"]["customers_joined"] == 1 else None
+
+    await eventually(counted)
+    reopened, compensated = await complaint(services, customer["id"]), await complaint(services, customer["id"])
+    for fid, moves in (
+        (reopened["id"], [complaint_move("resolved"), complaint_move("in_progress")]),
+        (compensated["id"], [complaint_move("resolved", compensation={"amount": "80.00", "currency": "EUR"})]),
+    ):
+        for body in moves:
+            moved = await services.feedback.post(f"/v1/feedback/{fid}/transitions", json=body)
+            assert moved.status_code == 201, moved.text
+    path = f"/v1/feedback/{compensated['id']}/resolution/compensation"
+    assert (await services.feedback.post(f"{path}/approval")).status_code == 200
+    today = datetime.now(UTC).date().isoformat()
+    assert (await services.feedback.post(f"{path}/payment", json={"paid_on": today})).status_code == 200
+    # A retry of the payment announces nothing twice.
+    assert (await services.feedback.post(f"{path}/payment", json={"paid_on": today})).status_code == 200
+
+    async def recovered():
+        item = await month_of(services, "region", region)
+        c = item["counters"] if item else {}
+        return item if c.get("resolutions") == 2 and c.get("reopens") == 1 and c.get("compensations_paid") else None
+
+    item = await eventually(recovered)
+    indicators = item["indicators"]
+    assert (indicators["reopen_rate"]["value"], indicators["reopen_rate"]["sample_size"]) == (50.0, 2)
+    assert indicators["time_to_compensation_days"]["value"] == 0.0
+    assert item["counters"]["compensations_paid"] == 1

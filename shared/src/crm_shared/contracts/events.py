@@ -253,6 +253,20 @@ class SlaBreachedV1(_Payload):
     customer: CustomerRef
 
 
+class CompensationPaidV1(_Payload):
+    """A complaint's approved compensation reached the customer: the end of a recovery, and what
+    the time-to-compensation indicator measures (from `received_at` to `paid_on`)."""
+
+    feedback_id: uuid.UUID
+    customer_id: uuid.UUID
+    received_at: datetime = Field(description="When the complaint arrived.")
+    paid_on: date
+    amount: Decimal = Field(ge=0, examples=["150.00"])
+    currency: str = Field(min_length=3, max_length=3, examples=["EUR"])
+    cause_code: str = Field(examples=["delivery.late"])
+    customer: CustomerRef
+
+
 class SuggestionVotedV1(_Payload):
     """A customer's suggestion joined a product backlog item (a new item, or a vote on one that
     other customers asked for too; docs/domain.md#the-suggestion-backlog)."""
@@ -384,6 +398,7 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "crm.feedback.status_changed.v1": FeedbackStatusChangedV1,
     "crm.feedback.sla_breached.v1": SlaBreachedV1,
     "crm.feedback.suggestion_voted.v1": SuggestionVotedV1,
+    "crm.feedback.compensation_paid.v1": CompensationPaidV1,
     "crm.score.changed.v1": ScoreChangedV1,
     "crm.score.changed.v2": ScoreChangedV2,
     "crm.indicator.threshold_crossed.v1": IndicatorThresholdCrossedV1,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_shared.contracts import Topics, new_event
 from crm_shared.contracts.events import (
     CaseResolution,
+    CompensationPaidV1,
     CustomerRef,
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
@@ -110,4 +111,10 @@ async def publish_sla_breached(
 async def publish_suggestion_voted(session: AsyncSession, data: SuggestionVotedV1) -> None:
     """Keyed by the voting customer, like every feedback event (the backlog item is in the data)."""
     event = new_event(type="crm.feedback.suggestion_voted.v1", source=SOURCE, subject=data.customer_id, data=data)
+    await add_event(session, event, Topics.feedback)
+
+
+async def publish_compensation_paid(session: AsyncSession, feedback: Feedback, data: CompensationPaidV1) -> None:
+    assert feedback.customer_id is not None  # only matched complaints are resolved
+    event = new_event(type="crm.feedback.compensation_paid.v1", source=SOURCE, subject=feedback.customer_id, data=data)
     await add_event(session, event, Topics.feedback)

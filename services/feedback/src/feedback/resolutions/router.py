@@ -60,8 +60,10 @@ async def approve_compensation(
     "/{feedback_id}/resolution/compensation/payment",
     response_model=ResolutionRead,
     summary="Record the day the compensation was paid",
-    description="Only an approved compensation is paid (409 otherwise). The day counts for the "
-    "time-to-compensation indicator (`GET /v1/reports/service-recovery`).",
+    description="Only an approved compensation is paid (409 `not-approved` otherwise). Publishes "
+    "`crm.feedback.compensation_paid.v1`, which feeds the `time_to_compensation_days` indicator; the day counts "
+    "in `GET /v1/reports/service-recovery` too. Safe to retry: the same day again answers the same and publishes "
+    "nothing; another day is 409 `already-paid`.",
 )
 async def pay_compensation(
     feedback_id: uuid.UUID,

@@ -13,9 +13,12 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_shared.contracts.events import CaseResolution, Compensation
+from crm_shared.contracts.events import CaseResolution, Compensation, CompensationPaidV1, CustomerRef
+from crm_shared.contracts.vocabulary import Tier
 from crm_shared.db import utcnow
 from crm_shared.http.problems import NotFound, ProblemError
+from crm_shared.projections import get_customer
+from feedback.events.publishers import publish_compensation_paid
 from feedback.records.models import Feedback
 from feedback.records.repository import FeedbackRepository
 from feedback.resolutions.models import CauseCode, Resolution
@@ -162,12 +165,38 @@ async def mark_paid(session: AsyncSession, feedback_id: uuid.UUID, paid_on: date
             f"The compensation of {feedback_id} is not approved yet; a service manager approves it first.",
             type="not-approved",
         )
-    received = await FeedbackRepository(session).get(feedback_id)
-    assert received is not None
-    if paid_on < received.received_at.date():
+    if row.compensation_paid_on == paid_on:
+        return await _read(session, row)  # a retry: paid once, announced once
+    if row.compensation_paid_on is not None:
+        raise ProblemError(
+            409,
+            "Compensation already paid",
+            f"The compensation of {feedback_id} was paid on {row.compensation_paid_on}.",
+            type="already-paid",
+            paid_on=row.compensation_paid_on.isoformat(),
+        )
+    complaint = await FeedbackRepository(session).get(feedback_id)
+    assert complaint is not None and complaint.customer_id is not None
+    if paid_on < complaint.received_at.date():
         raise _invalid([{"field": "paid_on", "message": "before the complaint arrived", "code": "too_early"}])
     row.compensation_paid_on = paid_on
     await ResolutionRepository(session).insert(row)
+    assert row.compensation_amount is not None and row.compensation_currency is not None
+    customer = await get_customer(session, complaint.customer_id)
+    await publish_compensation_paid(
+        session,
+        complaint,
+        CompensationPaidV1(
+            feedback_id=complaint.id,
+            customer_id=complaint.customer_id,
+            received_at=complaint.received_at,
+            paid_on=paid_on,
+            amount=row.compensation_amount,
+            currency=row.compensation_currency,
+            cause_code=row.cause_code,
+            customer=CustomerRef(tier=Tier(complaint.customer_tier), owner=customer.owner if customer else None),
+        ),
+    )
     return await _read(session, row)
 
 
