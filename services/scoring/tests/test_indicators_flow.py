@@ -276,3 +276,42 @@ async def test_reopen_rate_and_time_to_compensation_follow_resolved_complaints(s
     assert (indicators["reopen_rate"]["value"], indicators["reopen_rate"]["sample_size"]) == (50.0, 2)
     assert indicators["time_to_compensation_days"]["value"] == 0.0
     assert item["counters"]["compensations_paid"] == 1
+
+
+async def test_an_inquiry_missing_its_sla_moves_no_complaint_indicator(services) -> None:
+    region, owner = f"region-{uuid.uuid4().hex[:10]}", f"owner-{uuid.uuid4().hex[:10]}"
+    customer = await new_customer(services, region, owner, tier="bronze")
+    saved = (await services.feedback.get("/v1/sla-policy")).json()["targets"]
+    quick = saved | {"by_type": saved["by_type"]}
+    quick["by_type"]["inquiry"]["first_response"]["bronze"] = 1
+    assert (await services.feedback.put("/v1/sla-policy", json=quick)).status_code == 200
+    try:
+        inquiry = await feedback(
+            services, customer["id"], type="inquiry", category="purchase.information", description="Price list?"
+        )
+    finally:
+        assert (await services.feedback.put("/v1/sla-policy", json=saved)).status_code == 200
+
+    async def breached():
+        events = envelopes(await read_topic(services.stack.bootstrap, "crm.feedback"))
+        found = [
+            e.data
+            for e in events
+            if e.type == "crm.feedback.sla_breached.v1" and e.data["feedback_id"] == inquiry["id"]
+        ]
+        return found or None
+
+    [breach] = await eventually(breached)
+    assert breach["type"] == "inquiry"
+    # A complaint of the same customer comes after the breach on the customer's partition: once it
+    # is counted, the breach was seen, and it counted nothing.
+    filed = await complaint(services, customer["id"])
+    moved = await services.feedback.post(f"/v1/feedback/{filed['id']}/transitions", json=complaint_move("resolved"))
+    assert moved.status_code == 201, moved.text
+
+    async def resolved():
+        item = await month_of(services, "region", region)
+        return item if item and item["counters"]["resolutions"] == 1 else None
+
+    item = await eventually(resolved)
+    assert item["counters"]["sla_breached"] == 0 and item["counters"]["complaints"] == 1
