@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from crm_devstack.testing import envelopes, eventually, read_topic, unique_email, unique_phone
+from crm_devstack.testing import complaint_move, envelopes, eventually, read_topic, unique_email, unique_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +45,7 @@ async def test_resolved_complaint_gets_a_follow_up_and_an_unhappy_answer_reopens
         assert posted.status_code == 201, posted.text
         complaint_id = posted.json()["id"]
         for to in ("acknowledged", "in_progress", "resolved"):
-            moved = await feedback.post(f"/v1/feedback/{complaint_id}/transitions", json={"to": to})
+            moved = await feedback.post(f"/v1/feedback/{complaint_id}/transitions", json=complaint_move(to))
             assert moved.status_code == 201, moved.text
 
         async def follow_ups():

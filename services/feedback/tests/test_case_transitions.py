@@ -1,8 +1,10 @@
-"""Unit tests of the complaint lifecycle (feedback/cases/transitions.py): pure rules, no server."""
+"""Unit tests of the case lifecycles (feedback/cases/transitions.py): pure rules, no server."""
+
+import itertools
 
 import pytest
 
-from crm_shared.contracts.vocabulary import CaseStatus, SurveyMetric
+from crm_shared.contracts.vocabulary import CASE_TYPES, CaseStatus, FeedbackType, SurveyMetric
 from feedback.cases import transitions
 
 S = CaseStatus
@@ -22,15 +24,44 @@ def test_each_status_allows_exactly_its_next_moves(current: CaseStatus, allowed:
     assert set(transitions.allowed_next(current)) == allowed
 
 
-def test_every_status_has_an_entry_in_the_table() -> None:
-    assert set(transitions.TRANSITIONS) == set(CaseStatus)
+def test_every_request_type_is_a_case_and_every_status_belongs_to_a_lifecycle() -> None:
+    assert set(transitions.LIFECYCLES) == set(CASE_TYPES)
+    assert {s for table in transitions.LIFECYCLES.values() for s in table} == set(CaseStatus)
+    for kind, table in transitions.LIFECYCLES.items():
+        # Every status a case can reach has its own entry, and every case can end.
+        assert {s for nexts in table.values() for s in nexts} <= set(table), kind
+        assert transitions.DONE[kind] <= set(table), kind
+    assert not transitions.is_case(FeedbackType.praise) and not transitions.is_case(FeedbackType.survey_response)
 
 
-@pytest.mark.parametrize("current", list(CaseStatus))
-def test_a_case_never_stands_still_or_goes_back_to_received(current: CaseStatus) -> None:
-    allowed = transitions.allowed_next(current)
+@pytest.mark.parametrize(("kind", "current"), [(k, s) for k, table in transitions.LIFECYCLES.items() for s in table])
+def test_a_case_never_stands_still_or_goes_back_to_received(kind: FeedbackType, current: CaseStatus) -> None:
+    allowed = transitions.allowed_next(current, kind)
     assert current not in allowed
     assert S.received not in allowed
+
+
+@pytest.mark.parametrize(
+    ("kind", "path", "done"),
+    [
+        (FeedbackType.inquiry, [S.received, S.in_progress, S.answered, S.closed], S.answered),
+        (FeedbackType.technical_support, [S.received, S.scheduled, S.in_progress, S.resolved, S.closed], S.resolved),
+        (FeedbackType.suggestion, [S.received, S.under_review, S.accepted, S.delivered], S.accepted),
+    ],
+)
+def test_each_request_type_walks_its_own_path_and_knows_when_it_is_done(
+    kind: FeedbackType, path: list[CaseStatus], done: CaseStatus
+) -> None:
+    assert all(b in transitions.allowed_next(a, kind) for a, b in itertools.pairwise(path))
+    assert done.value in transitions.done_statuses(kind) and S.received.value not in transitions.done_statuses(kind)
+    # A complaint's statuses do not leak into the others' lifecycles.
+    assert S.acknowledged not in transitions.LIFECYCLES[kind]
+
+
+def test_a_follow_up_question_reopens_an_answered_inquiry_but_a_reviewed_suggestion_is_no_reopen() -> None:
+    assert transitions.is_reopen(S.answered, S.in_progress, FeedbackType.inquiry)
+    assert not transitions.is_reopen(S.declined, S.under_review, FeedbackType.suggestion)
+    assert transitions.allowed_next(S.resolved, FeedbackType.inquiry) == ()
 
 
 def test_acknowledged_cannot_be_reached_once_work_started() -> None:

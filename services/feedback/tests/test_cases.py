@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from crm_devstack.testing import envelopes, eventually, read_topic, unique_email, unique_phone
+from crm_devstack.testing import complaint_move, envelopes, eventually, read_topic, unique_email, unique_phone
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ async def new_complaint(services, customer_id: str) -> dict:
 
 
 async def move(services, feedback_id: str, to: str, reason: str | None = None, **headers):
-    body = {"to": to} | ({"reason": reason} if reason else {})
+    body = complaint_move(to, reason)
     return await services.feedback.post(f"/v1/feedback/{feedback_id}/transitions", json=body, headers=headers)
 
 
@@ -168,10 +168,12 @@ async def test_concurrent_transitions_from_the_same_status_do_not_both_win(servi
     assert len(history) == 1
 
 
-async def test_erasure_blanks_notes_and_transition_reasons(services) -> None:
+async def test_erasure_blanks_notes_transition_reasons_and_the_remedy(services) -> None:
     customer = await new_customer(services)
     fid = (await new_complaint(services, customer["id"]))["id"]
     assert (await move(services, fid, "acknowledged", reason="Spoke to Mr Smith at home")).status_code == 201
+    remedy = complaint_move("resolved", remedy="Refunded Mr Smith to his private account", cause_code="billing.error")
+    assert (await services.feedback.post(f"/v1/feedback/{fid}/transitions", json=remedy)).status_code == 201
     assert (
         await services.feedback.post(f"/v1/feedback/{fid}/notes", json={"text": "Mr Smith, 555-0100"})
     ).status_code == 201
@@ -181,6 +183,11 @@ async def test_erasure_blanks_notes_and_transition_reasons(services) -> None:
     async def blanked():
         notes = (await services.feedback.get(f"/v1/feedback/{fid}/notes")).json()["items"]
         history = (await services.feedback.get(f"/v1/feedback/{fid}/history")).json()["items"]
-        return notes[0]["text"] == "[erased]" and history[0]["reason"] == "[erased]"
+        resolution = (await services.feedback.get(f"/v1/feedback/{fid}/resolution")).json()
+        return (
+            notes[0]["text"] == "[erased]" and history[0]["reason"] == "[erased]" and resolution["remedy"] == "[erased]"
+        )
 
     await eventually(blanked)
+    # The cause stays for the reports: it says nothing about the person.
+    assert (await services.feedback.get(f"/v1/feedback/{fid}/resolution")).json()["cause_code"] == "billing.error"

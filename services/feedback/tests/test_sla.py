@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from crm_devstack.testing import envelopes, eventually, read_topic, unique_email, unique_phone
+from crm_devstack.testing import complaint_move, envelopes, eventually, read_topic, unique_email, unique_phone
 from feedback.sla.schemas import DEFAULT_TARGETS
 
 pytestmark = pytest.mark.integration
@@ -113,7 +113,7 @@ async def test_a_complaint_acknowledged_in_time_meets_its_first_response_and_nev
 async def test_resolving_meets_the_resolution_clock_and_reopening_restarts_it(services) -> None:
     feedback = await complaint(services)
     for to in ("resolved", "in_progress"):
-        moved = await services.feedback.post(f"/v1/feedback/{feedback['id']}/transitions", json={"to": to})
+        moved = await services.feedback.post(f"/v1/feedback/{feedback['id']}/transitions", json=complaint_move(to))
         assert moved.status_code == 201, moved.text
         if to == "resolved":
             state = await clocks(services, feedback["id"])

@@ -110,3 +110,46 @@ def test_meeting_a_paused_clock_counts_the_pause_and_ends_it() -> None:
     clocks.meet(resolution, T0 + 90 * timedelta(minutes=1))
     assert (resolution.status, resolution.paused_at, resolution.pause_reason) == ("met", None, None)
     assert resolution.paused_seconds == 30 * 60
+
+
+def test_an_inquiry_is_timed_by_type_and_tier_and_answering_it_meets_resolution() -> None:
+    made = {
+        c.clock: c
+        for c in clocks.new_clocks(
+            uuid.uuid4(),
+            severity="low",
+            tier="gold",
+            received_at=T0,
+            targets=DEFAULT_TARGETS,
+            policy_version=0,
+            type="inquiry",
+        )
+    }
+    # Severity is a complaint's measure: a gold inquiry is answered first within 2 hours, done within 24.
+    assert (made["first_response"].due_at, made["resolution"].due_at) == (T0 + 2 * HOUR, T0 + 24 * HOUR)
+    inquiry_done = frozenset({"answered", "closed"})
+    clocks.apply_transition(made, "received", "answered", T0 + HOUR, inquiry_done)
+    assert all(c.status == "met" for c in made.values())
+    # A follow-up question reopens it: the resolution clock starts again.
+    clocks.apply_transition(made, "answered", "in_progress", T0 + 3 * HOUR, inquiry_done)
+    assert (made["resolution"].status, made["resolution"].restarts) == ("running", 1)
+
+
+def test_a_suggestion_under_review_is_not_done_and_a_decision_is() -> None:
+    made = {
+        c.clock: c
+        for c in clocks.new_clocks(
+            uuid.uuid4(),
+            severity="low",
+            tier="key",
+            received_at=T0,
+            targets=DEFAULT_TARGETS,
+            policy_version=0,
+            type="suggestion",
+        )
+    }
+    decided = frozenset({"accepted", "declined", "delivered"})
+    clocks.apply_transition(made, "received", "under_review", T0 + HOUR, decided)
+    assert (made["first_response"].status, made["resolution"].status) == ("met", "running")
+    clocks.apply_transition(made, "under_review", "declined", T0 + 2 * HOUR, decided)
+    assert made["resolution"].status == "met"

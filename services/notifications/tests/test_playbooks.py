@@ -290,3 +290,68 @@ def test_an_sla_breach_and_a_churn_have_their_default_playbooks() -> None:
 
     assert matching(lifecycle(LifecycleStage.churned)) == ["win_back"]
     assert matching(lifecycle(LifecycleStage.at_risk)) == []
+
+
+def received_event(kind: str, category: str | None = "product.features") -> Envelope:
+    return envelope(
+        "crm.feedback.received.v1",
+        FeedbackReceivedV1(
+            feedback_id=uuid.uuid4(),
+            customer_id=uuid.uuid4(),
+            type=FeedbackType(kind),
+            category=category,
+            severity=Severity.low,
+            channel=Channel.web,
+            received_at=T0,
+            customer=CustomerRef(tier=Tier.silver, owner="alice"),
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "playbook"),
+    [
+        ("inquiry", "answer_inquiry"),
+        ("technical_support", "technical_support_visit"),
+        ("suggestion", "suggestion_to_backlog"),
+    ],
+)
+def test_every_request_type_has_its_default_playbook(kind: str, playbook: str) -> None:
+    assert matching(received_event(kind)) == [playbook]
+
+
+def test_a_resolved_technical_support_case_asks_for_no_complaint_follow_up_and_its_breach_names_its_type() -> None:
+    resolved = envelope(
+        "crm.feedback.status_changed.v1",
+        FeedbackStatusChangedV1(
+            feedback_id=uuid.uuid4(),
+            customer_id=uuid.uuid4(),
+            type=FeedbackType.technical_support,
+            previous=CaseStatus.in_progress,
+            current=CaseStatus.resolved,
+            changed_by="alice",
+            changed_at=T0,
+            severity=Severity.low,
+            customer=CustomerRef(tier=Tier.gold, owner="alice"),
+        ),
+    )
+    assert matching(resolved) == []
+    from crm_shared.contracts.events import SlaBreachedV1
+
+    breach = envelope(
+        "crm.feedback.sla_breached.v1",
+        SlaBreachedV1(
+            feedback_id=uuid.uuid4(),
+            customer_id=uuid.uuid4(),
+            type=FeedbackType.inquiry,
+            clock="resolution",
+            due_at=T0,
+            breached_at=T0,
+            severity=Severity.low,
+            customer=CustomerRef(tier=Tier.gold, owner="alice"),
+        ),
+    )
+    [sla] = COMPILED["crm.feedback.sla_breached.v1"]
+    assert rules.render(sla.actions[0].params["title"], rules.facts_of(breach)).startswith(
+        "SLA breached (resolution) on a low inquiry"
+    )

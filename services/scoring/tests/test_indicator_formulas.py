@@ -1,6 +1,6 @@
 """Unit: the indicator formulas, periods, segment moves and the alert state machine (no servers)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -36,6 +36,18 @@ def test_service_quality_formulas() -> None:
     assert formulas.sla_attainment(counters(sla_met=9, sla_breached=3)) == (75.0, 12)
     assert formulas.first_response_hours(counters()) == (None, 0)
     assert formulas.sla_attainment(counters()) == (None, 0)
+
+
+def test_recovery_formulas_reopen_rate_and_time_to_compensation() -> None:
+    assert formulas.reopen_rate(counters(resolutions=20, reopens=3)) == (15.0, 20)
+    assert formulas.reopen_rate(counters(reopens=1)) == (None, 0)
+    paid = counters(compensations_paid=2, compensation_days=9.0)
+    assert formulas.time_to_compensation_days(paid) == (4.5, 2)
+    assert formulas.time_to_compensation_days(counters()) == (None, 0)
+    # Whole days from the complaint's UTC day: a late-evening complaint paid next morning is one day.
+    late_evening = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    assert formulas.compensation_days(late_evening, date(2026, 12, 2)) == 1.0
+    assert formulas.compensation_days(late_evening, date(2026, 12, 1)) == 0.0
 
 
 def test_satisfaction_formulas() -> None:
@@ -185,7 +197,7 @@ def test_a_reopened_case_runs_a_new_resolution_clock() -> None:
     clocks = formulas.ComplaintClocks(received_at=T0)
     clocks, _ = formulas.status_changed(clocks, "received", "resolved", False, hours(1))
     clocks, reopened = formulas.status_changed(clocks, "resolved", "in_progress", True, hours(5))
-    assert reopened == {} and clocks.resolution_sla is None
+    assert reopened == {"reopens": 1} and clocks.resolution_sla is None
     clocks, breach = formulas.sla_breached(clocks, "resolution")
     assert breach == {"sla_breached": 1}
     _, resolved_again = formulas.status_changed(clocks, "in_progress", "resolved", False, hours(80))

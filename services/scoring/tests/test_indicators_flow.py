@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from crm_devstack.testing import envelopes, eventually, read_topic, unique_email, unique_phone
+from crm_devstack.testing import complaint_move, envelopes, eventually, read_topic, unique_email, unique_phone
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ async def test_indicators_by_region_follow_complaints_surveys_orders_and_churn(s
 
     filed = await complaint(services, alice["id"])
     for to in ("acknowledged", "resolved"):
-        moved = await services.feedback.post(f"/v1/feedback/{filed['id']}/transitions", json={"to": to})
+        moved = await services.feedback.post(f"/v1/feedback/{filed['id']}/transitions", json=complaint_move(to))
         assert moved.status_code in (200, 201), moved.text
     await survey(services, alice["id"], "csat", 5)
     await survey(services, bob["id"], "csat", 2)
@@ -240,3 +240,78 @@ async def test_an_erased_customer_leaves_the_segments_but_the_aggregates_stay(se
         await db.close()
     item = await month_of(services, "region", region)
     assert (item["counters"]["complaints"], item["counters"]["customers_joined"]) == (1, 1)
+
+
+async def test_reopen_rate_and_time_to_compensation_follow_resolved_complaints(services) -> None:
+    region, owner = f"region-{uuid.uuid4().hex[:10]}", f"owner-{uuid.uuid4().hex[:10]}"
+    customer = await new_customer(services, region, owner)
+
+    async def counted():
+        item = await month_of(services, "region", region)
+        return item if item and item["counters"]["customers_joined"] == 1 else None
+
+    await eventually(counted)
+    reopened, compensated = await complaint(services, customer["id"]), await complaint(services, customer["id"])
+    for fid, moves in (
+        (reopened["id"], [complaint_move("resolved"), complaint_move("in_progress")]),
+        (compensated["id"], [complaint_move("resolved", compensation={"amount": "80.00", "currency": "EUR"})]),
+    ):
+        for body in moves:
+            moved = await services.feedback.post(f"/v1/feedback/{fid}/transitions", json=body)
+            assert moved.status_code == 201, moved.text
+    path = f"/v1/feedback/{compensated['id']}/resolution/compensation"
+    assert (await services.feedback.post(f"{path}/approval")).status_code == 200
+    today = datetime.now(UTC).date().isoformat()
+    assert (await services.feedback.post(f"{path}/payment", json={"paid_on": today})).status_code == 200
+    # A retry of the payment announces nothing twice.
+    assert (await services.feedback.post(f"{path}/payment", json={"paid_on": today})).status_code == 200
+
+    async def recovered():
+        item = await month_of(services, "region", region)
+        c = item["counters"] if item else {}
+        return item if c.get("resolutions") == 2 and c.get("reopens") == 1 and c.get("compensations_paid") else None
+
+    item = await eventually(recovered)
+    indicators = item["indicators"]
+    assert (indicators["reopen_rate"]["value"], indicators["reopen_rate"]["sample_size"]) == (50.0, 2)
+    assert indicators["time_to_compensation_days"]["value"] == 0.0
+    assert item["counters"]["compensations_paid"] == 1
+
+
+async def test_an_inquiry_missing_its_sla_moves_no_complaint_indicator(services) -> None:
+    region, owner = f"region-{uuid.uuid4().hex[:10]}", f"owner-{uuid.uuid4().hex[:10]}"
+    customer = await new_customer(services, region, owner, tier="bronze")
+    saved = (await services.feedback.get("/v1/sla-policy")).json()["targets"]
+    quick = saved | {"by_type": saved["by_type"]}
+    quick["by_type"]["inquiry"]["first_response"]["bronze"] = 1
+    assert (await services.feedback.put("/v1/sla-policy", json=quick)).status_code == 200
+    try:
+        inquiry = await feedback(
+            services, customer["id"], type="inquiry", category="purchase.information", description="Price list?"
+        )
+    finally:
+        assert (await services.feedback.put("/v1/sla-policy", json=saved)).status_code == 200
+
+    async def breached():
+        events = envelopes(await read_topic(services.stack.bootstrap, "crm.feedback"))
+        found = [
+            e.data
+            for e in events
+            if e.type == "crm.feedback.sla_breached.v1" and e.data["feedback_id"] == inquiry["id"]
+        ]
+        return found or None
+
+    [breach] = await eventually(breached)
+    assert breach["type"] == "inquiry"
+    # A complaint of the same customer comes after the breach on the customer's partition: once it
+    # is counted, the breach was seen, and it counted nothing.
+    filed = await complaint(services, customer["id"])
+    moved = await services.feedback.post(f"/v1/feedback/{filed['id']}/transitions", json=complaint_move("resolved"))
+    assert moved.status_code == 201, moved.text
+
+    async def resolved():
+        item = await month_of(services, "region", region)
+        return item if item and item["counters"]["resolutions"] == 1 else None
+
+    item = await eventually(resolved)
+    assert item["counters"]["sla_breached"] == 0 and item["counters"]["complaints"] == 1

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm_devstack.testing import eventually, read_topic, unique_email, unique_phone
+from crm_devstack.testing import complaint_move, eventually, read_topic, unique_email, unique_phone
 from crm_shared.contracts import Envelope
 
 pytestmark = pytest.mark.integration
@@ -112,7 +112,7 @@ async def test_orders_resolution_and_the_explanation_of_a_drop(services) -> None
 
     feedback = (await complain(services, customer["id"])).json()
     await eventually(lambda: _open_complaints(services, customer["id"], 1))
-    moved = await services.feedback.post(f"/v1/feedback/{feedback['id']}/transitions", json={"to": "resolved"})
+    moved = await services.feedback.post(f"/v1/feedback/{feedback['id']}/transitions", json=complaint_move("resolved"))
     assert moved.status_code == 201, moved.text
     score = await eventually(lambda: _open_complaints(services, customer["id"], 0))
     # resolved within the hour: no longer open, and the fast remedy counts like one praise

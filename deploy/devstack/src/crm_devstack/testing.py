@@ -355,6 +355,19 @@ async def eventually(check: Any, *, timeout: float = 20.0, interval: float = 0.0
         await asyncio.sleep(interval)
 
 
+# A cause of the default taxonomy and a remedy: resolving a complaint requires both.
+RESOLUTION = {"cause_code": "delivery.late", "remedy": "Replacement shipped by express courier."}
+
+
+def complaint_move(to: str, reason: str | None = None, **resolution: object) -> dict[str, object]:
+    """The body of a complaint's transition; a move to `resolved` names a cause and a remedy
+    (RESOLUTION, with `resolution` overriding its fields), as the API requires."""
+    body: dict[str, object] = {"to": to} | ({"reason": reason} if reason else {})
+    if to == "resolved":
+        body["resolution"] = RESOLUTION | resolution
+    return body
+
+
 def unique_phone() -> str:
     """A valid, unique US number (555-01xx numbers are reserved; use random subscriber parts)."""
     n = uuid.uuid4().int

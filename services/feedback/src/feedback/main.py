@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from crm_shared.http import live
 from crm_shared.http.app import create_service_app
+from feedback.backlog.router import router as backlog_router
 from feedback.cases.router import router as cases_router
 from feedback.config import Settings
 from feedback.intake import service as intake
@@ -11,6 +12,7 @@ from feedback.intake.router import FEEDBACK_FEED, live_router
 from feedback.intake.router import router as feedback_router
 from feedback.privacy.router import router as privacy_router
 from feedback.reports.router import router as reports_router
+from feedback.resolutions.router import cause_router, resolution_router
 from feedback.sla.router import clock_router as sla_clock_router
 from feedback.sla.router import policy_router as sla_policy_router
 
@@ -20,14 +22,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings=settings or Settings(),
         title="CRM feedback",
-        description="Captures complaints, praise, suggestions and inquiries from every channel.",
+        description="Captures complaints, praise, suggestions, inquiries and technical-support requests from "
+        "every channel; every request is a case with its own lifecycle and SLA.",
         routers=[
             feedback_router,
             live_router,
             cases_router,
+            resolution_router,
+            cause_router,
             sla_clock_router,
             sla_policy_router,
             reports_router,
+            backlog_router,
             privacy_router,
         ],
         on_startup=[start_live],

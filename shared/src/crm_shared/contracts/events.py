@@ -216,11 +216,32 @@ class FeedbackReceivedV1(_Payload):
     )
 
 
+class Compensation(_Payload):
+    """What the customer is given to make up for a failure, and where it stands."""
+
+    amount: Decimal = Field(ge=0, examples=["150.00"])
+    currency: str = Field(min_length=3, max_length=3, examples=["EUR"])
+    approved: bool = False
+    paid_on: date | None = None
+
+
+class CaseResolution(_Payload):
+    """How a complaint was put right: the cause (a code of the cause taxonomy), the remedy, any
+    compensation (docs/domain.md#cause-remedy-compensation)."""
+
+    cause_code: str = Field(examples=["delivery.carrier_delay"])
+    remedy: str = Field(examples=["Replacement shipped by express courier."])
+    compensation: Compensation | None = None
+
+
 class FeedbackStatusChangedV1(_Payload):
-    """A complaint case moved (or was reopened); `changed_by` is a person or `system`."""
+    """A case (complaint, inquiry, technical support, suggestion) moved, or was reopened;
+    `changed_by` is a person or `system`. Events from before other kinds were cases carry no
+    `type`: they are complaints."""
 
     feedback_id: uuid.UUID
     customer_id: uuid.UUID
+    type: FeedbackType = FeedbackType.complaint
     previous: CaseStatus | None
     current: CaseStatus
     reopened: bool = False
@@ -230,18 +251,51 @@ class FeedbackStatusChangedV1(_Payload):
     severity: Severity
     category: str | None = None
     customer: CustomerRef
+    resolution: CaseResolution | None = Field(
+        default=None, description="Set when a complaint moves to `resolved`: cause, remedy, compensation."
+    )
 
 
 class SlaBreachedV1(_Payload):
-    """A complaint's first-response or resolution deadline passed before it was met."""
+    """A case's first-response or resolution deadline passed before it was met."""
 
     feedback_id: uuid.UUID
     customer_id: uuid.UUID
+    type: FeedbackType = FeedbackType.complaint
     clock: Literal["first_response", "resolution"]
     due_at: datetime
     breached_at: datetime
     severity: Severity
     customer: CustomerRef
+
+
+class CompensationPaidV1(_Payload):
+    """A complaint's approved compensation reached the customer: the end of a recovery, and what
+    the time-to-compensation indicator measures (from `received_at` to `paid_on`)."""
+
+    feedback_id: uuid.UUID
+    customer_id: uuid.UUID
+    received_at: datetime = Field(description="When the complaint arrived.")
+    paid_on: date
+    amount: Decimal = Field(ge=0, examples=["150.00"])
+    currency: str = Field(min_length=3, max_length=3, examples=["EUR"])
+    cause_code: str = Field(examples=["delivery.late"])
+    customer: CustomerRef
+
+
+class SuggestionVotedV1(_Payload):
+    """A customer's suggestion joined a product backlog item (a new item, or a vote on one that
+    other customers asked for too; docs/domain.md#the-suggestion-backlog)."""
+
+    backlog_item_id: uuid.UUID
+    feedback_id: uuid.UUID
+    customer_id: uuid.UUID
+    theme_key: str = Field(examples=["pump-x200|product.features"])
+    product: str | None = None
+    category: str | None = None
+    votes: int = Field(ge=0, description="Distinct customers who asked for it, this one included.")
+    new_item: bool = Field(description="True when this suggestion opened the backlog item.")
+    voted_at: datetime
 
 
 class ScoreValues(_Payload):
@@ -359,6 +413,8 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "crm.feedback.received.v1": FeedbackReceivedV1,
     "crm.feedback.status_changed.v1": FeedbackStatusChangedV1,
     "crm.feedback.sla_breached.v1": SlaBreachedV1,
+    "crm.feedback.suggestion_voted.v1": SuggestionVotedV1,
+    "crm.feedback.compensation_paid.v1": CompensationPaidV1,
     "crm.score.changed.v1": ScoreChangedV1,
     "crm.score.changed.v2": ScoreChangedV2,
     "crm.indicator.threshold_crossed.v1": IndicatorThresholdCrossedV1,

@@ -53,6 +53,8 @@ class FeedbackType(StrEnum):
     praise = "praise"
     suggestion = "suggestion"
     inquiry = "inquiry"
+    # A request for technical help (a fault, installation, training): scheduled, then done.
+    technical_support = "technical_support"
     survey_response = "survey_response"
 
 
@@ -65,14 +67,29 @@ class SurveyMetric(StrEnum):
 
 
 class CaseStatus(StrEnum):
-    """A complaint is a case: received -> acknowledged -> in_progress -> resolved -> closed;
-    it may be reopened from resolved or closed."""
+    """Every request is a case with its own lifecycle (docs/domain.md#every-request-is-a-case): a
+    complaint received -> acknowledged -> in_progress -> resolved -> closed (reopenable); an inquiry
+    is `answered`; technical support is `scheduled` before the work; a suggestion is
+    `under_review`, then `accepted` (on the product backlog) or `declined`, and `delivered`."""
 
     received = "received"
     acknowledged = "acknowledged"
     in_progress = "in_progress"
     resolved = "resolved"
     closed = "closed"
+    answered = "answered"
+    scheduled = "scheduled"
+    under_review = "under_review"
+    accepted = "accepted"
+    declined = "declined"
+    delivered = "delivered"
+
+
+# The kinds of feedback that are cases (a status lifecycle, SLA clocks, a playbook); praise and
+# survey answers are simply recorded.
+CASE_TYPES: frozenset[FeedbackType] = frozenset(
+    {FeedbackType.complaint, FeedbackType.inquiry, FeedbackType.technical_support, FeedbackType.suggestion}
+)
 
 
 class Severity(StrEnum):

@@ -308,6 +308,8 @@ async def _resolve(feedback: httpx.AsyncClient, result: SeedResult) -> None:
     """Takes one complaint through acknowledged to resolved, once."""
     feedback_id = result.feedback["-".join(RESOLVED)]
     steps = [("acknowledged", "Called the customer back."), ("resolved", "Single point of contact assigned.")]
+    # Resolving a complaint names its cause and the remedy (docs/domain.md#cause-remedy-compensation).
+    resolution = {"cause_code": "service.slow_response", "remedy": "Single point of contact assigned."}
     status = _check(await feedback.get(f"/v1/feedback/{feedback_id}"), "resolved case")["status"]
     order = ["received", "acknowledged", "in_progress", "resolved", "closed"]
     for to, reason in steps:
@@ -315,7 +317,7 @@ async def _resolve(feedback: httpx.AsyncClient, result: SeedResult) -> None:
             continue
         response = await feedback.post(
             f"/v1/feedback/{feedback_id}/transitions",
-            json={"to": to, "reason": reason},
+            json={"to": to, "reason": reason} | ({"resolution": resolution} if to == "resolved" else {}),
             headers={"Idempotency-Key": _key("transition", feedback_id, to)},
         )
         _check(response, f"transition to {to}")

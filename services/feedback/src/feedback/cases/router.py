@@ -22,9 +22,17 @@ from feedback.cases.schemas import (
 )
 
 router = APIRouter(prefix="/v1/feedback", tags=["complaint cases"])
+_422 = {
+    "description": "Resolving a complaint without its cause code or remedy (every missing field named in "
+    "`errors`), an unknown cause code, or a `resolution` on another move",
+    "content": {"application/problem+json": {}},
+}
 
-_TABLE = "; ".join(
-    f"`{k.value}` → {', '.join(f'`{v.value}`' for v in vs)}" for k, vs in transitions.TRANSITIONS.items()
+_TABLE = " ".join(
+    f"**{kind.value}**: "
+    + "; ".join(f"`{k.value}` → {', '.join(f'`{v.value}`' for v in vs) or '(end)'}" for k, vs in table.items())
+    + "."
+    for kind, table in transitions.LIFECYCLES.items()
 )
 _CONFLICT = {
     "description": "Illegal transition (`type` illegal-transition, with `current_status` and `allowed_next`), "
@@ -48,15 +56,17 @@ _CONFLICT = {
     "/{feedback_id}/transitions",
     status_code=status.HTTP_201_CREATED,
     response_model=TransitionRead,
-    summary="Move a complaint case to its next status",
-    description="Complaints are cases. Allowed moves: "
+    summary="Move a case (complaint, inquiry, technical support, suggestion) to its next status",
+    description="Every request type is a case with its own lifecycle. Allowed moves: "
     + _TABLE
-    + ". Moving a resolved or closed case back to `in_progress` reopens it (`reopened: true`). The change is kept "
+    + " Moving a done case (resolved, answered, closed) back to `in_progress` reopens it (`reopened: true`). "
+    "Resolving a complaint requires `resolution` {`cause_code`, `remedy`, `compensation`?}: without it the "
+    "answer is 422 naming the missing fields and nothing changes. The change is kept "
     "in the history (actor = token subject) and published as `crm.feedback.status_changed.v1`; resolving a "
     "complaint makes notifications open a satisfaction follow-up task. Concurrent moves of one case are "
     "serialised: the second is judged against the status the first left. Send an `Idempotency-Key` header to "
     "make a retry safe (same key: the first answer, header `Idempotent-Replayed: true`).",
-    responses={409: _CONFLICT},
+    responses={409: _CONFLICT, 422: _422},
 )
 async def create_transition(
     feedback_id: uuid.UUID,
@@ -68,11 +78,12 @@ async def create_transition(
     idempotency = Idempotency.from_request(request, session, principal, "feedback.transition")
     if replay := await idempotency.begin({"feedback_id": str(feedback_id), **body.model_dump(mode="json")}):
         return replay.response()
-    change = await service.change_status(session, feedback_id, body.to, actor=principal.subject, reason=body.reason)
-    read = StatusChangeRead.model_validate(change)
-    payload = TransitionRead(**read.model_dump(), allowed_next=list(transitions.allowed_next(body.to))).model_dump(
-        mode="json"
+    change, kind = await service.change_status(
+        session, feedback_id, body.to, actor=principal.subject, reason=body.reason, resolution=body.resolution
     )
+    read = StatusChangeRead.model_validate(change)
+    allowed_next = list(transitions.allowed_next(body.to, kind))
+    payload = TransitionRead(**read.model_dump(), allowed_next=allowed_next).model_dump(mode="json")
     await idempotency.complete(201, payload)
     return JsonResponse(payload, status_code=201)
 
@@ -80,7 +91,7 @@ async def create_transition(
 @router.get(
     "/{feedback_id}/history",
     response_model=CaseHistory,
-    summary="A complaint case's status history",
+    summary="A case's status history",
     description="Current status, where it may go next, and every change, oldest first.",
     responses={409: _CONFLICT},
 )

@@ -5,8 +5,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crm_shared.contracts.vocabulary import CaseStatus
+from crm_shared.contracts.vocabulary import CaseStatus, FeedbackType
 from crm_shared.http.schemas import RequestModel
+from feedback.resolutions.schemas import ResolutionIn
 
 
 class TransitionCreate(RequestModel):
@@ -16,15 +17,28 @@ class TransitionCreate(RequestModel):
         json_schema_extra={
             "examples": [
                 {"to": "acknowledged"},
-                {"to": "resolved", "reason": "Replacement delivered; customer confirmed on the phone."},
+                {
+                    "to": "resolved",
+                    "reason": "Replacement delivered; customer confirmed on the phone.",
+                    "resolution": {
+                        "cause_code": "delivery.late",
+                        "remedy": "Replacement shipped by express courier.",
+                        "compensation": {"amount": "150.00", "currency": "EUR"},
+                    },
+                },
                 {"to": "in_progress", "reason": "Customer called again: the replacement is also faulty."},
             ]
         },
     )
 
-    to: CaseStatus = Field(description="The status to move the complaint to (see the transition table).")
+    to: CaseStatus = Field(description="The status to move the case to (see its type's lifecycle).")
     reason: str | None = Field(
         default=None, max_length=2_000, description="Why; kept in the history (staff-only, erased with the customer)."
+    )
+    resolution: ResolutionIn | None = Field(
+        default=None,
+        description="Required to resolve a complaint: the cause code, the remedy and any compensation "
+        "(422 naming every missing field otherwise, and nothing changes).",
     )
 
 
@@ -67,6 +81,7 @@ class CaseHistory(BaseModel):
             "examples": [
                 {
                     "feedback_id": "0190f3a4-5c2d-7f10-8a3b-1d2e3f4a5b6c",
+                    "type": "complaint",
                     "status": "in_progress",
                     "allowed_next": ["resolved"],
                     "items": [],
@@ -76,6 +91,7 @@ class CaseHistory(BaseModel):
     )
 
     feedback_id: uuid.UUID
+    type: FeedbackType
     status: CaseStatus
     allowed_next: list[CaseStatus]
     items: list[StatusChangeRead] = Field(description="Oldest first; a new complaint (received) has none yet.")

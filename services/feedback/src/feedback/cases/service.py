@@ -1,4 +1,4 @@
-"""Complaint case use cases. Never commits: the request or the consumed event does.
+"""Case use cases (complaints, inquiries, technical support, suggestions). Never commits: the request or the consumed event does.
 
 Every status change locks the feedback row, writes a history row, updates `feedback.status`
 and stages `crm.feedback.status_changed.v1` in one transaction, so the case, its timeline and
@@ -24,6 +24,9 @@ from feedback.cases.repository import CaseRepository
 from feedback.cases.schemas import CaseHistory, NoteList, NoteRead, StatusChangeRead
 from feedback.events.publishers import publish_status_changed
 from feedback.records.models import Feedback
+from feedback.records.repository import FeedbackRepository
+from feedback.resolutions import service as resolutions
+from feedback.resolutions.schemas import ResolutionIn
 from feedback.sla import service as sla
 
 log = logging.getLogger(__name__)
@@ -35,19 +38,21 @@ def _not_a_case(feedback: Feedback) -> ProblemError:
     """409 rather than 422: the request is well formed, this feedback's kind has no lifecycle."""
     return ProblemError(
         409,
-        "Not a complaint case",
-        f"Feedback {feedback.id} is a {feedback.type}; only complaints are cases with a status lifecycle.",
+        "Not a case",
+        f"Feedback {feedback.id} is a {feedback.type}; only complaints, inquiries, technical support and "
+        "suggestions are cases with a status lifecycle.",
         type="not-a-case",
         feedback_type=feedback.type,
     )
 
 
-def _illegal(current: CaseStatus, to: CaseStatus) -> ProblemError:
-    allowed = [s.value for s in transitions.allowed_next(current)]
+def _illegal(current: CaseStatus, to: CaseStatus, kind: FeedbackType) -> ProblemError:
+    allowed = [s.value for s in transitions.allowed_next(current, kind)]
+    noun = kind.value.replace("_", " ")
     return ProblemError(
         409,
         "Illegal transition",
-        f"A {current.value} complaint cannot move to {to.value}; allowed next: {', '.join(allowed)}.",
+        f"A {current.value} {noun} cannot move to {to.value}; allowed next: {', '.join(allowed) or 'none'}.",
         type="illegal-transition",
         current_status=current.value,
         allowed_next=allowed,
@@ -58,13 +63,13 @@ async def _locked_case(repository: CaseRepository, feedback_id: uuid.UUID) -> Fe
     feedback = await repository.lock_feedback(feedback_id)
     if feedback is None:
         raise NotFound("Feedback", feedback_id)
-    if feedback.type != FeedbackType.complaint:
+    if not transitions.is_case(feedback.type):
         raise _not_a_case(feedback)
     if feedback.customer_id is None:
-        # Status changes are announced keyed by customer; an unmatched complaint has none yet.
+        # Status changes are announced keyed by customer; an unmatched case has none yet.
         raise ProblemError(
             409,
-            "Complaint not matched to a customer",
+            "Case not matched to a customer",
             f"Feedback {feedback.id} waits for its caller to be matched to a customer; match it first.",
             type="unmatched-feedback",
         )
@@ -72,24 +77,38 @@ async def _locked_case(repository: CaseRepository, feedback_id: uuid.UUID) -> Fe
 
 
 async def _apply(
-    session: AsyncSession, feedback: Feedback, to: CaseStatus, *, actor: str, reason: str | None
+    session: AsyncSession,
+    feedback: Feedback,
+    to: CaseStatus,
+    *,
+    actor: str,
+    reason: str | None,
+    resolution: ResolutionIn | None = None,
 ) -> StatusChange:
+    kind = FeedbackType(feedback.type)
     current = CaseStatus(feedback.status)
-    if to not in transitions.allowed_next(current):
-        raise _illegal(current, to)
+    if to not in transitions.allowed_next(current, kind):
+        raise _illegal(current, to, kind)
+    # Checked before anything moves: a refused resolution leaves the case as it was.
+    resolving = kind is FeedbackType.complaint and to is CaseStatus.resolved
+    if resolving:
+        resolution = await resolutions.check(session, resolution)
+    elif resolution is not None:
+        raise resolutions.refuse_unexpected("resolution", "only resolving a complaint takes a resolution")
     change = await CaseRepository(session).insert(
         StatusChange(
             id=new_id(),
             feedback_id=feedback.id,
             from_status=current.value,
             to_status=to.value,
-            reopened=transitions.is_reopen(current, to),
+            reopened=transitions.is_reopen(current, to, kind),
             changed_by=actor,
             changed_at=utcnow(),
             reason=reason or None,
         )
     )
     feedback.status = to.value
+    resolved = await resolutions.record(session, feedback, resolution, actor=actor) if resolution else None
     # The owner now, not at complaint time: the follow-up goes to whoever owns the account today.
     # _locked_case refuses unmatched complaints; a follow-up answer's complaint is its customer's.
     assert feedback.customer_id is not None
@@ -103,25 +122,34 @@ async def _apply(
         changed_by=actor,
         changed_at=change.changed_at,
         owner=customer.owner if customer else None,
+        resolution=resolved,
     )
     # Called here, not registered as a listener: SLA clocks sit below cases, so every process
     # that moves a case moves its clocks too, whatever it happened to import.
-    await sla.on_status_changed(session, feedback, current.value, to.value)
+    await sla.on_status_changed(session, feedback, current.value, to.value, done=transitions.done_statuses(kind))
     return change
 
 
 async def change_status(
-    session: AsyncSession, feedback_id: uuid.UUID, to: CaseStatus, *, actor: str, reason: str | None
-) -> StatusChange:
-    """As `transition`, answering with the history row the change wrote (the API shows it)."""
-    repository = CaseRepository(session)
-    return await _apply(session, await _locked_case(repository, feedback_id), to, actor=actor, reason=reason)
+    session: AsyncSession,
+    feedback_id: uuid.UUID,
+    to: CaseStatus,
+    *,
+    actor: str,
+    reason: str | None,
+    resolution: ResolutionIn | None = None,
+) -> tuple[StatusChange, FeedbackType]:
+    """As `transition`, answering with the history row the change wrote (the API shows it) and the
+    case's type (whose lifecycle says where it may go next)."""
+    feedback = await _locked_case(CaseRepository(session), feedback_id)
+    change = await _apply(session, feedback, to, actor=actor, reason=reason, resolution=resolution)
+    return change, FeedbackType(feedback.type)
 
 
 async def transition(
     session: AsyncSession, feedback_id: uuid.UUID, to: CaseStatus, *, actor: str, reason: str | None
 ) -> Feedback:
-    """Move a complaint to `to` if the transition table allows it (409 otherwise)."""
+    """Move a case to `to` if its type's lifecycle allows it (409 otherwise)."""
     feedback = await _locked_case(CaseRepository(session), feedback_id)
     await _apply(session, feedback, to, actor=actor, reason=reason)
     return feedback
@@ -129,16 +157,17 @@ async def transition(
 
 async def history(session: AsyncSession, feedback_id: uuid.UUID) -> CaseHistory:
     repository = CaseRepository(session)
-    feedback = await session.get(Feedback, feedback_id)
+    feedback = await FeedbackRepository(session).get(feedback_id)
     if feedback is None:
         raise NotFound("Feedback", feedback_id)
-    if feedback.type != FeedbackType.complaint:
+    if not transitions.is_case(feedback.type):
         raise _not_a_case(feedback)
     status = CaseStatus(feedback.status)
     return CaseHistory(
         feedback_id=feedback.id,
+        type=FeedbackType(feedback.type),
         status=status,
-        allowed_next=list(transitions.allowed_next(status)),
+        allowed_next=list(transitions.allowed_next(status, FeedbackType(feedback.type))),
         items=[StatusChangeRead.model_validate(c) for c in await repository.history(feedback_id)],
     )
 

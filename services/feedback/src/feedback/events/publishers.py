@@ -9,10 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts import Topics, new_event
 from crm_shared.contracts.events import (
+    CaseResolution,
+    CompensationPaidV1,
     CustomerRef,
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
     SlaBreachedV1,
+    SuggestionVotedV1,
     SurveyAnswer,
 )
 from crm_shared.contracts.vocabulary import CaseStatus, Channel, FeedbackType, Severity, Tier
@@ -51,12 +54,15 @@ async def publish_status_changed(
     changed_by: str,
     changed_at: datetime,
     owner: str | None,
+    resolution: CaseResolution | None = None,
 ) -> None:
-    """Carries severity, category, tier and owner so notifications plans the follow-up with no lookup."""
-    assert feedback.customer_id is not None  # only matched complaints are cases
+    """Carries type, severity, category, tier and owner so notifications plans the follow-up with
+    no lookup; a resolved complaint carries its cause, remedy and compensation."""
+    assert feedback.customer_id is not None  # only matched feedback is a case
     data = FeedbackStatusChangedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
+        type=FeedbackType(feedback.type),
         previous=previous,
         current=CaseStatus(feedback.status),
         reopened=reopened,
@@ -66,6 +72,7 @@ async def publish_status_changed(
         severity=Severity(feedback.severity),
         category=feedback.category,
         customer=CustomerRef(tier=Tier(feedback.customer_tier), owner=owner),
+        resolution=resolution,
     )
     event = new_event(type="crm.feedback.status_changed.v1", source=SOURCE, subject=feedback.customer_id, data=data)
     await add_event(session, event, Topics.feedback)
@@ -90,6 +97,7 @@ async def publish_sla_breached(
     data = SlaBreachedV1(
         feedback_id=feedback.id,
         customer_id=feedback.customer_id,
+        type=FeedbackType(feedback.type),
         clock=clock,
         due_at=due_at,
         breached_at=breached_at,
@@ -97,4 +105,16 @@ async def publish_sla_breached(
         customer=CustomerRef(tier=Tier(tier), owner=owner),
     )
     event = new_event(type="crm.feedback.sla_breached.v1", source=SOURCE, subject=feedback.customer_id, data=data)
+    await add_event(session, event, Topics.feedback)
+
+
+async def publish_suggestion_voted(session: AsyncSession, data: SuggestionVotedV1) -> None:
+    """Keyed by the voting customer, like every feedback event (the backlog item is in the data)."""
+    event = new_event(type="crm.feedback.suggestion_voted.v1", source=SOURCE, subject=data.customer_id, data=data)
+    await add_event(session, event, Topics.feedback)
+
+
+async def publish_compensation_paid(session: AsyncSession, feedback: Feedback, data: CompensationPaidV1) -> None:
+    assert feedback.customer_id is not None  # only matched complaints are resolved
+    event = new_event(type="crm.feedback.compensation_paid.v1", source=SOURCE, subject=feedback.customer_id, data=data)
     await add_event(session, event, Topics.feedback)

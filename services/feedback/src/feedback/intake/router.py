@@ -27,9 +27,12 @@ FEEDBACK_FEED = live.LiveFeed(channel="crm_live_feedback", event="case", filters
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=FeedbackRead,
-    summary="Record feedback (complaint, praise, suggestion, inquiry, survey response)",
-    description="Stores the feedback and publishes `crm.feedback.received.v1`, which rescores the customer and, "
-    "for a complaint, creates the service-recovery task. Identify the customer by `customer_id`, or by the "
+    summary="Record feedback (complaint, inquiry, technical support, suggestion, praise, survey response)",
+    description="Stores the feedback and publishes `crm.feedback.received.v1`, which rescores the customer and "
+    "runs the type's playbook (a complaint's service-recovery call back, answering an inquiry, scheduling "
+    "technical support, reviewing a suggestion, which also votes on the product backlog). Complaints, inquiries, "
+    "technical support and suggestions are cases: they start `received` with SLA clocks; praise and survey "
+    "answers are `recorded`. Identify the customer by `customer_id`, or by the "
     "caller's `customer.phone` / `customer.email`. A caller unknown to contacts is never turned away: with "
     "`customer.name` they become a lead in contacts; without it the feedback is stored **unmatched** "
     "(`customer_id` null, listed by `GET /v1/feedback?unmatched=true`) and announced once the customer appears "

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import ContactCreatedV1, ContactErasedV1, ContactMergedV1, ContactUpdatedV1
-from crm_shared.contracts.vocabulary import FeedbackType, Severity
+from crm_shared.contracts.vocabulary import Severity
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.pagination import decode_time_cursor, encode_time_cursor
 from crm_shared.http.problems import PROBLEM_TYPE_BASE, NotFound, ProblemError, ValidationFailed
@@ -25,12 +25,14 @@ from crm_shared.projections import (
 )
 from crm_shared.projections import on_contact_created as project_contact_created
 from crm_shared.projections import on_contact_updated as project_contact_updated
+from feedback.cases import transitions
 from feedback.cases.repository import CaseRepository
 from feedback.events.publishers import publish_feedback_received
 from feedback.intake.customers import CallerKeys, CustomerResolver
 from feedback.intake.schemas import BatchItemResult, FeedbackCreate, FeedbackPage, FeedbackRead
 from feedback.records.models import Feedback
 from feedback.records.repository import FeedbackRepository
+from feedback.resolutions.repository import ResolutionRepository
 from feedback.sla import service as sla
 from feedback.sla.repository import SlaClockRepository
 
@@ -74,7 +76,7 @@ async def record_feedback(session: AsyncSession, data: FeedbackCreate, resolver:
         related_feedback_id=data.related_feedback_id,
         caller_email=keys.email if keys and customer is None else None,
         caller_phone=keys.phone if keys and customer is None else None,
-        status="received" if data.type is FeedbackType.complaint else "recorded",
+        status=transitions.initial_status(data.type),
         customer_tier=customer.tier if customer else UNMATCHED_TIER,
     )
     if not await repository.add(feedback):
@@ -244,3 +246,4 @@ async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
     # Staff notes and transition reasons about the customer's cases go too.
     await CaseRepository(session).erase_free_text(erased.ids)
     await SlaClockRepository(session).erase_pause_reasons(erased.ids)
+    await ResolutionRepository(session).erase_free_text(erased.ids)

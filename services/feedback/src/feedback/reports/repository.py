@@ -10,8 +10,11 @@ from sqlalchemy import distinct, func, literal, select, tuple_
 from crm_shared.access import Reach
 from crm_shared.db import Repository
 from crm_shared.projections import CustomerProjection, in_reach
+from feedback.cases.models import StatusChange
 from feedback.records.models import Feedback
 from feedback.reports.schemas import GroupBy, Interval
+from feedback.resolutions.models import CauseCode, Resolution
+from feedback.sla.models import SlaClock
 
 UNKNOWN = "unknown"
 
@@ -77,3 +80,105 @@ class ReportRepository(Repository):
         )
         # cast: only the themes asked for match, and each has a category.
         return {(cast(str, row[0]), row[1] or None): row[2] for row in (await self.session.execute(query)).all()}
+
+
+def _segment(group_by: GroupBy | None) -> Any:
+    return literal("all") if group_by is None else _group_key(group_by)
+
+
+def _with_region(query: Any, group_by: GroupBy | None) -> Any:
+    if group_by is GroupBy.region:
+        return query.outerjoin(CustomerProjection, CustomerProjection.customer_id == Feedback.customer_id)
+    return query
+
+
+class QualityRepository(Repository):
+    """The service-quality loop's reports: every request type's cases, causes, recovery."""
+
+    async def request_counts(
+        self, group_by: GroupBy | None, since: datetime, until: datetime, done: list[tuple[str, str]]
+    ) -> list[tuple[str, str, int, int, int]]:
+        """(type, segment, received, done, SLA breached) of the cases received in the period."""
+        key = _segment(group_by).label("key")
+        is_done = tuple_(Feedback.type, Feedback.status).in_(done)
+        breached = (
+            select(SlaClock.id).where(SlaClock.feedback_id == Feedback.id, SlaClock.status == "breached").exists()
+        )
+        query = select(
+            Feedback.type,
+            key,
+            func.count(),
+            func.count().filter(is_done),
+            func.count().filter(breached),
+        ).where(
+            Feedback.type.in_([t for t, _ in done]),
+            Feedback.received_at >= since,
+            Feedback.received_at < until,
+        )
+        query = _with_region(query, group_by).group_by(Feedback.type, key).order_by(Feedback.type, key)
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in (await self.session.execute(query)).all()]
+
+    async def cause_counts(
+        self, group_by: GroupBy | None, since: datetime, until: datetime
+    ) -> list[tuple[str, str, str, int]]:
+        """(segment, cause code, label, complaints) of the complaints resolved in the period."""
+        key = _segment(group_by).label("key")
+        query = (
+            select(key, Resolution.cause_code, CauseCode.label, func.count())
+            .select_from(Resolution)
+            .join(Feedback, Feedback.id == Resolution.feedback_id)
+            .join(CauseCode, CauseCode.code == Resolution.cause_code)
+            .where(Resolution.resolved_at >= since, Resolution.resolved_at < until)
+        )
+        query = _with_region(query, group_by).group_by(key, Resolution.cause_code, CauseCode.label)
+        return [(r[0], r[1], r[2], r[3]) for r in (await self.session.execute(query)).all()]
+
+    async def recovery(
+        self, group_by: GroupBy | None, since: datetime, until: datetime
+    ) -> list[tuple[str, int, int, int, int, float | None, float | None]]:
+        """Per segment, of the complaints resolved in the period: (segment, resolved, reopened at
+        some point, with compensation, compensation paid, mean and median days from the complaint
+        to the payment)."""
+        key = _segment(group_by).label("key")
+        resolved_in_period = (
+            select(StatusChange.id)
+            .where(
+                StatusChange.feedback_id == Feedback.id,
+                StatusChange.to_status == "resolved",
+                StatusChange.changed_at >= since,
+                StatusChange.changed_at < until,
+            )
+            .exists()
+        )
+        reopened = (
+            select(StatusChange.id).where(StatusChange.feedback_id == Feedback.id, StatusChange.reopened).exists()
+        )
+        days = Resolution.compensation_paid_on - func.date(func.timezone("UTC", Feedback.received_at))
+        query = (
+            select(
+                key,
+                func.count(),
+                func.count().filter(reopened),
+                func.count(Resolution.compensation_amount),
+                func.count(Resolution.compensation_paid_on),
+                func.avg(days),
+                func.percentile_cont(0.5).within_group(days),
+            )
+            .select_from(Feedback)
+            .outerjoin(Resolution, Resolution.feedback_id == Feedback.id)
+            .where(Feedback.type == "complaint", resolved_in_period)
+        )
+        query = _with_region(query, group_by).group_by(key).order_by(key)
+        rows = (await self.session.execute(query)).all()
+        return [
+            (
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                float(r[5]) if r[5] is not None else None,
+                r[6] if r[6] is None else float(r[6]),
+            )
+            for r in rows
+        ]

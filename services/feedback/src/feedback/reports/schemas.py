@@ -106,3 +106,103 @@ class Themes(BaseModel):
     since: datetime
     until: datetime
     themes: list[Theme]
+
+
+class RequestRow(BaseModel):
+    type: str = Field(description="complaint, inquiry, technical_support or suggestion.")
+    group: str = Field(description="The segment (`all` without `group_by`; `unknown` when not given).")
+    received: int = Field(description="Cases of this type received in the period.")
+    done: int = Field(description="... of which are done (resolved, answered, decided, closed).")
+    open: int
+    sla_breached: int = Field(description="... of which missed a first-response or resolution deadline.")
+
+
+class RequestCounts(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "since": "2026-10-01T00:00:00Z",
+                    "until": "2026-11-01T00:00:00Z",
+                    "group_by": "tier",
+                    "rows": [
+                        {"type": "inquiry", "group": "gold", "received": 40, "done": 37, "open": 3, "sla_breached": 2}
+                    ],
+                }
+            ]
+        }
+    )
+
+    since: datetime
+    until: datetime
+    group_by: GroupBy | None
+    rows: list[RequestRow]
+
+
+class ParetoBar(BaseModel):
+    cause_code: str
+    label: str
+    complaints: int
+    percent: float = Field(description="Share of the segment's resolved complaints.")
+    cumulative_percent: float
+    vital_few: bool = Field(description="Among the causes that together explain the first 80 %.")
+
+
+class ParetoSegment(BaseModel):
+    segment: str
+    complaints: int
+    causes: list[ParetoBar] = Field(description="Most frequent cause first.")
+
+
+class CausePareto(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "since": "2026-10-01T00:00:00Z",
+                    "until": "2026-11-01T00:00:00Z",
+                    "by": "product",
+                    "segments": [
+                        {
+                            "segment": "pump-x200",
+                            "complaints": 10,
+                            "causes": [
+                                {
+                                    "cause_code": "delivery.late",
+                                    "label": "Late delivery",
+                                    "complaints": 7,
+                                    "percent": 70.0,
+                                    "cumulative_percent": 70.0,
+                                    "vital_few": True,
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    since: datetime
+    until: datetime
+    by: GroupBy | None
+    segments: list[ParetoSegment]
+
+
+class RecoveryRow(BaseModel):
+    group: str
+    resolved: int = Field(description="Complaints resolved in the period.")
+    reopened: int = Field(description="... of which were reopened at some point (the fix did not hold).")
+    reopen_rate: float | None = Field(description="reopened / resolved, in percent.")
+    compensated: int = Field(description="... of which give a compensation.")
+    compensation_paid: int
+    awaiting_payment: int
+    mean_days_to_compensation: float | None = Field(description="From the complaint to the payment day.")
+    median_days_to_compensation: float | None
+
+
+class RecoveryIndicators(BaseModel):
+    since: datetime
+    until: datetime
+    group_by: GroupBy | None
+    rows: list[RecoveryRow]

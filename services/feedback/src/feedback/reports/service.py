@@ -8,8 +8,24 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.http.problems import ValidationFailed
-from feedback.reports.repository import ReportRepository
-from feedback.reports.schemas import Bucket, ComplaintCounts, GroupBy, Interval, ReportWindow, Theme, Themes
+from feedback.cases import transitions
+from feedback.reports.repository import QualityRepository, ReportRepository
+from feedback.reports.schemas import (
+    Bucket,
+    CausePareto,
+    ComplaintCounts,
+    GroupBy,
+    Interval,
+    ParetoBar,
+    ParetoSegment,
+    RecoveryIndicators,
+    RecoveryRow,
+    ReportWindow,
+    RequestCounts,
+    RequestRow,
+    Theme,
+    Themes,
+)
 
 MAX_BUCKETS = 400
 # Feedback is recorded now; the bounds keep "the period before" computable (and PostgreSQL happy).
@@ -71,3 +87,73 @@ async def recurring_themes(session: AsyncSession, window: ReportWindow, limit: i
             )
         )
     return Themes(since=since, until=until, themes=themes)
+
+
+def _done_pairs() -> list[tuple[str, str]]:
+    return [(kind.value, status.value) for kind, statuses in transitions.DONE.items() for status in statuses]
+
+
+async def request_counts(session: AsyncSession, window: ReportWindow, group_by: GroupBy | None) -> RequestCounts:
+    since, until = _period(window)
+    rows = await QualityRepository(session).request_counts(group_by, since, until, _done_pairs())
+    return RequestCounts(
+        since=since,
+        until=until,
+        group_by=group_by,
+        rows=[RequestRow(type=t, group=g, received=n, done=d, open=n - d, sla_breached=b) for t, g, n, d, b in rows],
+    )
+
+
+# The Pareto rule: the few causes that together explain this share of the complaints come first.
+VITAL_FEW_PERCENT = 80.0
+
+
+async def cause_pareto(session: AsyncSession, window: ReportWindow, by: GroupBy | None) -> CausePareto:
+    since, until = _period(window)
+    grouped: dict[str, list[tuple[str, str, int]]] = {}
+    for segment, code, label, count in await QualityRepository(session).cause_counts(by, since, until):
+        grouped.setdefault(segment, []).append((code, label, count))
+    segments = []
+    for segment, causes in grouped.items():
+        total = sum(count for _, _, count in causes)
+        bars, cumulative = [], 0.0
+        for code, label, count in sorted(causes, key=lambda c: (-c[2], c[0])):
+            before = cumulative
+            cumulative += count * 100 / total
+            bars.append(
+                ParetoBar(
+                    cause_code=code,
+                    label=label,
+                    complaints=count,
+                    percent=round(count * 100 / total, 1),
+                    cumulative_percent=round(cumulative, 1),
+                    vital_few=before < VITAL_FEW_PERCENT,
+                )
+            )
+        segments.append(ParetoSegment(segment=segment, complaints=total, causes=bars))
+    segments.sort(key=lambda s: (-s.complaints, s.segment))
+    return CausePareto(since=since, until=until, by=by, segments=segments)
+
+
+async def recovery_indicators(
+    session: AsyncSession, window: ReportWindow, group_by: GroupBy | None
+) -> RecoveryIndicators:
+    since, until = _period(window)
+    rows = []
+    for group, resolved, reopened, compensated, paid, mean, median in await QualityRepository(session).recovery(
+        group_by, since, until
+    ):
+        rows.append(
+            RecoveryRow(
+                group=group,
+                resolved=resolved,
+                reopened=reopened,
+                reopen_rate=round(reopened * 100 / resolved, 1) if resolved else None,
+                compensated=compensated,
+                compensation_paid=paid,
+                awaiting_payment=compensated - paid,
+                mean_days_to_compensation=round(mean, 1) if mean is not None else None,
+                median_days_to_compensation=median,
+            )
+        )
+    return RecoveryIndicators(since=since, until=until, group_by=group_by, rows=rows)

@@ -16,7 +16,7 @@ from feedback.sla.schemas import SlaTargets
 
 CLOCKS: tuple[ClockKind, ...] = ("first_response", "resolution")
 OPEN = ("running", "paused")
-DONE = (CaseStatus.resolved.value, CaseStatus.closed.value)
+DONE = frozenset({CaseStatus.resolved.value, CaseStatus.closed.value})  # a complaint's
 
 
 def new_clocks(
@@ -27,11 +27,13 @@ def new_clocks(
     received_at: datetime,
     targets: SlaTargets,
     policy_version: int,
+    type: str = "complaint",
 ) -> list[SlaClock]:
-    """A complaint's two clocks, each due its policy target after the complaint arrived."""
+    """A case's two clocks, each due its policy target after the request arrived (a complaint's
+    by severity and tier, another request type's by type and tier)."""
     clocks = []
     for kind in CLOCKS:
-        target = targets.seconds(kind, severity, tier)
+        target = targets.seconds(kind, severity, tier, type)
         clocks.append(
             SlaClock(
                 id=new_id(),
@@ -51,18 +53,21 @@ def new_clocks(
     return clocks
 
 
-def apply_transition(clocks: dict[str, SlaClock], previous: str | None, current: str, now: datetime) -> None:
-    """Leaving `received` meets first response; resolved or closed meets resolution; reopening
-    a resolved or closed case restarts resolution with its full target."""
+def apply_transition(
+    clocks: dict[str, SlaClock], previous: str | None, current: str, now: datetime, done: frozenset[str] = DONE
+) -> None:
+    """Leaving `received` meets first response; reaching a status of `done` (the case type's end:
+    a complaint resolved or closed, an inquiry answered, ...) meets resolution; reopening a done
+    case restarts resolution with its full target."""
     first = clocks.get("first_response")
     if first is not None and current != CaseStatus.received.value and first.met_at is None:
         meet(first, now)
     resolution = clocks.get("resolution")
     if resolution is None:
         return
-    if current in DONE and resolution.met_at is None:
+    if current in done and resolution.met_at is None:
         meet(resolution, now)
-    elif previous in DONE and current not in DONE:
+    elif previous in done and current not in done:
         restart(resolution, now)
 
 

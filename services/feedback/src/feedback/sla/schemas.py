@@ -40,6 +40,36 @@ def _row(key: float, gold: float, silver: float, bronze: float) -> TierTargets:
     )
 
 
+class ClockTargets(RequestModel):
+    """A request type's two targets by customer tier (severity is a complaint's measure only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_response: TierTargets
+    resolution: TierTargets
+
+
+class TypeTargets(RequestModel):
+    """Targets of the other request types, by customer tier: when the customer hears back first
+    (the case leaves `received`) and when it is done (an inquiry answered, technical support
+    resolved, a suggestion decided)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inquiry: ClockTargets
+    technical_support: ClockTargets
+    suggestion: ClockTargets
+
+
+# Inquiries are answered within the working day for key accounts; technical support is booked
+# fast and done within days; a suggestion is acknowledged within days and decided within weeks.
+DEFAULT_TYPE_TARGETS = TypeTargets(
+    inquiry=ClockTargets(first_response=_row(1, 2, 4, 8), resolution=_row(8, 24, 48, 72)),
+    technical_support=ClockTargets(first_response=_row(2, 4, 8, 24), resolution=_row(48, 72, 120, 168)),
+    suggestion=ClockTargets(first_response=_row(24, 48, 72, 120), resolution=_row(336, 504, 672, 672)),
+)
+
+
 class SlaTargets(RequestModel):
     """Seconds from a complaint's arrival to its first response (the case leaves `received`) and
     to its resolution (`resolved` or `closed`), by severity and customer tier, in calendar time."""
@@ -66,16 +96,24 @@ class SlaTargets(RequestModel):
         },
     )
 
-    first_response: SeverityTargets
-    resolution: SeverityTargets
+    first_response: SeverityTargets = Field(description="Complaints: by severity, then tier.")
+    resolution: SeverityTargets = Field(description="Complaints: by severity, then tier.")
+    by_type: TypeTargets = Field(
+        default=DEFAULT_TYPE_TARGETS,
+        description="Inquiries, technical support and suggestions: by type, clock and tier (left out: the "
+        "built-in targets; policies stored before request types were cases get them too).",
+    )
 
-    def seconds(self, clock: str, severity: str, tier: str) -> int:
+    def seconds(self, clock: str, severity: str, tier: str, type: str = "complaint") -> int:
+        if type != "complaint":
+            return getattr(getattr(getattr(self.by_type, type), clock), tier)
         return getattr(getattr(getattr(self, clock), severity), tier)
 
 
 # The built-in policy (version 0): key accounts get the tightest targets (priority service,
 # docs/domain.md#what-key-accounts-get), a critical complaint of a key account is answered within 15 minutes.
 DEFAULT_TARGETS = SlaTargets(
+    by_type=DEFAULT_TYPE_TARGETS,
     first_response=SeverityTargets(
         critical=_row(0.25, 0.5, 1, 2),
         high=_row(0.5, 1, 2, 4),

@@ -1,5 +1,7 @@
 """SLA use cases: the versioned targets, starting, meeting, pausing and breaching clocks. Never commits.
 
+Every case (a complaint, inquiry, technical-support request or suggestion) gets two clocks when
+it is recorded; a complaint's targets go by severity and tier, the others' by type and tier.
 A complaint gets two clocks when it is recorded: `first_response` (met when the case leaves
 `received`) and `resolution` (met when it is `resolved` or `closed`). Targets come from the
 policy in force then, by severity and the customer's tier of the time; later policy changes
@@ -16,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_shared.contracts.vocabulary import FeedbackType
+from crm_shared.contracts.vocabulary import CASE_TYPES, FeedbackType
 from crm_shared.db import utcnow
 from crm_shared.http.problems import Conflict, NotFound
 from crm_shared.projections import get_customer
@@ -44,7 +46,7 @@ async def change_policy(session: AsyncSession, targets: SlaTargets, *, actor: st
 async def start_clocks(session: AsyncSession, feedback: Feedback) -> None:
     """Called in the transaction that records the feedback: a complaint is never without its
     deadlines, and the insert's trigger wakes the timer when that transaction commits."""
-    if feedback.type != FeedbackType.complaint.value:
+    if FeedbackType(feedback.type) not in CASE_TYPES:
         return
     policy = await current_policy(session)
     await SlaClockRepository(session).add_all(
@@ -55,15 +57,23 @@ async def start_clocks(session: AsyncSession, feedback: Feedback) -> None:
             received_at=feedback.received_at,
             targets=policy.targets,
             policy_version=policy.version,
+            type=feedback.type,
         )
     )
 
 
-async def on_status_changed(session: AsyncSession, feedback: Feedback, previous: Any, current: Any) -> None:
-    """Called by every case transition (`feedback.cases.service`), in the transition's transaction."""
+async def on_status_changed(
+    session: AsyncSession, feedback: Feedback, previous: Any, current: Any, *, done: frozenset[str]
+) -> None:
+    """Called by every case transition (`feedback.cases.service`), in the transition's transaction;
+    `done` are the statuses that end a case of this type (its lifecycle's, which sits above)."""
     of_feedback = await SlaClockRepository(session).of_feedback(feedback.id, for_update=True)
     clock_rules.apply_transition(
-        {c.clock: c for c in of_feedback}, str(previous) if previous is not None else None, str(current), utcnow()
+        {c.clock: c for c in of_feedback},
+        str(previous) if previous is not None else None,
+        str(current),
+        utcnow(),
+        done,
     )
 
 

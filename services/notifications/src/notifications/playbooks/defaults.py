@@ -92,7 +92,10 @@ _DEFAULTS = {
     "satisfaction_follow_up": {
         "description": "Closed loop: a resolved complaint (again after a reopen, too) gets a satisfaction "
         "follow-up after the fix had time to show; an unhappy answer reopens it.",
-        "trigger": {"event": "crm.feedback.status_changed.v1", "conditions": [{"on": "status", "to": ["resolved"]}]},
+        "trigger": {
+            "event": "crm.feedback.status_changed.v1",
+            "conditions": [_COMPLAINT, {"on": "status", "to": ["resolved"]}],
+        },
         "actions": [
             _task(
                 "satisfaction_follow_up",
@@ -142,14 +145,50 @@ _DEFAULTS = {
         ],
     },
     "sla_breach_escalation": {
-        "description": "A complaint missed its SLA: escalate it so it is handled now.",
+        "description": "A case (complaint, inquiry, technical support, suggestion) missed its SLA: escalate it "
+        "so it is handled now.",
         "trigger": {"event": "crm.feedback.sla_breached.v1"},
         "actions": [
             _task(
                 "sla_escalation",
-                "SLA breached ({clock}) on a {severity} complaint: escalate and contact the customer",
+                "SLA breached ({clock}) on a {severity} {type}: escalate and contact the customer",
                 "urgent",
                 {"hours": 4},
+            )
+        ],
+    },
+    # Every request type is a case with its own default playbook (docs/domain.md#every-request-is-a-case).
+    "answer_inquiry": {
+        "description": "An inquiry is answered: the owner replies within a working day.",
+        "trigger": {"event": "crm.feedback.received.v1", "conditions": [{"on": "type", "any_of": ["inquiry"]}]},
+        "actions": [_task("answer_inquiry", "Answer the customer's inquiry ({category})", "normal", {"hours": 24})],
+    },
+    "technical_support_visit": {
+        "description": "A technical-support request is scheduled: a technician visit, a remote session or "
+        "on-site training for the customer's staff, booked within two days.",
+        "trigger": {
+            "event": "crm.feedback.received.v1",
+            "conditions": [{"on": "type", "any_of": ["technical_support"]}],
+        },
+        "actions": [
+            _task(
+                "schedule_technical_support",
+                "Schedule technical support or on-site training ({category}, {severity})",
+                "high",
+                {"hours": 48},
+            )
+        ],
+    },
+    "suggestion_to_backlog": {
+        "description": "A suggestion goes to the product backlog (feedback groups similar ones into one item "
+        "with votes): thank the customer and review it, with its votes, within a week.",
+        "trigger": {"event": "crm.feedback.received.v1", "conditions": [{"on": "type", "any_of": ["suggestion"]}]},
+        "actions": [
+            _task(
+                "review_suggestion",
+                "Thank the customer and review the suggestion ({category}) on the product backlog",
+                "low",
+                {"hours": 168},
             )
         ],
     },

@@ -42,6 +42,7 @@ EVENT_FACTS: dict[str, tuple[str, ...]] = {
         "survey_score",
     ),
     "crm.feedback.status_changed.v1": (
+        "type",
         "status",
         "previous_status",
         "reopened",
@@ -50,7 +51,7 @@ EVENT_FACTS: dict[str, tuple[str, ...]] = {
         "tier",
         "owner",
     ),
-    "crm.feedback.sla_breached.v1": ("clock", "severity", "tier", "owner"),
+    "crm.feedback.sla_breached.v1": ("type", "clock", "severity", "tier", "owner"),
     "crm.score.changed.v2": (
         "band_from",
         "band_to",
@@ -127,6 +128,7 @@ def _facts_of(event: Envelope, customer: Any) -> dict[str, Any]:
         }
     elif isinstance(payload, FeedbackStatusChangedV1):
         facts = {
+            "type": payload.type.value,
             "status": payload.current.value,
             "previous_status": payload.previous.value if payload.previous else None,
             "reopened": payload.reopened,
@@ -138,6 +140,7 @@ def _facts_of(event: Envelope, customer: Any) -> dict[str, Any]:
         }
     elif isinstance(payload, SlaBreachedV1):
         facts = {
+            "type": payload.type.value,
             "clock": payload.clock,
             "severity": payload.severity.value,
             "tier": payload.customer.tier.value,

@@ -37,5 +37,6 @@ def consumer() -> ConsumerSpec:
             "crm.feedback.received.v1": service.on_feedback_received,
             "crm.feedback.status_changed.v1": service.on_status_changed,
             "crm.feedback.sla_breached.v1": service.on_sla_breached,
+            "crm.feedback.compensation_paid.v1": service.on_compensation_paid,
         },
     )

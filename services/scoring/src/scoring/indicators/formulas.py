@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 Dimension = Literal["all", "tier", "region", "industry", "owner"]
@@ -51,6 +51,9 @@ COUNTERS: tuple[str, ...] = (
     "orders",
     "order_value",
     "key_order_value",
+    "reopens",
+    "compensations_paid",
+    "compensation_days",
 )
 
 
@@ -154,6 +157,19 @@ def repeat_purchase_rate(c: Counters) -> Value:
     return _ratio(c["repeat_buyers"], n), n
 
 
+def reopen_rate(c: Counters) -> Value:
+    """Complaints reopened per 100 resolved in the period: the fix did not hold."""
+    n = int(c["resolutions"])
+    return _ratio(c["reopens"], n), n
+
+
+def time_to_compensation_days(c: Counters) -> Value:
+    """Mean days from the complaint to the payment of its compensation, of the payments in the
+    period: slow compensation is a failed recovery (docs/domain.md#cause-remedy-compensation)."""
+    n = int(c["compensations_paid"])
+    return (round(c["compensation_days"] / n, 4) if n else None), n
+
+
 def key_account_value_share(c: Counters) -> Value:
     n = int(c["orders"])
     return _ratio(c["key_order_value"], c["order_value"]), n
@@ -181,6 +197,8 @@ INDICATORS: dict[str, Indicator] = {
         _indicator("first_response_hours", "service_quality", "hours", {"first_responses"}, 0, 24 * 365),
         _indicator("resolution_hours", "service_quality", "hours", {"resolutions"}, 0, 24 * 365),
         _indicator("sla_attainment", "service_quality", "percent", {"sla_met", "sla_breached"}, 0, 100),
+        _indicator("reopen_rate", "service_quality", "percent", {"reopens", "resolutions"}, 0, 1e6),
+        _indicator("time_to_compensation_days", "service_quality", "days", {"compensations_paid"}, 0, 3650),
         _indicator("csat", "satisfaction", "percent", {"csat_answers"}, 0, 100),
         _indicator("csat_average", "satisfaction", "score_1_5", {"csat_answers"}, 1, 5),
         _indicator("nps", "satisfaction", "nps", {"nps_answers"}, -100, 100),
@@ -218,6 +236,9 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = {
     "first_response_hours": Threshold(24, "above", min_sample=5),
     "resolution_hours": Threshold(72, "above", min_sample=5),
     "sla_attainment": Threshold(90, "below", min_sample=10),
+    # More than one complaint in ten reopened, or compensation slower than two weeks: look at it.
+    "reopen_rate": Threshold(10, "above", min_sample=10),
+    "time_to_compensation_days": Threshold(14, "above", min_sample=3),
     "csat": Threshold(70, "below", min_sample=10),
     # The same answers as `csat`; off by default so one bad month raises one alert, not two.
     "csat_average": Threshold(3.5, "below", min_sample=10, enabled=False),
@@ -360,7 +381,14 @@ def status_changed(
         clocks = _clock_met(clocks, "resolved_at", "resolution_sla", at, deltas, "resolution")
     elif previous in _DONE or reopened:
         clocks = replace(clocks, resolution_sla=None)
+    if reopened:
+        deltas["reopens"] = 1
     return clocks, deltas
+
+
+def compensation_days(received_at: datetime, paid_on: date) -> float:
+    """Whole days from the complaint's (UTC) day to the payment day."""
+    return float(max(0, (paid_on - received_at.astimezone(UTC).date()).days))
 
 
 def sla_breached(clocks: ComplaintClocks, clock: str) -> tuple[ComplaintClocks, dict[str, float]]:

@@ -11,7 +11,14 @@ from crm_shared.db import Base, new_id
 from crm_shared.versioning import VersionColumns
 from scoring.indicators.formulas import COUNTERS
 
-_FLOAT_COUNTERS = {"first_response_seconds", "resolution_seconds", "csat_sum", "order_value", "key_order_value"}
+_FLOAT_COUNTERS = {
+    "first_response_seconds",
+    "resolution_seconds",
+    "csat_sum",
+    "order_value",
+    "key_order_value",
+    "compensation_days",
+}
 
 
 class IndicatorCounters(Base):

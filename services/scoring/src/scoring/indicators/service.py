@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import fields as dataclass_fields
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_shared.contracts import Envelope
 from crm_shared.contracts.events import (
     ActivityRecordedV1,
+    CompensationPaidV1,
     ContactErasedV1,
     ContactMergedV1,
     FeedbackReceivedV1,
@@ -271,9 +272,25 @@ async def on_status_changed(session: AsyncSession, event: Envelope) -> None:
     await _add(session, _complaint_segments(complaint), change.changed_at, deltas)
 
 
+async def on_compensation_paid(session: AsyncSession, event: Envelope) -> None:
+    """Counted in the period of the payment day, in the segments of the complaint when it came in."""
+    paid = event.payload()
+    assert isinstance(paid, CompensationPaidV1)
+    complaint = await IndicatorRepository(session).complaint(paid.feedback_id)
+    if complaint is None:
+        segments = await _segments_of(session, paid.customer_id, paid.customer.tier.value, paid.customer.owner)
+    else:
+        segments = _complaint_segments(complaint)
+    at = datetime.combine(paid.paid_on, time(), tzinfo=UTC)
+    days = formulas.compensation_days(paid.received_at, paid.paid_on)
+    await _add(session, segments, at, {"compensations_paid": 1, "compensation_days": days})
+
+
 async def on_sla_breached(session: AsyncSession, event: Envelope) -> None:
     breach = event.payload()
     assert isinstance(breach, SlaBreachedV1)
+    if breach.type.value != "complaint":
+        return  # the SLA indicators measure complaint handling
     complaint = await IndicatorRepository(session).complaint(breach.feedback_id)
     if complaint is None:
         segments = await _segments_of(session, breach.customer_id, breach.customer.tier.value, breach.customer.owner)

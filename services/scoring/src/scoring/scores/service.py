@@ -31,7 +31,7 @@ from crm_shared.contracts.events import (
     OrderActivity,
     SlaBreachedV1,
 )
-from crm_shared.contracts.vocabulary import CaseStatus
+from crm_shared.contracts.vocabulary import CaseStatus, FeedbackType
 from crm_shared.db import new_id, utcnow
 from crm_shared.http.problems import NotFound
 from crm_shared.messaging.outbox import add_event
@@ -290,6 +290,8 @@ async def on_feedback_status_changed(session: AsyncSession, event: Envelope) -> 
     """Resolution speed and outcome: resolved (or closed) ends the case, fast helps; a reopen hurts."""
     change = event.payload()
     assert isinstance(change, FeedbackStatusChangedV1)
+    if change.type is not FeedbackType.complaint:
+        return  # inquiries, technical support and suggestions are cases too, but not complaints
     fid = str(change.feedback_id)
     if change.reopened:
         await _fold(
@@ -308,6 +310,8 @@ async def on_feedback_status_changed(session: AsyncSession, event: Envelope) -> 
 async def on_sla_breached(session: AsyncSession, event: Envelope) -> None:
     breach = event.payload()
     assert isinstance(breach, SlaBreachedV1)
+    if breach.type is not FeedbackType.complaint:
+        return  # a late answer to an inquiry is not a failed complaint case
     await _fold(
         session,
         event,

@@ -1,0 +1,1 @@
+"""The product backlog of customers' suggestions: similar suggestions become one item with votes."""
