@@ -5,6 +5,7 @@ from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 from crm_shared.projections import CustomerAlias, CustomerProjection
 from feedback.cases.models import CaseNote, StatusChange
 from feedback.records.models import Feedback
+from feedback.reports.models import ThemeEscalation
 from feedback.sla.models import SlaClock, SlaPolicyRecord
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "SlaClock",
     "SlaPolicyRecord",
     "StatusChange",
+    "ThemeEscalation",
 ]

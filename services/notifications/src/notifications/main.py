@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from crm_shared.http.app import create_service_app
+from notifications.campaigns.router import router as campaigns_router
 from notifications.config import Settings
 from notifications.messages.router import router as messages_router
 from notifications.playbooks.router import router as playbooks_router
@@ -18,5 +19,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Follow-up tasks created the moment a complaint arrives or a customer's health drops, "
         "by playbooks configured through the API; claimed, completed, cancelled, and escalated when overdue; "
         "messages to customers and staff; webhooks for integrators.",
-        routers=[tasks_router, playbooks_router, teams_router, messages_router, webhooks_router],
+        routers=[tasks_router, playbooks_router, teams_router, messages_router, webhooks_router, campaigns_router],
     )

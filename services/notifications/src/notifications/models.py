@@ -3,6 +3,7 @@
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 from crm_shared.projections import CustomerAlias, CustomerProjection
+from notifications.campaigns.models import AudienceFacts, Campaign, CampaignAnswer, CampaignInvitation
 from notifications.messages.models import Message, MessageAttempt, MessageTemplate, StaffMember
 from notifications.playbooks.models import PlaybookEffect, PlaybookState, PlaybookVersion
 from notifications.tasks.models import Task
@@ -10,6 +11,10 @@ from notifications.teams.models import Team
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
+    "AudienceFacts",
+    "Campaign",
+    "CampaignAnswer",
+    "CampaignInvitation",
     "CustomerAlias",
     "CustomerProjection",
     "IdempotencyRecord",

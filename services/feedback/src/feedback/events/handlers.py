@@ -1,11 +1,20 @@
 """Events the feedback service consumes."""
 
-from crm_shared.contracts import Topics
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_shared.contracts import Envelope, Topics
 from crm_shared.projections import CUSTOMER_PROJECTION_HANDLERS
 from crm_shared.worker import ConsumerSpec
 from feedback.cases import service as cases
 from feedback.intake import service
 from feedback.manifest import CASES_GROUP, WORKER_GROUP
+from feedback.reports import service as reports
+
+
+async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:
+    """A survey answer may move its complaint; a complaint may make its theme recur enough for management."""
+    await cases.on_feedback_received(session, event)
+    await reports.escalate_recurring_theme(session, event)
 
 
 def consumers() -> list[ConsumerSpec]:
@@ -26,6 +35,6 @@ def consumers() -> list[ConsumerSpec]:
         ConsumerSpec(
             name=CASES_GROUP,
             topics=[Topics.feedback],
-            handlers={"crm.feedback.received.v1": cases.on_feedback_received},
+            handlers={"crm.feedback.received.v1": on_feedback_received},
         ),
     ]

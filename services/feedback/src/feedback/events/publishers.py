@@ -12,8 +12,10 @@ from crm_shared.contracts.events import (
     CustomerRef,
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
+    InvitationAnsweredV1,
     SlaBreachedV1,
     SurveyAnswer,
+    ThemeEscalatedV1,
 )
 from crm_shared.contracts.vocabulary import CaseStatus, Channel, FeedbackType, Severity, Tier
 from crm_shared.messaging.outbox import add_event
@@ -39,6 +41,20 @@ async def publish_feedback_received(session: AsyncSession, feedback: Feedback, o
     )
     event = new_event(type="crm.feedback.received.v1", source=SOURCE, subject=feedback.customer_id, data=data)
     await add_event(session, event, Topics.feedback)
+    if feedback.invitation_id is not None and data.survey is not None:
+        answered = InvitationAnsweredV1(
+            feedback_id=feedback.id,
+            customer_id=feedback.customer_id,
+            invitation_id=feedback.invitation_id,
+            question=feedback.question,
+            category=feedback.category,
+            survey=data.survey,
+            answered_at=feedback.received_at,
+        )
+        answer = new_event(
+            type="crm.feedback.invitation_answered.v1", source=SOURCE, subject=feedback.customer_id, data=answered
+        )
+        await add_event(session, answer, Topics.feedback)
 
 
 async def publish_status_changed(
@@ -97,4 +113,30 @@ async def publish_sla_breached(
         customer=CustomerRef(tier=Tier(tier), owner=owner),
     )
     event = new_event(type="crm.feedback.sla_breached.v1", source=SOURCE, subject=feedback.customer_id, data=data)
+    await add_event(session, event, Topics.feedback)
+
+
+async def publish_theme_escalated(
+    session: AsyncSession,
+    *,
+    category: str,
+    product: str | None,
+    customers: int,
+    complaints: int,
+    previous_customers: int,
+    period: tuple[datetime, datetime],
+) -> None:
+    """Not about one customer: subject and key are the theme, so its escalations stay in order."""
+    data = ThemeEscalatedV1(
+        category=category,
+        product=product,
+        customers=customers,
+        complaints=complaints,
+        previous_customers=previous_customers,
+        period_start=period[0],
+        period_end=period[1],
+        escalated_at=period[1],
+    )
+    subject = f"theme:{category}:{product or '-'}"
+    event = new_event(type="crm.feedback.theme_escalated.v1", source=SOURCE, subject=subject, data=data)
     await add_event(session, event, Topics.feedback)

@@ -29,6 +29,9 @@ from notifications.teams.repository import TeamRepository
 ERASED_TITLE = "Follow-up task (customer details erased)"
 ERASED_TEXT = "[erased]"
 
+# Who closes a task nobody closed by hand (an alert that recovered).
+SYSTEM = "system"
+
 # Which statuses each lifecycle step may start from.
 _FROM = {
     TaskStatus.claimed: (TaskStatus.open,),
@@ -59,7 +62,8 @@ async def create_task_action(
     event (same id) meets the unique key and makes nothing."""
     facts = rules.facts_of(trigger, customer)
     owner = facts.get("owner")
-    if owner is None and customer is None and params["assign_to"] == "owner":
+    about_nobody = trigger.type in rules.NO_CUSTOMER
+    if owner is None and customer is None and params["assign_to"] == "owner" and not about_nobody:
         found = await get_customer(session, uuid.UUID(trigger.subject))
         owner = found.owner if found else None
     at: datetime = facts["at"]
@@ -77,7 +81,8 @@ async def create_task_action(
         {
             "id": new_id(),
             "created_at": utcnow(),
-            "customer_id": uuid.UUID(trigger.subject),
+            "customer_id": None if about_nobody else uuid.UUID(trigger.subject),
+            "subject": trigger.subject if about_nobody else None,
             "type": params["task_type"],
             "playbook": playbook,
             "action_key": action_key,
@@ -102,6 +107,23 @@ async def create_task_action(
     )
     if task is not None:
         await publish_task_created(session, task, event_id)
+
+
+async def close_recovered_alert(session: AsyncSession, alert: Envelope) -> int:
+    """An indicator back inside its threshold closes the open or claimed tasks its crossing made:
+    `done`, by `system`, the outcome saying what recovered, to what value and when. A service
+    manager's queue then holds only alerts that still stand, and the task's history says why it
+    closed (docs/domain.md#alerts-that-reach-people). Safe to run again: a closed task is left alone."""
+    facts = rules.facts_of(alert)
+    open_tasks = await TaskRepository(session).open_for_subject(alert.subject, alert.type)
+    segment = "all customers" if facts["dimension"] == "all" else f"{facts['dimension']} {facts['segment']}"
+    outcome = (
+        f"Closed automatically: {facts['indicator']} of {segment} recovered to {facts['value']:g} "
+        f"(threshold {facts['threshold']:g}, alert when {facts['direction']}) at {facts['at'].isoformat()}."
+    )
+    for task in open_tasks:
+        await _change_status(session, task.id, TaskStatus.done, actor=SYSTEM, outcome=outcome)
+    return len(open_tasks)
 
 
 async def _change_status(
@@ -177,6 +199,7 @@ def _aware(value: datetime | None) -> datetime | None:
 async def list_tasks(session: AsyncSession, filters: TaskFilters, *, limit: int, cursor: str | None) -> TaskPage:
     rows = await TaskRepository(session).list(
         customer_id=filters.customer_id,
+        subject=filters.subject,
         statuses=[s.value for s in filters.status] if filters.status else None,
         assignee=filters.assignee,
         type=filters.type,
