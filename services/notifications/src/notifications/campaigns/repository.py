@@ -193,6 +193,7 @@ class CampaignRepository(Repository):
     async def delivery(self, campaign_id: uuid.UUID) -> dict[str, int]:
         query = (
             select(Message.status, func.count())
+            .select_from(_INV)
             .join(Message, Message.id == _INV.message_id)
             .where(_INV.campaign_id == campaign_id)
             .group_by(Message.status)
