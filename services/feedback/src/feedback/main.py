@@ -8,6 +8,7 @@ from feedback.config import Settings
 from feedback.intake.router import router as feedback_router
 from feedback.reports.router import router as reports_router
 from feedback.sla.router import clock_router as sla_clock_router
+from feedback.sla.router import open_clocks_router as sla_open_clocks_router
 from feedback.sla.router import policy_router as sla_policy_router
 
 
@@ -16,5 +17,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings or Settings(),
         title="CRM feedback",
         description="Captures complaints, praise, suggestions and inquiries from every channel.",
-        routers=[feedback_router, cases_router, sla_clock_router, sla_policy_router, reports_router],
+        routers=[
+            feedback_router,
+            cases_router,
+            sla_clock_router,
+            sla_policy_router,
+            sla_open_clocks_router,
+            reports_router,
+        ],
     )
