@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python -m tests.bench.imports
 	$(BIN)/python -m tests.bench.scoring
 	$(BIN)/python -m tests.bench.daily_run
+	$(BIN)/python -m tests.bench.campaigns
 
 ## Print a dev bearer token with every scope (last line of output).
 token: install

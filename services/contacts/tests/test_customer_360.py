@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -54,6 +55,68 @@ async def test_the_360_view_joins_profile_activities_feedback_scores_and_tasks(s
     assert [f["id"] for f in view["recent_feedback"]] == [complaint.json()["id"]]
     assert view["scores"]["customer_id"] == customer["id"]
     assert {t["type"] for t in view["tasks"]["open"]} >= {"service_recovery"}
+
+
+async def test_the_360_view_shows_messages_running_sla_clocks_the_score_trend_and_the_relationship_summary(
+    services,
+) -> None:
+    customer = await new_customer(services)
+    today = datetime.now(UTC).date()
+    base = f"/v1/customers/{customer['id']}/activities"
+    recent = (datetime.now(UTC) - timedelta(days=10)).isoformat()
+    old = (datetime.now(UTC) - timedelta(days=400)).isoformat()
+    for occurred, amount in ((recent, "1200.50"), (recent, "300"), (old, "9999")):
+        order = {"occurred_at": occurred, "details": {"kind": "order", "amount": amount, "currency": "EUR"}}
+        assert (await services.contacts.post(base, json=order)).status_code == 201
+    contracts = [
+        (today - timedelta(days=300), today + timedelta(days=65)),  # in force: renews in 65 days
+        (today - timedelta(days=100), today + timedelta(days=400)),  # in force, ends later
+        (today - timedelta(days=800), today - timedelta(days=1)),  # ended yesterday
+        (today + timedelta(days=66), today + timedelta(days=800)),  # signed renewal, not in force yet
+    ]
+    for starts_on, ends_on in contracts:
+        details = {"kind": "contract", "starts_on": starts_on.isoformat(), "ends_on": ends_on.isoformat()}
+        response = await services.contacts.post(base, json={"occurred_at": recent, "details": details})
+        assert response.status_code == 201, response.text
+    complaint = await services.feedback.post(
+        "/v1/feedback",
+        json={
+            "customer_id": customer["id"],
+            "type": "complaint",
+            "category": "service.delivery",
+            "severity": "high",
+            "channel": "phone",
+            "description": "Late again.",
+        },
+    )
+    assert complaint.status_code == 201, complaint.text
+
+    async def projected():
+        sent = await services.notifications.post(
+            "/v1/messages", json={"customer_id": customer["id"], "channel": "email", "template": "win_back"}
+        )
+        return sent.json() if sent.status_code == 201 else None
+
+    message = await eventually(projected)
+
+    async def whole():
+        view = (await services.contacts.get(f"/v1/customers/{customer['id']}/360")).json()
+        return view if view["score_trend"] and view["recent_messages"] and view["running_sla_clocks"] else None
+
+    view = await eventually(whole)
+    assert view["complete"] is True
+    assert [m["id"] for m in view["recent_messages"]] == [message["id"]]
+    clocks = view["running_sla_clocks"]
+    assert {(c["clock"], c["status"], c["feedback_id"]) for c in clocks} == {
+        ("first_response", "running", complaint.json()["id"]),
+        ("resolution", "running", complaint.json()["id"]),
+    }
+    assert view["score_trend"][0]["cause_event_type"] == "crm.feedback.received.v1"
+    summary = view["summary"]
+    assert summary["customer_since"] == customer["created_at"][:10] and summary["tenure_days"] == 0
+    assert float(summary["revenue_12_months"]) == 1500.5
+    assert summary["contracts_in_force"] == 2
+    assert summary["next_renewal"] == (today + timedelta(days=65)).isoformat()
 
 
 async def test_the_360_view_keeps_a_task_while_it_is_worked_on_and_shows_how_it_ended(services) -> None:
@@ -151,7 +214,14 @@ async def test_a_slow_or_down_service_gives_a_partial_view_that_says_what_is_mis
     assert view["recent_feedback"] is None and view["scores"] is None
     assert view["tasks"] == {"open": [], "claimed": [], "recently_closed": []}  # notifications answered: none yet
     reasons = {m["part"]: m["reason"] for m in view["missing"]}
-    assert reasons == {"feedback": "timeout", "scores": "unavailable"}
+    assert reasons == {
+        "feedback": "timeout",
+        "sla_clocks": "timeout",
+        "scores": "unavailable",
+        "score_trend": "unavailable",
+    }
+    assert view["recent_messages"] == []  # notifications answered: nothing sent yet
+    assert view["summary"]["contracts_in_force"] == 0 and view["summary"]["next_renewal"] is None
 
 
 async def test_parts_the_token_may_not_read_are_left_out_as_forbidden(services) -> None:
@@ -169,4 +239,7 @@ async def test_parts_the_token_may_not_read_are_left_out_as_forbidden(services) 
         "feedback": "forbidden",
         "scores": "forbidden",
         "tasks": "forbidden",
+        "messages": "forbidden",
+        "sla_clocks": "forbidden",
+        "score_trend": "forbidden",
     }

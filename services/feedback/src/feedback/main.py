@@ -14,6 +14,7 @@ from feedback.privacy.router import router as privacy_router
 from feedback.reports.router import router as reports_router
 from feedback.resolutions.router import cause_router, resolution_router
 from feedback.sla.router import clock_router as sla_clock_router
+from feedback.sla.router import open_clocks_router as sla_open_clocks_router
 from feedback.sla.router import policy_router as sla_policy_router
 
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             cause_router,
             sla_clock_router,
             sla_policy_router,
+            sla_open_clocks_router,
             reports_router,
             backlog_router,
             privacy_router,

@@ -7,6 +7,7 @@ from feedback.backlog.models import BacklogItem, BacklogLink
 from feedback.cases.models import CaseNote, StatusChange
 from feedback.records.models import Feedback
 from feedback.resolutions.models import CauseCode, Resolution
+from feedback.reports.models import ThemeEscalation
 from feedback.sla.models import SlaClock, SlaPolicyRecord
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "SlaClock",
     "SlaPolicyRecord",
     "StatusChange",
+    "ThemeEscalation",
 ]

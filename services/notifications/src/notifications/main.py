@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from crm_shared.http import live
 from crm_shared.http.app import create_service_app
+from notifications.campaigns.router import router as campaigns_router
 from notifications.config import Settings
 from notifications.messages.router import router as messages_router
 from notifications.outbound import sealing
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             messages_router,
             webhooks_router,
             privacy_router,
+            campaigns_router,
         ],
         on_startup=[start_live],
         on_shutdown=[stop_live],

@@ -3,6 +3,7 @@
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.messaging.models import OutboxMessage, ProcessedEvent
 from crm_shared.projections import CustomerAlias, CustomerProjection
+from notifications.campaigns.models import AudienceFacts, Campaign, CampaignAnswer, CampaignInvitation
 from notifications.messages.models import Message, MessageAttempt, MessageTemplate, StaffMember
 from notifications.playbooks.models import PlaybookEffect, PlaybookState, PlaybookVersion
 from notifications.renewals.models import ContractRenewal
@@ -12,6 +13,10 @@ from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, Webho
 
 __all__ = [
     "ContractRenewal",
+    "AudienceFacts",
+    "Campaign",
+    "CampaignAnswer",
+    "CampaignInvitation",
     "CustomerAlias",
     "CustomerProjection",
     "IdempotencyRecord",

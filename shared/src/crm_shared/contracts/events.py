@@ -401,6 +401,60 @@ class TaskEscalatedV1(_Payload):
     escalated_at: datetime
 
 
+class TaskCreatedV2(TaskCreatedV1):
+    """A task that may be about no customer: a management task for an indicator alert or a
+    recurring complaint theme (docs/domain.md#alerts-that-reach-people). `subject` names what it
+    is about (the envelope subject of the trigger: `indicator:<name>:<dimension>:<segment>` or
+    `theme:<category>:<product>`). Tasks about a customer are still announced as v1."""
+
+    customer_id: uuid.UUID | None = None  # type: ignore[assignment]  # v1 requires one; v2 tasks may have none
+    subject: str = Field(examples=["indicator:complaint_rate_per_100:tier:key"])
+
+
+class TaskStatusChangedV2(TaskStatusChangedV1):
+    """The status change of a v2 task (no customer); an alert that recovered closes its task with
+    `changed_by = system` and the recovery in `outcome`."""
+
+    customer_id: uuid.UUID | None = None  # type: ignore[assignment]  # v1 requires one; v2 tasks may have none
+    subject: str
+
+
+class TaskEscalatedV2(TaskEscalatedV1):
+    """The escalation of a v2 task (no customer)."""
+
+    customer_id: uuid.UUID | None = None  # type: ignore[assignment]  # v1 requires one; v2 tasks may have none
+    subject: str
+
+
+class InvitationAnsweredV1(_Payload):
+    """A survey answer that names the campaign invitation it answers (docs/domain.md#survey-campaigns):
+    the feedback is recorded as any survey response (and announced as `crm.feedback.received.v1`);
+    this event lets the campaign count the response and its result per indicator group."""
+
+    feedback_id: uuid.UUID
+    customer_id: uuid.UUID
+    invitation_id: uuid.UUID
+    question: str | None = Field(default=None, description="The questionnaire's question key.", examples=["q1"])
+    category: str | None = Field(default=None, examples=["service.delivery"])
+    survey: SurveyAnswer
+    answered_at: datetime
+
+
+class ThemeEscalatedV1(_Payload):
+    """A complaint theme (category and product) recurs across customers and is not shrinking: it must
+    reach management (docs/domain.md#recurring-themes-go-to-management). Published once per theme and
+    period; the envelope subject and key are `theme:<category>:<product>`."""
+
+    category: str | None
+    product: str | None
+    customers: int = Field(description="Distinct customers who complained about it in the period.")
+    complaints: int
+    previous_customers: int = Field(description="Distinct customers in the period before.")
+    period_start: datetime
+    period_end: datetime
+    escalated_at: datetime
+
+
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "crm.contact.created.v1": ContactCreatedV1,
     "crm.contact.updated.v1": ContactUpdatedV1,
@@ -415,10 +469,15 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "crm.feedback.sla_breached.v1": SlaBreachedV1,
     "crm.feedback.suggestion_voted.v1": SuggestionVotedV1,
     "crm.feedback.compensation_paid.v1": CompensationPaidV1,
+    "crm.feedback.invitation_answered.v1": InvitationAnsweredV1,
+    "crm.feedback.theme_escalated.v1": ThemeEscalatedV1,
     "crm.score.changed.v1": ScoreChangedV1,
     "crm.score.changed.v2": ScoreChangedV2,
     "crm.indicator.threshold_crossed.v1": IndicatorThresholdCrossedV1,
     "crm.task.created.v1": TaskCreatedV1,
     "crm.task.status_changed.v1": TaskStatusChangedV1,
     "crm.task.escalated.v1": TaskEscalatedV1,
+    "crm.task.created.v2": TaskCreatedV2,
+    "crm.task.status_changed.v2": TaskStatusChangedV2,
+    "crm.task.escalated.v2": TaskEscalatedV2,
 }

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,6 +129,16 @@ def _aware(moment: datetime) -> datetime:
 async def recent_activities(session: AsyncSession, customer_id: uuid.UUID, limit: int) -> list[Activity]:
     """The newest `limit` activities of a customer (for the customer 360 view)."""
     return await ActivityRepository(session).list(customer_id, kind=None, since=None, limit=limit, before=None)
+
+
+async def commercial_history(
+    session: AsyncSession, customer_id: uuid.UUID, *, since: datetime, until: datetime
+) -> tuple[Decimal, list[tuple[date, date | None]]]:
+    """Order revenue in [since, until] and every contract's (starts_on, ends_on): the 360's summary."""
+    repository = ActivityRepository(session)
+    revenue = (await repository.order_volumes([customer_id], since=since, until=until)).get(customer_id, Decimal(0))
+    terms = (await repository.contract_terms([customer_id])).get(customer_id, [])
+    return revenue, terms
 
 
 async def move_activities(session: AsyncSession, from_customer: uuid.UUID, to_customer: uuid.UUID) -> int:

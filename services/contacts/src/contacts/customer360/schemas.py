@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -7,7 +9,7 @@ from pydantic import BaseModel, Field
 from contacts.activities.schemas import ActivityRead
 from contacts.customers.schemas import CustomerRead
 
-PartName = Literal["feedback", "scores", "tasks"]
+PartName = Literal["feedback", "scores", "tasks", "messages", "sla_clocks", "score_trend"]
 
 
 class MissingPart(BaseModel):
@@ -29,6 +31,18 @@ class CustomerTasks(BaseModel):
     )
 
 
+class CustomerSummary(BaseModel):
+    """The relationship at a glance, from this service's own record and commercial history."""
+
+    customer_since: date = Field(description="When the record was created.")
+    tenure_days: int
+    revenue_12_months: Decimal = Field(description="Orders of the last 365 days, in the reporting currency.")
+    contracts_in_force: int = Field(description="Contracts started and not yet ended today.")
+    next_renewal: date | None = Field(
+        description="The soonest end date of a contract in force (null: none in force, or none ends)."
+    )
+
+
 class Customer360(BaseModel):
     customer: CustomerRead
     recent_activities: list[ActivityRead] = Field(description="Newest first, from this service.")
@@ -40,6 +54,18 @@ class Customer360(BaseModel):
     )
     tasks: CustomerTasks | None = Field(
         description="Follow-up tasks: open, claimed, and closed in the last 30 days; null when missing."
+    )
+    summary: CustomerSummary
+    recent_messages: list[dict[str, Any]] | None = Field(
+        default=None, description="Messages sent or queued to the customer, newest first; null when missing."
+    )
+    running_sla_clocks: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="SLA clocks of the customer's complaints still counting (running or paused), soonest due "
+        "first; null when missing.",
+    )
+    score_trend: list[dict[str, Any]] | None = Field(
+        default=None, description="The latest score changes, newest first (health, band, cause); null when missing."
     )
     missing: list[MissingPart] = Field(description="Parts left out, and why. Empty when the view is complete.")
     complete: bool

@@ -17,9 +17,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contacts.activities.schemas import ActivityRead
-from contacts.activities.service import recent_activities
+from contacts.activities.service import commercial_history, recent_activities
 from contacts.config import Settings
-from contacts.customer360.schemas import Customer360, CustomerTasks, MissingPart, PartName
+from contacts.customer360 import summary
+from contacts.customer360.schemas import Customer360, CustomerSummary, CustomerTasks, MissingPart, PartName
 from contacts.customers.schemas import CustomerRead
 from contacts.customers.service import get_customer
 from crm_shared.db import utcnow
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 RECENT = 10
 IN_PROGRESS = 50  # open and claimed tasks are shown whole, up to this many
 RECENTLY_CLOSED = timedelta(days=30)
+REVENUE_WINDOW = timedelta(days=365)
 
 
 class _PartMissing(Exception):
@@ -92,6 +94,13 @@ async def _tasks(
     )
 
 
+async def _items(
+    http: httpx.AsyncClient, base_url: str, path: str, params: dict[str, Any], headers: dict[str, str], timeout: float
+) -> list[Any]:
+    """A list part: the `items` of the answer (none yet: an empty list)."""
+    return list(((await _fetch(http, base_url, path, params, headers, timeout)) or {}).get("items", []))
+
+
 async def customer_360(
     session: AsyncSession,
     customer_id: uuid.UUID,
@@ -112,8 +121,28 @@ async def customer_360(
         ),
         "scores": asyncio.create_task(_fetch(http, settings.scoring_url, f"/v1/scores/{key}", {}, headers, timeout)),
         "tasks": asyncio.create_task(_tasks(http, settings.notifications_url, key, headers, timeout)),
+        "messages": asyncio.create_task(
+            _items(
+                http,
+                settings.notifications_url,
+                "/v1/messages",
+                {"customer_id": key, "limit": RECENT},
+                headers,
+                timeout,
+            )
+        ),
+        "sla_clocks": asyncio.create_task(
+            _items(http, settings.feedback_url, "/v1/sla-clocks", {"customer_id": key}, headers, timeout)
+        ),
+        "score_trend": asyncio.create_task(
+            _items(http, settings.scoring_url, f"/v1/scores/{key}/history", {"limit": RECENT}, headers, timeout)
+        ),
     }
     activities = await recent_activities(session, customer.id, RECENT)
+    now = utcnow()
+    revenue, terms = await commercial_history(session, customer.id, since=now - REVENUE_WINDOW, until=now)
+    today = now.date()
+    since = customer.created_at.date()
     parts: dict[str, Any] = {}
     missing: list[MissingPart] = []
     for name, task in remote.items():
@@ -130,6 +159,16 @@ async def customer_360(
         recent_feedback=None if "feedback" in absent else (parts["feedback"] or {}).get("items", []),
         scores=parts["scores"],
         tasks=parts["tasks"],
+        summary=CustomerSummary(
+            customer_since=since,
+            tenure_days=summary.tenure_days(since, today),
+            revenue_12_months=revenue,
+            contracts_in_force=len(summary.in_force(terms, today)),
+            next_renewal=summary.next_renewal(terms, today),
+        ),
+        recent_messages=parts["messages"],
+        running_sla_clocks=parts["sla_clocks"],
+        score_trend=parts["score_trend"],
         missing=missing,
         complete=not missing,
     )

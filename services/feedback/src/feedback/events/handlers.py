@@ -9,12 +9,15 @@ from feedback.backlog import service as backlog
 from feedback.cases import service as cases
 from feedback.intake import service
 from feedback.manifest import CASES_GROUP, WORKER_GROUP
+from feedback.reports import service as reports
 
 
 async def _received(session: AsyncSession, event: Envelope) -> None:
-    """A follow-up answer moves its complaint; a suggestion joins the product backlog."""
+    """A follow-up answer moves its complaint; a suggestion joins the product backlog; a complaint
+    may make its theme recur enough for management."""
     await cases.on_feedback_received(session, event)
     await backlog.on_feedback_received(session, event)
+    await reports.escalate_recurring_theme(session, event)
 
 
 async def _merged(session: AsyncSession, event: Envelope) -> None:

@@ -14,9 +14,11 @@ from crm_shared.contracts.events import (
     CustomerRef,
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
+    InvitationAnsweredV1,
     SlaBreachedV1,
     SuggestionVotedV1,
     SurveyAnswer,
+    ThemeEscalatedV1,
 )
 from crm_shared.contracts.vocabulary import CaseStatus, Channel, FeedbackType, Severity, Tier
 from crm_shared.messaging.outbox import add_event
@@ -42,6 +44,20 @@ async def publish_feedback_received(session: AsyncSession, feedback: Feedback, o
     )
     event = new_event(type="crm.feedback.received.v1", source=SOURCE, subject=feedback.customer_id, data=data)
     await add_event(session, event, Topics.feedback)
+    if feedback.invitation_id is not None and data.survey is not None:
+        answered = InvitationAnsweredV1(
+            feedback_id=feedback.id,
+            customer_id=feedback.customer_id,
+            invitation_id=feedback.invitation_id,
+            question=feedback.question,
+            category=feedback.category,
+            survey=data.survey,
+            answered_at=feedback.received_at,
+        )
+        answer = new_event(
+            type="crm.feedback.invitation_answered.v1", source=SOURCE, subject=feedback.customer_id, data=answered
+        )
+        await add_event(session, answer, Topics.feedback)
 
 
 async def publish_status_changed(
@@ -117,4 +133,30 @@ async def publish_suggestion_voted(session: AsyncSession, data: SuggestionVotedV
 async def publish_compensation_paid(session: AsyncSession, feedback: Feedback, data: CompensationPaidV1) -> None:
     assert feedback.customer_id is not None  # only matched complaints are resolved
     event = new_event(type="crm.feedback.compensation_paid.v1", source=SOURCE, subject=feedback.customer_id, data=data)
+    await add_event(session, event, Topics.feedback)
+
+
+async def publish_theme_escalated(
+    session: AsyncSession,
+    *,
+    category: str,
+    product: str | None,
+    customers: int,
+    complaints: int,
+    previous_customers: int,
+    period: tuple[datetime, datetime],
+) -> None:
+    """Not about one customer: subject and key are the theme, so its escalations stay in order."""
+    data = ThemeEscalatedV1(
+        category=category,
+        product=product,
+        customers=customers,
+        complaints=complaints,
+        previous_customers=previous_customers,
+        period_start=period[0],
+        period_end=period[1],
+        escalated_at=period[1],
+    )
+    subject = f"theme:{category}:{product or '-'}"
+    event = new_event(type="crm.feedback.theme_escalated.v1", source=SOURCE, subject=subject, data=data)
     await add_event(session, event, Topics.feedback)

@@ -121,6 +121,19 @@ class FeedbackCreate(RequestModel):
     related_feedback_id: uuid.UUID | None = Field(
         default=None, description="The customer's earlier feedback (typically the complaint) this answer is about."
     )
+    invitation_id: uuid.UUID | None = Field(
+        default=None,
+        description="A survey_response to a campaign: the invitation id its link carried. The campaign counts "
+        "the response and reports the answer by indicator group (docs/domain.md#survey-campaigns).",
+    )
+    question: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="The questionnaire's question key this answer is for (one answer per question).",
+        examples=["q1"],
+    )
 
     @field_validator("category")
     @classmethod
@@ -145,6 +158,8 @@ class FeedbackCreate(RequestModel):
             raise ValueError("severity is required for a complaint")
         if (self.type is FeedbackType.survey_response) != (self.survey is not None):
             raise ValueError("a survey_response needs `survey` ({metric, score}); other kinds take none")
+        if (self.invitation_id is not None or self.question is not None) and self.survey is None:
+            raise ValueError("`invitation_id` and `question` belong to a survey_response")
         return self
 
 
@@ -184,6 +199,8 @@ class FeedbackRead(BaseModel):
     product: str | None = None
     survey: SurveyAnswerRead | None = None
     related_feedback_id: uuid.UUID | None = None
+    invitation_id: uuid.UUID | None = None
+    question: str | None = None
     caller: CallerRead | None = Field(default=None, description="Set only while unmatched.")
     status: str
     customer_tier: str

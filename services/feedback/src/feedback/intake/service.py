@@ -74,6 +74,8 @@ async def record_feedback(session: AsyncSession, data: FeedbackCreate, resolver:
         survey_metric=data.survey.metric.value if data.survey else None,
         survey_score=data.survey.score if data.survey else None,
         related_feedback_id=data.related_feedback_id,
+        invitation_id=data.invitation_id,
+        question=data.question,
         caller_email=keys.email if keys and customer is None else None,
         caller_phone=keys.phone if keys and customer is None else None,
         status=transitions.initial_status(data.type),

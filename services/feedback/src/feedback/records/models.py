@@ -31,6 +31,10 @@ class Feedback(Base):
     survey_score: Mapped[int | None] = mapped_column(SmallInteger, nullable=True)
     # The complaint a satisfaction follow-up answers (same customer).
     related_feedback_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    # The campaign invitation a survey answer responds to, and the questionnaire's question key
+    # (docs/domain.md#survey-campaigns): the campaign counts the response and its result.
+    invitation_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    question: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # The caller's normalised identifiers, kept while unmatched so the customer can be found later.
     caller_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     caller_phone: Mapped[str | None] = mapped_column(String(40), nullable=True)

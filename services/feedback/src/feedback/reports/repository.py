@@ -6,12 +6,14 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import distinct, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
 
 from crm_shared.access import Reach
 from crm_shared.db import Repository
 from crm_shared.projections import CustomerProjection, in_reach
 from feedback.cases.models import StatusChange
 from feedback.records.models import Feedback
+from feedback.reports.models import ThemeEscalation
 from feedback.reports.schemas import GroupBy, Interval
 from feedback.resolutions.models import CauseCode, Resolution
 from feedback.sla.models import SlaClock
@@ -80,6 +82,45 @@ class ReportRepository(Repository):
         )
         # cast: only the themes asked for match, and each has a category.
         return {(cast(str, row[0]), row[1] or None): row[2] for row in (await self.session.execute(query)).all()}
+
+    async def theme_stats(
+        self, category: str, product: str | None, since: datetime, until: datetime
+    ) -> tuple[int, int]:
+        """(complaints, distinct customers) of one theme in a period."""
+        same_product = Feedback.product.is_(None) if product is None else Feedback.product == product
+        query = select(func.count(), func.count(distinct(Feedback.customer_id))).where(
+            *_complaints_between(self.reach, since, until), Feedback.category == category, same_product
+        )
+        row = (await self.session.execute(query)).one()
+        return int(row[0]), int(row[1])
+
+    async def mark_escalated(
+        self,
+        category: str,
+        product: str | None,
+        *,
+        now: datetime,
+        quiet_since: datetime,
+        customers: int,
+        complaints: int,
+    ) -> bool:
+        """Records the escalation unless the theme was escalated after `quiet_since`: True when it is
+        new. One statement (upsert with a condition), so two workers never both escalate a theme."""
+        values = {"escalated_at": now, "customers": customers, "complaints": complaints}
+        statement = (
+            insert(ThemeEscalation)
+            .values(category=category, product=product or "", **values)
+            .on_conflict_do_update(
+                index_elements=["category", "product"],
+                set_=values,
+                where=ThemeEscalation.escalated_at < quiet_since,
+            )
+            .returning(ThemeEscalation.category)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def product_of(self, feedback_id: Any) -> str | None:
+        return cast(str | None, await self.session.scalar(select(Feedback.product).where(Feedback.id == feedback_id)))
 
 
 def _segment(group_by: GroupBy | None) -> Any:

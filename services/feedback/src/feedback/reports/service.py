@@ -7,7 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.contracts.envelope import Envelope
+from crm_shared.contracts.events import FeedbackReceivedV1
+from crm_shared.contracts.vocabulary import FeedbackType
+from crm_shared.db import utcnow
 from crm_shared.http.problems import ValidationFailed
+from feedback.events.publishers import publish_theme_escalated
 from feedback.cases import transitions
 from feedback.reports.repository import QualityRepository, ReportRepository
 from feedback.reports.schemas import (
@@ -34,6 +39,9 @@ INTERVAL_DAYS = {Interval.day: 1, Interval.week: 7, Interval.month: 31}
 # A theme goes to management when this many different customers raised it in the period and it
 # is not shrinking against the period before.
 ESCALATE_CUSTOMERS = 3
+# The window a complaint is escalated over as it arrives (against the window before), and how long
+# an escalated theme stays quiet before it may go to management again.
+ESCALATION_WINDOW = timedelta(days=30)
 
 
 def _period(window: ReportWindow) -> tuple[datetime, datetime]:
@@ -157,3 +165,40 @@ async def recovery_indicators(
             )
         )
     return RecoveryIndicators(since=since, until=until, group_by=group_by, rows=rows)
+
+
+def escalates(customers: int, complaints: int, previous: int) -> bool:
+    """What recurs across customers and is not shrinking (docs/domain.md#recurring-themes-go-to-management)."""
+    return customers >= ESCALATE_CUSTOMERS and complaints >= previous
+
+
+async def escalate_recurring_theme(session: AsyncSession, event: Envelope) -> None:
+    """Each complaint checks its theme over the last 30 days: once it escalates, management hears of
+    it (`crm.feedback.theme_escalated.v1`, which a notifications playbook turns into a task), at most
+    once per 30 days per theme, however many complaints follow. A redelivered event finds the theme
+    already escalated and publishes nothing."""
+    complaint = event.payload()
+    assert isinstance(complaint, FeedbackReceivedV1)
+    if complaint.type is not FeedbackType.complaint or complaint.category is None:
+        return
+    repository = ReportRepository(session)
+    product = await repository.product_of(complaint.feedback_id)
+    now = utcnow()
+    since = now - ESCALATION_WINDOW
+    complaints, customers = await repository.theme_stats(complaint.category, product, since, now + timedelta(seconds=1))
+    before, previous = await repository.theme_stats(complaint.category, product, since - ESCALATION_WINDOW, since)
+    if not escalates(customers, complaints, before):
+        return
+    fresh = await repository.mark_escalated(
+        complaint.category, product, now=now, quiet_since=since, customers=customers, complaints=complaints
+    )
+    if fresh:
+        await publish_theme_escalated(
+            session,
+            category=complaint.category,
+            product=product,
+            customers=customers,
+            complaints=complaints,
+            previous_customers=previous,
+            period=(since, now),
+        )

@@ -61,3 +61,14 @@ class SlaClockRepository(Repository):
         """Clocks not yet fired (the partial index on running deadlines serves it too)."""
         query = select(func.count()).select_from(SlaClock).where(SlaClock.status == "running")
         return int(await self.session.scalar(query) or 0)
+
+    async def open_of_customer(self, customer_id: uuid.UUID, limit: int) -> list[SlaClock]:
+        """The customer's clocks still counting (running) or waiting on them (paused), soonest due first."""
+        query = (
+            select(SlaClock)
+            .join(Feedback, Feedback.id == SlaClock.feedback_id)
+            .where(Feedback.customer_id == customer_id, SlaClock.status.in_(("running", "paused")))
+            .order_by(SlaClock.due_at, SlaClock.id)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())

@@ -3,17 +3,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
 from crm_shared.http.responses import JsonResponse
 from feedback.sla import service
-from feedback.sla.schemas import SlaPause, SlaPolicy, SlaStatus, SlaTargets
+from feedback.sla.schemas import CustomerClocks, SlaPause, SlaPolicy, SlaStatus, SlaTargets
 
 clock_router = APIRouter(prefix="/v1/feedback", tags=["sla"])
 policy_router = APIRouter(prefix="/v1/sla-policy", tags=["sla"])
+open_clocks_router = APIRouter(prefix="/v1/sla-clocks", tags=["sla"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No feedback with this id", "content": {"application/problem+json": {}}}
@@ -107,3 +108,19 @@ async def put_policy(
     payload = policy.model_dump(mode="json")
     await idempotency.complete(200, payload)
     return JsonResponse(payload)
+
+
+@open_clocks_router.get(
+    "",
+    response_model=CustomerClocks,
+    summary="A customer's SLA clocks still running (or paused), soonest deadline first",
+    description="Every complaint of the customer whose first-response or resolution clock is still counting; "
+    "the customer 360 shows them.",
+)
+async def open_clocks(
+    customer_id: uuid.UUID,
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require("feedback:read"))],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CustomerClocks:
+    return await service.open_clocks(session, customer_id, limit)

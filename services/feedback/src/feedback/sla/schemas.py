@@ -170,3 +170,11 @@ class SlaClockRead(BaseModel):
 class SlaStatus(BaseModel):
     feedback_id: uuid.UUID
     clocks: list[SlaClockRead] = Field(description="Empty for feedback that is not a complaint.")
+
+
+class CustomerClockRead(SlaClockRead):
+    feedback_id: uuid.UUID
+
+
+class CustomerClocks(BaseModel):
+    items: list[CustomerClockRead] = Field(description="Running or paused clocks, soonest deadline first.")

@@ -28,7 +28,15 @@ from feedback.records.repository import FeedbackRepository
 from feedback.sla import clocks as clock_rules
 from feedback.sla.models import SlaClock
 from feedback.sla.repository import SlaClockRepository, SlaPolicyRepository
-from feedback.sla.schemas import DEFAULT_TARGETS, SlaClockRead, SlaPolicy, SlaStatus, SlaTargets
+from feedback.sla.schemas import (
+    DEFAULT_TARGETS,
+    CustomerClockRead,
+    CustomerClocks,
+    SlaClockRead,
+    SlaPolicy,
+    SlaStatus,
+    SlaTargets,
+)
 
 
 async def current_policy(session: AsyncSession) -> SlaPolicy:
@@ -144,3 +152,9 @@ async def next_deadline(session: AsyncSession) -> datetime | None:
 async def pending_clocks(session: AsyncSession) -> int:
     """For the worker's `crm_timers_pending` gauge."""
     return await SlaClockRepository(session).count_running()
+
+
+async def open_clocks(session: AsyncSession, customer_id: uuid.UUID, limit: int) -> CustomerClocks:
+    """What is still counting for a customer: the customer 360 shows it next to the open cases."""
+    clocks = await SlaClockRepository(session).open_of_customer(customer_id, limit)
+    return CustomerClocks(items=[CustomerClockRead.model_validate(c) for c in clocks])

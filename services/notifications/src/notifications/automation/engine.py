@@ -95,11 +95,12 @@ class PlaybookEngine:
             candidates = [p for p in candidates if p.key not in caused_by]
         if not candidates:
             return
-        carries = event.type in rules.CARRIES_CUSTOMER
+        about_nobody = event.type in rules.NO_CUSTOMER  # an alert or a theme: its subject is no customer id
+        carries = about_nobody or event.type in rules.CARRIES_CUSTOMER
         customer = None if carries else await get_customer(session, uuid.UUID(event.subject))
         facts = rules.facts_of(event, customer)
         matched = [p for p in candidates if p.matches(facts)]
-        if carries and any(a.kind != "create_task" for p in matched for a in p.actions):
+        if not about_nobody and carries and any(a.kind != "create_task" for p in matched for a in p.actions):
             customer = await get_customer(session, uuid.UUID(event.subject))
         for playbook in matched:
             for action in playbook.actions:

@@ -8,9 +8,11 @@ the engine also follows causation ids for events that stem from a task by anothe
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts import EVENT_PAYLOADS, Envelope, Topics
+from crm_shared.contracts.events import IndicatorThresholdCrossedV1
 from crm_shared.projections import CUSTOMER_PROJECTION_HANDLERS
 from crm_shared.worker import ConsumerSpec
 from notifications.automation.engine import on_trigger_event
+from notifications.campaigns import service as campaigns
 from notifications.manifest import WEBHOOKS_GROUP, WORKER_GROUP
 from notifications.messages import service as messages
 from notifications.playbooks import rules
@@ -20,11 +22,22 @@ from notifications.tasks import service
 from notifications.webhooks import service as webhooks
 
 
+async def on_indicator_alert(session: AsyncSession, event: Envelope) -> None:
+    """A recovery first closes the tasks of the crossing (so a playbook on `recovered` may open new
+    ones), then the playbooks run as for any trigger."""
+    alert = event.payload()
+    assert isinstance(alert, IndicatorThresholdCrossedV1)
+    if alert.state == "recovered":
+        await service.close_recovered_alert(session, event)
+    await on_trigger_event(session, event)
+
+
 async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
     """Tasks (and the customer projection), messages and webhook deliveries move to the survivor."""
     merged_id, survivor_id = await service.on_contact_merged(session, event)
     await RenewalRepository(session).move_customer(merged_id, survivor_id)
     await messages.on_customer_merged(session, merged_id, survivor_id)
+    await campaigns.on_customer_merged(session, merged_id, survivor_id)
     await webhooks.on_customer_merged(session, merged_id, survivor_id)
 
 
@@ -33,7 +46,19 @@ async def on_contact_erased(session: AsyncSession, event: Envelope) -> None:
     events are cancelled or reduced to id and type."""
     erased_ids = await service.on_contact_erased(session, event)
     await messages.on_customer_erased(session, erased_ids)
+    await campaigns.on_customer_erased(session, erased_ids)
     await webhooks.on_customer_erased(session, erased_ids)
+
+
+async def on_contact_card(session: AsyncSession, event: Envelope) -> None:
+    """The projection's card, and the lifecycle stage campaign segments select on."""
+    await CUSTOMER_PROJECTION_HANDLERS[event.type](session, event)
+    await campaigns.on_card(session, event)
+
+
+async def on_lifecycle_changed(session: AsyncSession, event: Envelope) -> None:
+    await campaigns.on_lifecycle_changed(session, event)
+    await on_trigger_event(session, event)
 
 
 def consumers() -> list[ConsumerSpec]:
@@ -45,6 +70,12 @@ def consumers() -> list[ConsumerSpec]:
             handlers={
                 **CUSTOMER_PROJECTION_HANDLERS,
                 **triggers,
+                "crm.indicator.threshold_crossed.v1": on_indicator_alert,
+                "crm.contact.created.v1": on_contact_card,
+                "crm.contact.updated.v1": on_contact_card,
+                "crm.contact.lifecycle_changed.v1": on_lifecycle_changed,
+                "crm.contact.activity_recorded.v1": campaigns.on_activity_recorded,
+                "crm.feedback.invitation_answered.v1": campaigns.on_invitation_answered,
                 "crm.contact.merged.v1": on_contact_merged,
                 "crm.contact.erased.v1": on_contact_erased,
                 "crm.contact.activity_recorded.v1": renewals.on_activity_recorded,

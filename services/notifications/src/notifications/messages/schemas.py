@@ -202,7 +202,9 @@ class StaffPut(RequestModel):
 
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     phone: str | None = Field(default=None, max_length=32, pattern=r"^\+?[0-9 ()-]{3,31}$")
-    role: Literal["agent", "team_lead", "manager"] | None = None
+    role: Literal["agent", "team_lead", "manager", "service_manager"] | None = Field(
+        default=None, description="`service_manager`: who gets the management tasks of indicator alerts and themes."
+    )
     reports_to: StaffName | None = Field(default=None, description="Whose team this person is in (team lead, manager).")
 
 

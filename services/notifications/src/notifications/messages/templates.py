@@ -88,6 +88,46 @@ DEFAULT_TEMPLATES: dict[str, Variants] = {
             "{{event.type}} at {{event.time}}.\nSeverity: {{data.severity}}  Category: {{data.category}}",
         },
     },
+    "management_alert": {
+        "en": {
+            "subject": "[CRM] {{event.type}}: {{data.indicator}}{{data.category}}",
+            "body": "Hello {{staff.name}},\n\na management alert needs an owner ({{event.time}}).\n"
+            "Indicator: {{data.indicator}} of {{data.dimension}} {{data.segment}} = {{data.value}} "
+            "(threshold {{data.threshold}}, alert {{data.direction}}).\n"
+            "Theme: {{data.category}} / {{data.product}}, {{data.customers}} customers "
+            "(before: {{data.previous_customers}}).\nThe task is in the service manager's queue.",
+        },
+    },
+    # Campaigns (docs/domain.md#survey-campaigns): `data` is the campaign's: name, invitation id and link.
+    "survey_invitation": {
+        "en": {
+            "subject": "{{data.campaign_name}}: tell us how we are doing",
+            "body": "Dear {{customer.name}},\n\nplease answer our short questionnaire ({{data.questions}} "
+            "questions): {{data.link}}\n\nThank you.",
+        },
+        "de": {
+            "subject": "{{data.campaign_name}}: Wie zufrieden sind Sie?",
+            "body": "Guten Tag {{customer.name}},\n\nbitte beantworten Sie unseren kurzen Fragebogen "
+            "({{data.questions}} Fragen): {{data.link}}\n\nVielen Dank.",
+        },
+        "zh": {
+            "subject": "{{data.campaign_name}}：请告诉我们您的意见",
+            "body": "尊敬的{{customer.name}}：\n\n请填写我们的简短问卷（{{data.questions}}个问题）：{{data.link}}\n\n谢谢！",
+        },
+    },
+    "newsletter": {
+        "en": {
+            "subject": "{{data.campaign_name}}",
+            "body": "Dear {{customer.name}},\n\n{{data.text}}",
+        },
+    },
+    "service_summary": {
+        "en": {
+            "subject": "{{data.campaign_name}}: your service summary",
+            "body": "Dear {{customer.name}},\n\nhere is a summary of our service to you. {{data.text}}\n\n"
+            "Your account manager: {{customer.owner}}",
+        },
+    },
 }
 
 

@@ -144,6 +144,38 @@ _DEFAULTS = {
             )
         ],
     },
+    "indicator_alert": {
+        "description": "An indicator crossed its threshold (stricter ones per segment, e.g. key accounts): "
+        "the service manager investigates, and management hears of it. The recovery closes the task by itself.",
+        "trigger": {"event": "crm.indicator.threshold_crossed.v1", "conditions": [{"on": "alert", "state": "crossed"}]},
+        "actions": [
+            _task(
+                "indicator_alert",
+                "Indicator alert: {indicator} of {dimension} {segment} is {value} ({direction} the threshold "
+                "{threshold}): find the cause and act",
+                "high",
+                {"hours": 72},
+                assign_to="role:service_manager",
+            ),
+            {"kind": "notify_staff", "channel": "email", "template": "management_alert", "to": "manager"},
+        ],
+    },
+    "recurring_theme": {
+        "description": "A complaint theme recurs across customers and is not shrinking: the most reported "
+        "problems go to management, who own the fix.",
+        "trigger": {"event": "crm.feedback.theme_escalated.v1"},
+        "actions": [
+            _task(
+                "theme_review",
+                "Recurring complaint theme {category} / {product}: {customers} customers (before: "
+                "{previous_customers}): management to own the fix",
+                "high",
+                {"hours": 24 * 7},
+                assign_to="role:service_manager",
+            ),
+            {"kind": "notify_staff", "channel": "email", "template": "management_alert", "to": "manager"},
+        ],
+    },
     "sla_breach_escalation": {
         "description": "A case (complaint, inquiry, technical support, suggestion) missed its SLA: escalate it "
         "so it is handled now.",

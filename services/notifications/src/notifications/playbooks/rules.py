@@ -17,10 +17,12 @@ from crm_shared.contracts.events import (
     CreditChangedV1,
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
+    IndicatorThresholdCrossedV1,
     LifecycleChangedV1,
     ScoreChangedV1,
     ScoreChangedV2,
     SlaBreachedV1,
+    ThemeEscalatedV1,
 )
 from crm_shared.contracts.vocabulary import SurveyMetric
 
@@ -64,6 +66,17 @@ EVENT_FACTS: dict[str, tuple[str, ...]] = {
     ),
     "crm.contact.lifecycle_changed.v1": ("lifecycle", "previous_lifecycle", "tier", "credit", "owner"),
     "crm.contact.credit_changed.v1": ("credit", "previous_credit", "tier", "owner"),
+    # Management alerts: about a segment or a theme, not a customer (docs/domain.md#alerts-that-reach-people).
+    "crm.indicator.threshold_crossed.v1": (
+        "indicator",
+        "dimension",
+        "segment",
+        "state",
+        "value",
+        "threshold",
+        "direction",
+    ),
+    "crm.feedback.theme_escalated.v1": ("category", "product", "customers", "previous_customers", "complaints"),
 }
 # An older version of a trigger event: a playbook on the new type also runs for the old one.
 EVENT_ALIASES = {"crm.score.changed.v1": "crm.score.changed.v2"}
@@ -72,6 +85,11 @@ TRIGGER_EVENTS = tuple(EVENT_FACTS)
 CARRIES_CUSTOMER = frozenset(
     {"crm.feedback.received.v1", "crm.feedback.status_changed.v1", "crm.feedback.sla_breached.v1"}
 )
+
+
+# Events about no customer: their subject is an alert or a theme, their tasks have no customer and
+# their messages go to staff only.
+NO_CUSTOMER = frozenset({"crm.indicator.threshold_crossed.v1", "crm.feedback.theme_escalated.v1"})
 
 
 def canonical_type(event_type: str) -> str:
@@ -149,6 +167,26 @@ def _facts_of(event: Envelope, customer: Any) -> dict[str, Any]:
         }
     elif isinstance(payload, ScoreChangedV1 | ScoreChangedV2):
         facts = _band_facts(payload)
+    elif isinstance(payload, IndicatorThresholdCrossedV1):
+        facts = {
+            "indicator": payload.indicator,
+            "dimension": payload.dimension,
+            "segment": payload.segment or "all",
+            "state": payload.state,
+            "value": payload.value,
+            "threshold": payload.threshold,
+            "direction": payload.direction,
+            "at": payload.crossed_at,
+        }
+    elif isinstance(payload, ThemeEscalatedV1):
+        facts = {
+            "category": payload.category,
+            "product": payload.product,
+            "customers": payload.customers,
+            "previous_customers": payload.previous_customers,
+            "complaints": payload.complaints,
+            "at": payload.escalated_at,
+        }
     elif isinstance(payload, LifecycleChangedV1):
         facts = {
             "lifecycle": payload.current.value,

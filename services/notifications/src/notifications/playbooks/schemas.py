@@ -30,6 +30,8 @@ TriggerEvent = Literal[
     "crm.score.changed.v2",
     "crm.contact.lifecycle_changed.v1",
     "crm.contact.credit_changed.v1",
+    "crm.indicator.threshold_crossed.v1",
+    "crm.feedback.theme_escalated.v1",
 ]
 assert set(get_args(TriggerEvent)) == set(rules.TRIGGER_EVENTS)
 
@@ -165,6 +167,42 @@ class CaseStatusTo(_Condition):
         return facts.get("status") in self.to
 
 
+class IndicatorIs(_Condition):
+    """An indicator alert about one of these indicators (`complaint_rate_per_100`, ...)."""
+
+    on: Literal["indicator"]
+    any_of: list[str] = Field(min_length=1, max_length=20, examples=[["complaint_rate_per_100"]])
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        return facts.get("indicator") in self.any_of
+
+
+class AlertStateIs(_Condition):
+    """`crossed`: the indicator went outside its threshold; `recovered`: it came back (the recovery
+    also closes the alert's open tasks by itself, docs/domain.md#alerts-that-reach-people)."""
+
+    on: Literal["alert"]
+    state: Literal["crossed", "recovered"]
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        return facts.get("state") == self.state
+
+
+class SegmentIs(_Condition):
+    """An indicator alert of one segment: `{"dimension": "tier", "any_of": ["key"]}` (`all` has the segment `all`)."""
+
+    on: Literal["segment"]
+    dimension: Literal["all", "tier", "region", "industry", "owner"]
+    any_of: list[str] | None = Field(
+        default=None, min_length=1, max_length=50, description="Any segment when left out."
+    )
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        if facts.get("dimension") != self.dimension:
+            return False
+        return self.any_of is None or facts.get("segment") in self.any_of
+
+
 Condition = Annotated[
     SeverityIs
     | CategoryPrefix
@@ -174,7 +212,10 @@ Condition = Annotated[
     | BandTransition
     | NpsRange
     | LifecycleTo
-    | CaseStatusTo,
+    | CaseStatusTo
+    | IndicatorIs
+    | AlertStateIs
+    | SegmentIs,
     Field(discriminator="on"),
 ]
 # The fact each condition reads.
@@ -188,6 +229,9 @@ CONDITION_FACTS = {
     "nps": "nps",
     "lifecycle": "lifecycle",
     "status": "status",
+    "indicator": "indicator",
+    "alert": "state",
+    "segment": "segment",
 }
 
 
@@ -236,9 +280,10 @@ class CreateTaskAction(RequestModel):
     due: DueInHours | DueBySeverityAndTier
     assign_to: str = Field(
         default="owner",
-        pattern=rf"^(owner|team:{_NAME}|user:{_NAME})$",
+        pattern=rf"^(owner|team:{_NAME}|user:{_NAME}|role:(service_manager|manager|team_lead))$",
         description="`owner` (the account manager; the fallback queue without one), `team:<name>` "
-        "(round-robin over its members) or `user:<name>`.",
+        "(round-robin over its members), `user:<name>` or `role:<role>` (the staff directory's first "
+        "member with that role, e.g. `role:service_manager` for management alerts).",
     )
 
 

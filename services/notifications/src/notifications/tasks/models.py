@@ -14,7 +14,11 @@ class Task(Base):
     __tablename__ = "tasks"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=new_id)
-    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    # None for a management task about no customer (an indicator alert, a complaint theme).
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), nullable=True)
+    # What a management task is about: its trigger's subject (`indicator:<name>:<dimension>:<segment>`,
+    # `theme:<category>:<product>`); the alert's recovery closes the open tasks of the same subject.
+    subject: Mapped[str | None] = mapped_column(String(300), nullable=True)
     type: Mapped[str] = mapped_column(String(40), nullable=False)
     playbook: Mapped[str] = mapped_column(String(60), nullable=False)
     # `<playbook>:<index of the action>`: one playbook may open several tasks for one event.
@@ -47,6 +51,7 @@ class Task(Base):
         Index("ix_tasks_customer", "customer_id", "created_at", "id"),
         Index("ix_tasks_assignee_status", "assignee", "status", "due_at"),
         Index("ix_tasks_created_event", "created_event_id"),
+        Index("ix_tasks_subject", "subject", "status", postgresql_where=text("subject IS NOT NULL")),
         Index(
             "ix_tasks_next_escalation",
             "next_escalation_at",

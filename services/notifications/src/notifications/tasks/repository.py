@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from datetime import datetime
 from typing import Any
@@ -94,6 +95,7 @@ class TaskRepository(Repository):
         *,
         customer_id: uuid.UUID | None,
         statuses: list[str] | None,
+        subject: str | None = None,
         assignee: str | None,
         type: str | None,
         due_before: datetime | None,
@@ -109,6 +111,8 @@ class TaskRepository(Repository):
             query = query.where(Task.customer_id == customer_id)
         if statuses:
             query = query.where(Task.status.in_(statuses))
+        if subject:
+            query = query.where(Task.subject == subject)
         if assignee:
             query = query.where(Task.assignee == assignee)
         if type:
@@ -125,4 +129,14 @@ class TaskRepository(Repository):
         if before:
             query = query.where(tuple_(Task.created_at, Task.id) < tuple_(*before))
         query = query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit)
+        return list((await self.session.scalars(query)).all())
+
+    async def open_for_subject(self, subject: str, cause_event_type: str) -> builtins.list[Task]:
+        """The open or claimed management tasks one alert (or theme) made, locked for closing."""
+        query = (
+            select(Task)
+            .where(Task.subject == subject, Task.status.in_(OPEN_STATUSES), Task.cause_event_type == cause_event_type)
+            .order_by(Task.created_at, Task.id)
+            .with_for_update()
+        )
         return list((await self.session.scalars(query)).all())

@@ -55,7 +55,12 @@ class TaskRead(BaseModel):
     )
 
     id: uuid.UUID
-    customer_id: uuid.UUID
+    customer_id: uuid.UUID | None = Field(description="null for a management task about no customer (see `subject`).")
+    subject: str | None = Field(
+        default=None,
+        description="What a management task is about: `indicator:<name>:<dimension>:<segment>` (an indicator "
+        "alert) or `theme:<category>:<product>` (a recurring complaint theme); null for a customer's task.",
+    )
     type: str
     playbook: str
     action_key: str = Field(description="`<playbook>:<action index>`; one task per trigger event and action key.")
@@ -87,6 +92,9 @@ class TaskFilters:
     """The filters of GET /v1/tasks; FastAPI reads them from the query string (a dependency)."""
 
     customer_id: uuid.UUID | None = None
+    subject: Annotated[
+        str | None, Query(max_length=300, description="Management tasks about one alert or theme (exact subject).")
+    ] = None
     status: Annotated[
         list[TaskStatus] | None,
         Query(description="Repeat it for several (`status=open&status=claimed`: the work in progress)."),

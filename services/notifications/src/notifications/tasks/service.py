@@ -30,6 +30,9 @@ from notifications.teams.repository import TeamRepository
 ERASED_TITLE = "Follow-up task (customer details erased)"
 ERASED_TEXT = "[erased]"
 
+# Who closes a task nobody closed by hand (an alert that recovered).
+SYSTEM = "system"
+
 # Which statuses each lifecycle step may start from.
 _FROM = {
     TaskStatus.claimed: (TaskStatus.open,),
@@ -60,7 +63,8 @@ async def create_task_action(
     event (same id) meets the unique key and makes nothing."""
     facts = rules.facts_of(trigger, customer)
     owner = facts.get("owner")
-    if owner is None and customer is None and params["assign_to"] == "owner":
+    about_nobody = trigger.type in rules.NO_CUSTOMER
+    if owner is None and customer is None and params["assign_to"] == "owner" and not about_nobody:
         found = await get_customer(session, uuid.UUID(trigger.subject))
         owner = found.owner if found else None
     at: datetime = facts["at"]
@@ -74,7 +78,8 @@ async def create_task_action(
         priority = recovery.priority_by_severity(facts.get("severity"))
     await create_task(
         session,
-        customer_id=uuid.UUID(trigger.subject),
+        customer_id=None if about_nobody else uuid.UUID(trigger.subject),
+        subject=trigger.subject if about_nobody else None,
         task_type=params["task_type"],
         playbook=playbook,
         action_key=action_key,
@@ -92,7 +97,7 @@ async def create_task_action(
 async def create_task(
     session: AsyncSession,
     *,
-    customer_id: uuid.UUID,
+    customer_id: uuid.UUID | None,
     task_type: str,
     playbook: str,
     action_key: str,
@@ -104,6 +109,7 @@ async def create_task(
     cause_event_type: str,
     correlation_id: str | None,
     assign_to: str = "owner",
+    subject: str | None = None,
 ) -> uuid.UUID | None:
     """One task and its crm.task.created.v1, once per (cause event, playbook, action); the
     task's id, or None when that cause had made it already."""
@@ -114,6 +120,7 @@ async def create_task(
             "id": new_id(),
             "created_at": utcnow(),
             "customer_id": customer_id,
+            "subject": subject,
             "type": task_type,
             "playbook": playbook,
             "action_key": action_key,
@@ -156,6 +163,23 @@ async def _check_may_close(session: AsyncSession, task: Any, actor: str) -> None
         type="forbidden",
         assignee=task.assignee,
     )
+
+
+async def close_recovered_alert(session: AsyncSession, alert: Envelope) -> int:
+    """An indicator back inside its threshold closes the open or claimed tasks its crossing made:
+    `done`, by `system`, the outcome saying what recovered, to what value and when. A service
+    manager's queue then holds only alerts that still stand, and the task's history says why it
+    closed (docs/domain.md#alerts-that-reach-people). Safe to run again: a closed task is left alone."""
+    facts = rules.facts_of(alert)
+    open_tasks = await TaskRepository(session).open_for_subject(alert.subject, alert.type)
+    segment = "all customers" if facts["dimension"] == "all" else f"{facts['dimension']} {facts['segment']}"
+    outcome = (
+        f"Closed automatically: {facts['indicator']} of {segment} recovered to {facts['value']:g} "
+        f"(threshold {facts['threshold']:g}, alert when {facts['direction']}) at {facts['at'].isoformat()}."
+    )
+    for task in open_tasks:
+        await _change_status(session, task.id, TaskStatus.done, actor=SYSTEM, outcome=outcome)
+    return len(open_tasks)
 
 
 async def _change_status(
@@ -249,6 +273,7 @@ def _aware(value: datetime | None) -> datetime | None:
 async def list_tasks(session: AsyncSession, filters: TaskFilters, *, limit: int, cursor: str | None) -> TaskPage:
     rows = await TaskRepository(session).list(
         customer_id=filters.customer_id,
+        subject=filters.subject,
         statuses=[s.value for s in filters.status] if filters.status else None,
         assignee=filters.assignee,
         type=filters.type,

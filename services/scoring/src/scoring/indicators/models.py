@@ -111,6 +111,25 @@ class IndicatorThresholdVersion(VersionColumns, Base):
     period: Mapped[str] = mapped_column(String(10), nullable=False)
 
 
+class IndicatorSegmentThresholdVersion(VersionColumns, Base):
+    """A stricter (or looser) threshold for one segment of an indicator, e.g. the complaint rate of
+    key accounts: it replaces the indicator's threshold for that segment only. `scope` is
+    `<indicator>/<dimension>/<segment>`, one series of versions each; `removed` ends the override."""
+
+    __tablename__ = "indicator_segment_thresholds"
+
+    scope: Mapped[str] = mapped_column(String(300), primary_key=True)
+    indicator: Mapped[str] = mapped_column(String(60), nullable=False)
+    dimension: Mapped[str] = mapped_column(String(20), nullable=False)
+    segment: Mapped[str] = mapped_column(String(200), nullable=False)
+    value: Mapped[float] = mapped_column(Float, nullable=False)
+    direction: Mapped[str] = mapped_column(String(10), nullable=False)
+    min_sample: Mapped[int] = mapped_column(Integer, nullable=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    period: Mapped[str] = mapped_column(String(10), nullable=False)
+    removed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+
 class IndicatorAlertState(Base):
     """One row per (indicator, dimension, segment): locked while deciding, so a crossing is
     announced once even when two consumers update the same segment at the same moment."""

@@ -25,6 +25,7 @@ from scoring.indicators.models import (
     IndicatorCustomer,
     IndicatorCustomerOrders,
     IndicatorSegment,
+    IndicatorSegmentThresholdVersion,
     IndicatorThresholdVersion,
 )
 
@@ -215,3 +216,15 @@ class ThresholdRepository(VersionedRepository[IndicatorThresholdVersion]):
     async def thresholds(self) -> dict[str, IndicatorThresholdVersion]:
         """The version in force of every indicator that was ever set (the others use defaults)."""
         return {t.indicator: t for t in await self.current_all()}
+
+
+class SegmentThresholdRepository(VersionedRepository[IndicatorSegmentThresholdVersion]):
+    """One series of versions per (indicator, dimension, segment): the `scope` key."""
+
+    model = IndicatorSegmentThresholdVersion
+    key_column = "scope"
+    lock_id = 0x7365_6774
+
+    async def overrides(self) -> dict[tuple[str, str, str], IndicatorSegmentThresholdVersion]:
+        """The version in force of every segment override not removed, by (indicator, dimension, segment)."""
+        return {(t.indicator, t.dimension, t.segment): t for t in await self.current_all() if not t.removed}

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
@@ -15,8 +15,10 @@ from scoring.indicators.schemas import (
     AlertFilters,
     AlertPage,
     AlertRead,
+    Dimension,
     IndicatorFilters,
     IndicatorPage,
+    SegmentThresholdRead,
     SeriesFilters,
     SeriesPage,
     ThresholdList,
@@ -95,6 +97,59 @@ async def put_threshold(
     payload = threshold.model_dump(mode="json")
     await idempotency.complete(200, payload)
     return JsonResponse(payload)
+
+
+DimensionPath = Annotated[Dimension, Path(description="all, tier, region, industry or owner.")]
+SegmentPath = Annotated[str, Path(min_length=1, max_length=200, description="`key`, `EMEA`, ...; `all` for `all`.")]
+
+
+@thresholds_router.put(
+    "/{indicator}/segments/{dimension}/{segment}",
+    response_model=SegmentThresholdRead,
+    summary="Set one segment's own threshold (stricter for key accounts, ...)",
+    description="Stores a new version of the segment's threshold, checked instead of the indicator's for that "
+    "segment from the next event that moves it (docs/domain.md#alerts-that-reach-people). Needs the `admin` "
+    "scope; `Idempotency-Key` makes retries safe.",
+    responses=_UNKNOWN_INDICATOR,
+)
+async def put_segment_threshold(
+    indicator: IndicatorPath,
+    dimension: DimensionPath,
+    segment: SegmentPath,
+    body: ThresholdSet,
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("admin"))],
+) -> JsonResponse:
+    scope = f"indicator_threshold.segment.put:{indicator}/{dimension}/{segment}"
+    idempotency = Idempotency.from_request(request, session, principal, scope)
+    if replay := await idempotency.begin(body.model_dump(mode="json")):
+        return replay.response()
+    threshold = await thresholds.set_segment_threshold(
+        session, indicator, dimension, segment, body, actor=principal.subject
+    )
+    payload = threshold.model_dump(mode="json")
+    await idempotency.complete(200, payload)
+    return JsonResponse(payload)
+
+
+@thresholds_router.delete(
+    "/{indicator}/segments/{dimension}/{segment}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Remove a segment's own threshold (the indicator's applies again)",
+    description="Stored as a version too (who, when). Needs the `admin` scope.",
+    responses={404: {"description": "No such indicator, or the segment has no threshold of its own"}},
+)
+async def delete_segment_threshold(
+    indicator: IndicatorPath,
+    dimension: DimensionPath,
+    segment: SegmentPath,
+    session: SessionDep,
+    principal: Annotated[Principal, Depends(require("admin"))],
+) -> Response:
+    await thresholds.remove_segment_threshold(session, indicator, dimension, segment, actor=principal.subject)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @alerts_router.get(

@@ -187,12 +187,33 @@ class ThresholdRead(BaseModel):
     updated_at: datetime | None
 
 
+class SegmentThresholdRead(BaseModel):
+    """A segment's own threshold, in force instead of the indicator's for that segment only."""
+
+    indicator: str
+    dimension: Dimension
+    segment: str = Field(description="The tier, region, ... value; `all` for the `all` dimension.")
+    value: float
+    direction: Direction
+    min_sample: int
+    enabled: bool
+    period: PeriodKind
+    version: int
+    updated_by: str
+    updated_at: datetime | None
+
+
 class ThresholdList(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"items": ThresholdRead.model_config["json_schema_extra"]["examples"]}]}  # type: ignore[index]  # json_schema_extra is typed dict | callable; ours is a dict
     )
 
     items: list[ThresholdRead] = Field(description="Every indicator, in a fixed order.")
+    segments: list[SegmentThresholdRead] = Field(
+        default_factory=list,
+        description="Segment overrides (e.g. a stricter complaint rate for key accounts), by indicator, "
+        "dimension and segment.",
+    )
 
 
 class AlertRead(BaseModel):

@@ -19,8 +19,9 @@ from crm_shared.messaging.outbox import add_event
 from scoring.indicators import formulas
 from scoring.indicators.formulas import Threshold
 from scoring.indicators.models import IndicatorAlert
-from scoring.indicators.repository import IndicatorRepository, ThresholdRepository
+from scoring.indicators.repository import IndicatorRepository, SegmentThresholdRepository, ThresholdRepository
 from scoring.indicators.schemas import (
+    SegmentThresholdRead,
     ThresholdList,
     ThresholdRead,
     ThresholdSet,
@@ -38,18 +39,18 @@ async def thresholds_in_force(session: AsyncSession) -> dict[str, tuple[Threshol
     result: dict[str, tuple[Threshold, int]] = {}
     for name, default in formulas.DEFAULT_THRESHOLDS.items():
         record = stored.get(name)
-        if record is None:
-            result[name] = (default, 0)
-        else:
-            threshold = Threshold(
-                record.value,
-                record.direction,  # type: ignore[arg-type]  # a str column; only the Literal's values are ever written
-                record.min_sample,
-                record.enabled,
-                record.period,  # type: ignore[arg-type]  # a str column; only the Literal's values are ever written
-            )
-            result[name] = (threshold, record.version)
+        result[name] = (default, 0) if record is None else (_as_threshold(record), record.version)
     return result
+
+
+def _as_threshold(record: Any) -> Threshold:
+    return Threshold(record.value, record.direction, record.min_sample, record.enabled, record.period)
+
+
+async def segment_thresholds_in_force(session: AsyncSession) -> dict[tuple[str, str, str], tuple[Threshold, int]]:
+    """The segment overrides, by (indicator, dimension, segment as stored: '' for `all`)."""
+    stored = await SegmentThresholdRepository(session).overrides()
+    return {key: (_as_threshold(record), record.version) for key, record in stored.items()}
 
 
 async def check_thresholds(
@@ -59,13 +60,19 @@ async def check_thresholds(
     current: dict[str, datetime] = {p: formulas.period_start(p, now) for p in formulas.PERIODS}
     if not any(names and start == current[p] for (_, _, p, start), names in touched.items()):
         return  # nothing this event moved is checked (a past period, or only a gauge)
-    thresholds = await thresholds_in_force(session)
+    defaults = await thresholds_in_force(session)
+    overrides = await segment_thresholds_in_force(session)
+
+    def threshold_of(name: str, dimension: str, segment: str) -> tuple[Threshold, int]:
+        """A segment's own threshold (key accounts held to a stricter complaint rate), else the indicator's."""
+        return overrides.get((name, dimension, segment)) or defaults[name]
+
     candidates: dict[tuple[str, str, str], tuple[Row[Any], float, int]] = {}
     for row in counters:
         if row.period_start != current[row.period]:
             continue  # a late event for a past period: alerts are about the current one
         for name in touched.get((row.dimension, row.segment, row.period, row.period_start), []):
-            threshold, _ = thresholds[name]
+            threshold, _ = threshold_of(name, row.dimension, row.segment)
             if not threshold.enabled or threshold.period != row.period:
                 continue
             value, sample = formulas.INDICATORS[name].compute(cast(formulas.Counters, row._mapping))
@@ -77,7 +84,7 @@ async def check_thresholds(
     repository = IndicatorRepository(session)
     states = await repository.lock_states(list(candidates))
     for key, (row, value, sample) in sorted(candidates.items()):
-        threshold, version = thresholds[key[0]]
+        threshold, version = threshold_of(*key)
         state = states[key]
         transition = formulas.crossing(state.open_alert_id is not None, value, sample, threshold)
         if transition == "crossed":
@@ -161,17 +168,97 @@ def _threshold_read(name: str, threshold: Threshold, version: int, record: Any |
 async def list_thresholds(session: AsyncSession) -> ThresholdList:
     stored = await ThresholdRepository(session).thresholds()
     in_force = await thresholds_in_force(session)
-    return ThresholdList(items=[_threshold_read(name, t, v, stored.get(name)) for name, (t, v) in in_force.items()])
+    overrides = await SegmentThresholdRepository(session).overrides()
+    return ThresholdList(
+        items=[_threshold_read(name, t, v, stored.get(name)) for name, (t, v) in in_force.items()],
+        segments=[_segment_read(record) for _, record in sorted(overrides.items())],
+    )
+
+
+def _segment_read(record: Any) -> SegmentThresholdRead:
+    return SegmentThresholdRead(
+        indicator=record.indicator,
+        dimension=record.dimension,
+        segment=record.segment or "all",
+        value=record.value,
+        direction=record.direction,
+        min_sample=record.min_sample,
+        enabled=record.enabled,
+        period=record.period,
+        version=record.version,
+        updated_by=record.created_by,
+        updated_at=record.created_at,
+    )
+
+
+def _scope(name: str, dimension: str, segment: str) -> tuple[str, str]:
+    """The stored segment ('' for `all`, as the counters hold it) and the versioned series key."""
+    stored = "" if dimension == "all" else segment
+    if dimension == "all" and segment != "all":
+        raise ValidationFailed("segment", "the `all` dimension has one segment: `all`", "unknown_segment")
+    return stored, f"{name}/{dimension}/{stored}"
+
+
+async def set_segment_threshold(
+    session: AsyncSession, name: str, dimension: str, segment: str, body: ThresholdSet, *, actor: str
+) -> SegmentThresholdRead:
+    """A new version of one segment's own threshold: from the next event that moves the indicator
+    in that segment, it is checked instead of the indicator's (docs/domain.md#alerts-that-reach-people)."""
+    _check_value(name, body.value)
+    stored, scope = _scope(name, dimension, segment)
+    record = await SegmentThresholdRepository(session).add_version(
+        actor,
+        scope,
+        indicator=name,
+        dimension=dimension,
+        segment=stored,
+        value=body.value,
+        direction=body.direction,
+        min_sample=body.min_sample,
+        enabled=body.enabled,
+        period=body.period,
+        removed=False,
+    )
+    return _segment_read(record)
+
+
+async def remove_segment_threshold(
+    session: AsyncSession, name: str, dimension: str, segment: str, *, actor: str
+) -> None:
+    """The segment goes back to the indicator's threshold (the removal is a version too: who, when)."""
+    known_indicator(name)
+    stored, scope = _scope(name, dimension, segment)
+    repository = SegmentThresholdRepository(session)
+    current = await repository.current(scope)
+    if current is None or current.removed:
+        raise NotFound("Segment threshold", scope)
+    await repository.add_version(
+        actor,
+        scope,
+        indicator=name,
+        dimension=dimension,
+        segment=stored,
+        value=current.value,
+        direction=current.direction,
+        min_sample=current.min_sample,
+        enabled=current.enabled,
+        period=current.period,
+        removed=True,
+    )
+
+
+def _check_value(name: str, value: float) -> None:
+    indicator = known_indicator(name)
+    if not indicator.low <= value <= indicator.high:
+        raise ValidationFailed(
+            "value", f"a {name} threshold lies between {indicator.low:g} and {indicator.high:g}", "out_of_range"
+        )
 
 
 async def set_threshold(session: AsyncSession, name: str, body: ThresholdSet, *, actor: str) -> ThresholdRead:
     """A new version of one indicator's threshold (who and when kept). It applies from the next
     event that moves the indicator; open alerts stay until that event finds the value inside."""
-    indicator = known_indicator(name)
-    if not indicator.low <= body.value <= indicator.high:
-        raise ValidationFailed(
-            "value", f"a {name} threshold lies between {indicator.low:g} and {indicator.high:g}", "out_of_range"
-        )
+    _check_value(name, body.value)
     record = await ThresholdRepository(session).add_version(
         actor,
         name,
