@@ -1,0 +1,3 @@
+export function Admin(_: { focus?: string }) {
+  return <h1>Admin</h1>;
+}

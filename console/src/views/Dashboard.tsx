@@ -1,0 +1,3 @@
+export function Dashboard(_: { focus?: string }) {
+  return <h1>Dashboard</h1>;
+}
