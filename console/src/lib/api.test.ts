@@ -38,7 +38,7 @@ describe("API client", () => {
       () => new Response(JSON.stringify({ title: "Invalid", detail: "severity is required" }), { status: 422 }),
     ]);
     const client = new ApiClient({ fetchImpl, sleep });
-    const error = await client.post("feedback", "/v1/feedback", {}, "k").catch((e) => e);
+    const error = (await client.post("feedback", "/v1/feedback", {}, "k").catch((e: unknown) => e)) as ApiError;
     expect(error).toBeInstanceOf(ApiError);
     expect(error.status).toBe(422);
     expect(error.message).toBe("severity is required");

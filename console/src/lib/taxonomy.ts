@@ -57,6 +57,8 @@ const ZH: Record<string, string> = {
   suggestion: "建议",
   inquiry: "咨询",
   survey_response: "调查回复",
+  first_response: "首次响应",
+  resolution: "解决",
 };
 
 /** A vocabulary word for people: "price_performance" -> "price performance" / "性价比". */
