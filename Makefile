@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := shared services/contacts services/feedback services/scoring services/notifications deploy/devstack tools/crmctl
+PACKAGES := shared services/contacts services/feedback services/scoring services/notifications deploy/devstack deploy/console tools/crmctl
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 # The services are the packages under services/ (each declares itself: its manifest.py).
 SERVICE_DIRS := $(filter services/%,$(PACKAGES))
@@ -54,6 +54,7 @@ lint: install
 		$(BIN)/lint-imports --no-cache $$config || status=1; done; exit $$status
 	$(BIN)/mypy shared/src/crm_shared
 	$(BIN)/mypy tools/crmctl/src/crmctl
+	$(BIN)/mypy deploy/console/src/crm_console
 	status=0; for dir in $(SERVICE_DIRS); do \
 		$(BIN)/mypy $$dir/src/$$(basename $$dir) || status=1; done; exit $$status
 

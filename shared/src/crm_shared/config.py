@@ -81,6 +81,22 @@ class MessagingSettings(BaseSettings):
     backlog_sample_seconds: float = 5.0
 
 
+class CorsSettings(BaseSettings):
+    """Browsers on other origins allowed to call the apis (`CRM_CORS_ALLOW_ORIGINS`, comma-separated).
+
+    Empty (the default): no CORS headers at all. The web console needs none (its server proxies
+    the apis on its own origin); set it for a browser app served elsewhere."""
+
+    model_config = SettingsConfigDict(env_prefix="CRM_CORS_", extra="ignore")
+
+    allow_origins: str = ""
+    max_age_seconds: int = 600
+
+    @property
+    def origins(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.allow_origins.split(",") if origin.strip()]
+
+
 class ServiceSettings(BaseSettings):
     """Base for each service's settings; subclasses set `env_prefix` and defaults."""
 
@@ -105,6 +121,7 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     messaging: MessagingSettings = Field(default_factory=MessagingSettings)
+    cors: CorsSettings = Field(default_factory=CorsSettings)
 
     @property
     def worker_metrics_port(self) -> int:

@@ -109,3 +109,36 @@ def add_customer_projection_profile_v1() -> None:
 def drop_customer_projection_profile_v1() -> None:
     for column in ("timezone", "language", "consent", "industry"):
         op.drop_column("customer_projection", column)
+
+
+def create_live_trigger_v1(table: str, channel: str, keys: tuple[str, ...]) -> None:
+    """Live updates (crm_shared.http.live): after each insert or update of a row of `table`,
+    `pg_notify(channel, {key: value, ...})` with the row's `keys` columns, in the writing transaction
+    (delivered at commit, never on rollback)."""
+    op.execute(
+        """
+        CREATE OR REPLACE FUNCTION crm_live_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            new_row jsonb := to_jsonb(NEW);
+            payload jsonb := jsonb_build_object('op', TG_OP);
+            i integer;
+        BEGIN
+            FOR i IN 1 .. TG_NARGS - 1 LOOP
+                payload := payload || jsonb_build_object(TG_ARGV[i], new_row -> TG_ARGV[i]);
+            END LOOP;
+            PERFORM pg_notify(TG_ARGV[0], payload::text);
+            RETURN NULL;
+        END;
+        $$
+        """
+    )
+    arguments = ", ".join(f"'{name}'" for name in (channel, *keys))
+    op.execute(
+        f"CREATE TRIGGER {table}_live AFTER INSERT OR UPDATE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION crm_live_notify({arguments})"
+    )
+
+
+def drop_live_trigger_v1(table: str) -> None:
+    op.execute(f"DROP TRIGGER IF EXISTS {table}_live ON {table}")
+    op.execute("DROP FUNCTION IF EXISTS crm_live_notify()")

@@ -2,7 +2,8 @@
 
 Starts PostgreSQL and the broker (Apache Kafka; Tansu where Java or Maven is missing) in their own
 sessions, so Ctrl-C reaches them only after the services have drained; prepares databases, migrations and topics, then runs the eight
-processes of deploy/Procfile under honcho. On Ctrl-C or SIGTERM: honcho stops the services,
+processes of deploy/Procfile and the web console's server under honcho (building console/dist first
+when its sources changed). On Ctrl-C or SIGTERM: honcho stops the services,
 then the broker and PostgreSQL are stopped. Nothing is left running.
 """
 
@@ -14,11 +15,12 @@ import signal
 import subprocess
 import sys
 
-from crm_devstack.stack import PROCFILE, ROOT, DevStack, StackConfig
+from crm_devstack import console
+from crm_devstack.stack import CONSOLE_DIR, ROOT, DevStack, StackConfig, run_commands
 
 
 def _banner(stack: DevStack) -> str:
-    lines = ["", "CRM dev stack is up:"]
+    lines = ["", "CRM dev stack is up:", f"  Console        {stack.console_url()}"]
     for service in stack.config.service_ports:
         lines.append(f"  {service:<14} {stack.api_url(service)}/docs")
     ports = ", ".join(str(p) for p in stack.config.metrics_ports.values())
@@ -34,9 +36,12 @@ def _banner(stack: DevStack) -> str:
 
 
 def run(stack: DevStack) -> int:
+    console.ensure_built(CONSOLE_DIR)
     stack.start()
+    procfile = stack.config.data_dir / "Procfile.run"
+    procfile.write_text("".join(f"{name}: {command}\n" for name, command in run_commands().items()))
     honcho = subprocess.Popen(
-        [sys.executable, "-m", "honcho", "start", "-f", str(PROCFILE), "-d", str(ROOT), "--no-prefix"],
+        [sys.executable, "-m", "honcho", "start", "-f", str(procfile), "-d", str(ROOT), "--no-prefix"],
         env=stack.env(),
         cwd=ROOT,
     )

@@ -24,6 +24,10 @@ log = logging.getLogger("crm_devstack")
 
 ROOT = Path(__file__).resolve().parents[4]
 PROCFILE = ROOT / "deploy" / "Procfile"
+CONSOLE_DIR = ROOT / "console"
+# The console server runs beside the eight Procfile processes in the dev stack (in production
+# the console image serves it: deploy/docker/Dockerfile.console).
+CONSOLE_COMMAND = "exec crm-console"
 # The installed services (their manifests, crm_shared.services) and their dev api ports.
 SERVICES: dict[str, int] = {m.name: m.api_port for m in service_manifests()}
 DEV_METRICS_PORTS: dict[str, int] = {m.name: m.metrics_port for m in service_manifests()}
@@ -51,6 +55,8 @@ class StackConfig:
     metrics_ports: dict[str, int] = field(default_factory=lambda: dict(DEV_METRICS_PORTS))
     # The workers' queried gauges (outbox backlog, pending timers): fresher than production's 5 s.
     gauge_sample_seconds: float = 1.0
+    # The web console (crm_console): the app, sign-in and a proxy to the apis on one origin.
+    console_port: int = field(default_factory=lambda: int(os.environ.get("CRM_CONSOLE_PORT", "8000")))
 
 
 class DevStack:
@@ -116,7 +122,14 @@ class DevStack:
             env[f"{prefix}_METRICS_PORT"] = str(self.config.metrics_ports.get(service, 0))
             for other in self.config.service_ports:
                 env[f"{prefix}_{other.upper()}_URL"] = self.api_url(other)
+            env[f"CRM_CONSOLE_{prefix}_URL"] = self.api_url(service)
+        env["CRM_CONSOLE_HOST"] = self.config.host
+        env["CRM_CONSOLE_PORT"] = str(self.config.console_port)
+        env.setdefault("CRM_CONSOLE_DIST", str(CONSOLE_DIR / "dist"))
         return env
+
+    def console_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.console_port}"
 
     def api_url(self, service: str) -> str:
         return f"http://{self.config.host}:{self.config.service_ports[service]}"
@@ -143,6 +156,11 @@ def choose_broker(config: StackConfig) -> ApacheKafkaBroker | TansuBroker:
             raise RuntimeError(f"CRM_DEV_BROKER=kafka but {missing}")
         log.warning("dev broker: Tansu (in memory), because %s; install Java 17+ and Maven for Apache Kafka", missing)
     return TansuBroker(port=config.kafka_port, host=config.host)
+
+
+def run_commands() -> dict[str, str]:
+    """What `make run` starts: the eight Procfile processes and the console server."""
+    return procfile_commands() | {"console": CONSOLE_COMMAND}
 
 
 def procfile_commands(path: Path = PROCFILE) -> dict[str, str]:

@@ -6,6 +6,8 @@
   the test process, so integration tests drive real HTTP and real Kafka without process spawns.
 - `token`, `auth_headers`: a dev token with every scope.
 - `kafka_events`: reads what a topic holds, to assert on published events.
+- `console_server` (session): the web console's server (crm_console) in-process on a free port,
+  in front of the `services` apis; `console` is an httpx client for it.
 """
 
 from __future__ import annotations
@@ -176,6 +178,37 @@ async def services(dev_stack: DevStack, token: str) -> AsyncIterator[RunningServ
         for server in servers:
             server.should_exit = True
         await asyncio.wait(tasks, timeout=30)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def console_server(services: RunningServices) -> AsyncIterator[str]:
+    """The console server (what `make run` serves on :8000) before the in-process apis; its URL."""
+    from crm_console.app import create_app
+    from crm_console.settings import ConsoleSettings
+
+    stack = services.stack
+    urls = {f"{service}_url": stack.api_url(service) for service in stack.config.service_ports}
+    settings = ConsoleSettings(env="dev", host="127.0.0.1", port=free_port(), **urls)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    )
+    task = asyncio.create_task(_serve("console", server))
+    try:
+        await _until_started([server], [task])
+    except Exception as exc:
+        server.should_exit = True
+        _stop_the_run("the console server could not start", exc)
+    try:
+        yield f"http://{settings.host}:{settings.port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait([task], timeout=10)
+
+
+@pytest_asyncio.fixture
+async def console(console_server: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=console_server, timeout=10) as client:
+        yield client
 
 
 async def _serve(service: str, server: uvicorn.Server) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import text
@@ -27,6 +28,16 @@ from crm_shared.observability.logging import configure_logging
 log = logging.getLogger(__name__)
 
 CORRELATION_HEADER = "x-correlation-id"
+# What a browser on an allowed origin may send and read (CRM_CORS_ALLOW_ORIGINS).
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "Idempotency-Key",
+    CORRELATION_HEADER,
+    "traceparent",
+]
+CORS_RESPONSE_HEADERS = ["ETag", "Location", "Idempotent-Replayed", "Retry-After", CORRELATION_HEADER, "traceparent"]
 
 
 class CorrelationMiddleware:
@@ -172,6 +183,16 @@ def create_service_app(
     app.add_middleware(CorrelationMiddleware, service=settings.service_name)
     # Outermost, so the time includes everything the app does; no token, no schema (see metrics).
     app.add_middleware(metrics.HttpMetricsMiddleware, service=settings.service_name)
+    if settings.cors.origins:
+        # Outermost: a preflight is answered before anything else, and errors carry the headers too.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors.origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+            max_age=settings.cors.max_age_seconds,
+        )
     app.add_route("/metrics", metrics.metrics_response, include_in_schema=False)
     install_problem_handlers(app)
     app.include_router(_health_router())

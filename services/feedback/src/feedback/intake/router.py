@@ -4,8 +4,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from starlette.responses import StreamingResponse
 
 from crm_shared.contracts.vocabulary import FeedbackType
+from crm_shared.http import live
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -15,6 +17,9 @@ from feedback.intake.customers import CustomerResolver
 from feedback.intake.schemas import MAX_BATCH, BatchResult, FeedbackBatch, FeedbackCreate, FeedbackPage, FeedbackRead
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+live_router = APIRouter(prefix="/v1/live", tags=["live"])
+# Every change of feedback and its case (feedback's trigger, migration 0007_console_server).
+FEEDBACK_FEED = live.LiveFeed(channel="crm_live_feedback", event="case", filters={"customer_id": ("customer_id",)})
 
 
 @router.post(
@@ -133,3 +138,20 @@ async def list_feedback(
         unmatched=unmatched,
         external_ref=external_ref,
     )
+
+
+@live_router.get(
+    "",
+    summary="Live feedback and case changes (server-sent events)",
+    description="A `text/event-stream`: each recorded or changed piece of feedback (a case's status, assignee, SLA) "
+    "of `customer_id`, or of every customer, as an `event: case` whose data is what `GET /v1/feedback/{id}` "
+    "returns; `: keepalive` comments every 15 s; `event: resync` when changes may have been missed.",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def live_feedback(
+    request: Request,
+    _: Annotated[Principal, Depends(require("feedback:read"))],
+    customer_id: uuid.UUID | None = None,
+) -> StreamingResponse:
+    return live.stream(request, FEEDBACK_FEED.event, {"customer_id": str(customer_id) if customer_id else None})

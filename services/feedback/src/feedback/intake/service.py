@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,6 +154,11 @@ def _item_problem(index: int, exc: ProblemError) -> BatchItemResult:
         **{k: v for k, v in exc.extensions.items() if k not in ("type", "title", "status", "detail")},
     }
     return BatchItemResult(index=index, status=exc.status, errors=exc.errors or [], problem=problem)
+
+
+async def live_feedback(session: AsyncSession, keys: Mapping[str, Any]) -> FeedbackRead:
+    """A changed piece of feedback or case (the live feed's keys) as `GET /v1/feedback/{id}` returns it."""
+    return FeedbackRead.model_validate(await get_feedback(session, uuid.UUID(str(keys["id"]))))
 
 
 async def get_feedback(session: AsyncSession, feedback_id: uuid.UUID) -> Feedback:

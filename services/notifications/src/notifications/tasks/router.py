@@ -4,7 +4,9 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import StreamingResponse
 
+from crm_shared.http import live
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -13,6 +15,13 @@ from notifications.tasks import service
 from notifications.tasks.schemas import TaskCancel, TaskComplete, TaskFilters, TaskPage, TaskRead
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+live_router = APIRouter(prefix="/v1/live", tags=["live"])
+# Every change of a task (tasks' trigger, migration 0006_console_server) as an SSE `task` event.
+TASKS_FEED = live.LiveFeed(
+    channel="crm_live_tasks",
+    event="task",
+    filters={"customer_id": ("customer_id",), "assignee": ("assignee",), "queue": ("team", "assignee")},
+)
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No task with this id", "content": {"application/problem+json": {}}}
@@ -144,3 +153,23 @@ async def cancel_task(
         {"task_id": str(task_id), **body.model_dump()},
         lambda: service.cancel(session, task_id, actor=principal.subject, reason=body.reason),
     )
+
+
+@live_router.get(
+    "",
+    summary="Live task changes (server-sent events)",
+    description="A `text/event-stream`: each created or changed task that matches the filters as an `event: task` "
+    "whose data is the task as `GET /v1/tasks/{id}` returns it; `: keepalive` comments every 15 s; `event: resync` "
+    "when changes may have been missed (read the list again). `queue` matches the task's team or a queue assignee.",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def live_tasks(
+    request: Request,
+    _: Annotated[Principal, Depends(require("tasks:read"))],
+    customer_id: uuid.UUID | None = None,
+    assignee: Annotated[str | None, Query(max_length=200)] = None,
+    queue: Annotated[str | None, Query(max_length=200)] = None,
+) -> StreamingResponse:
+    wanted = {"customer_id": str(customer_id) if customer_id else None, "assignee": assignee, "queue": queue}
+    return live.stream(request, TASKS_FEED.event, wanted)

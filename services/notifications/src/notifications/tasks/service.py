@@ -4,6 +4,7 @@ the task lifecycle (claim, complete, cancel) and the merge/erasure handlers. Nev
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -161,6 +162,11 @@ async def on_contact_erased(session: AsyncSession, event: Envelope) -> list[uuid
     await repository.redact_titles(erased.ids, erased.identifiers, ERASED_TITLE)
     await repository.redact_outcomes(erased.ids, ERASED_TEXT)
     return erased.ids
+
+
+async def live_task(session: AsyncSession, keys: Mapping[str, Any]) -> TaskRead:
+    """A changed task (the live feed's keys) as `GET /v1/tasks/{id}` returns it."""
+    return await get_task(session, uuid.UUID(str(keys["id"])))
 
 
 async def get_task(session: AsyncSession, task_id: uuid.UUID) -> TaskRead:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from scoring.scores.schemas import (
     ScoreChange,
     ScoreHistoryPage,
     ScoreHistoryRead,
+    ScoreRead,
 )
 
 
@@ -31,6 +33,11 @@ async def get_score(session: AsyncSession, customer_id: uuid.UUID) -> CustomerSc
     if row is None:
         raise NotFound("Score of customer", customer_id)
     return row
+
+
+async def live_score(session: AsyncSession, keys: Mapping[str, Any]) -> ScoreRead:
+    """A customer's changed scores (the live feed's keys) as `GET /v1/scores/{customer_id}` returns them."""
+    return ScoreRead.model_validate(await get_score(session, uuid.UUID(str(keys["customer_id"]))))
 
 
 async def score_history(

@@ -5,7 +5,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from starlette.responses import StreamingResponse
 
+from crm_shared.http import live
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -30,6 +32,9 @@ from scoring.scores.schemas import (
 router = APIRouter(prefix="/v1/scores", tags=["scores"])
 scorecard_router = APIRouter(prefix="/v1/scorecard", tags=["scorecard"])
 runs_router = APIRouter(prefix="/v1/rescore-runs", tags=["rescore runs"])
+live_router = APIRouter(prefix="/v1/live", tags=["live"])
+# Every change of a customer's scores (customer_scores' trigger, migration 0006_console_server).
+SCORES_FEED = live.LiveFeed(channel="crm_live_scores", event="score", filters={"customer_id": ("customer_id",)})
 
 
 def _aware(at: datetime | None, field: str) -> datetime | None:
@@ -182,3 +187,20 @@ async def get_run(
     run_id: uuid.UUID, session: SessionDep, _: Annotated[Principal, Depends(require("scores:read"))]
 ) -> RescoreRunRead:
     return RescoreRunRead.model_validate(await rescoring.get_run(session, run_id))
+
+
+@live_router.get(
+    "",
+    summary="Live score changes (server-sent events)",
+    description="A `text/event-stream`: each change of a customer's scores (of `customer_id`, or of every customer) "
+    "as an `event: score` whose data is what `GET /v1/scores/{customer_id}` returns (the five scores, band and "
+    "explanation); `: keepalive` comments every 15 s; `event: resync` when changes may have been missed.",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def live_scores(
+    request: Request,
+    _: Annotated[Principal, Depends(require("scores:read"))],
+    customer_id: uuid.UUID | None = None,
+) -> StreamingResponse:
+    return live.stream(request, SCORES_FEED.event, {"customer_id": str(customer_id) if customer_id else None})

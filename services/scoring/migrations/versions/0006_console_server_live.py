@@ -1,0 +1,22 @@
+"""Live updates: each change of a row of `customer_scores` notifies channel `crm_live_scores` at commit.
+
+The api's `GET /v1/live` (crm_shared.http.live) listens there and streams the changed record
+to the subscribers whose filters match.
+
+Revision ID: 0006_console_server
+"""
+
+from crm_shared.migration_ops import create_live_trigger_v1, drop_live_trigger_v1
+
+revision = "0006_console_server"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_live_trigger_v1("customer_scores", "crm_live_scores", ("customer_id",))
+
+
+def downgrade() -> None:
+    drop_live_trigger_v1("customer_scores")
