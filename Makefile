@@ -8,9 +8,9 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 # The services are the packages under services/ (each declares itself: its manifest.py).
 SERVICE_DIRS := $(filter services/%,$(PACKAGES))
 
-.PHONY: install run test test-unit bench token seed lint schemas lock clean
+.PHONY: install console run test test-unit bench token seed lint schemas lock clean
 
-install: $(STAMP)
+install: $(STAMP) console
 
 $(STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ $(STAMP): constraints.txt requirements-dev.txt $(PYPROJECTS)
 	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m pip install --quiet \
 		$(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
 	touch $(STAMP)
+
+## The web console (console/): `npm ci` when its lock file changed, `npm run build` when its sources did.
+console: $(STAMP)
+	$(BIN)/python -m crm_devstack.console
 
 ## Start PostgreSQL, the broker, migrations, topics and all eight processes; Ctrl-C stops all.
 run: install

@@ -230,7 +230,8 @@ def test_compose_start_order_and_health() -> None:
     assert apps == set(procfile_commands()), "the eight Procfile processes"
     observability = {"prometheus", "grafana"}  # opt-in: --profile observability
     infra = {"postgres", "kafka", "kafka-topics"}
-    assert apps | {f"migrate-{s}" for s in SERVICES} | infra | observability == set(services)
+    console = {"console"}  # the web console (deploy/Dockerfile.console), as `make run` serves it
+    assert apps | {f"migrate-{s}" for s in SERVICES} | infra | observability | console == set(services)
     for name in observability:
         assert services[name]["profiles"] == ["observability"], name
     for service in SERVICES:
@@ -716,6 +717,8 @@ def test_prod_apps_verify_the_brokers_with_the_ca_mounted_from_the_kafka_client_
     assert data["CRM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and "CRM_KAFKA_SSL_CHECK_HOSTNAME" not in data
     cafile = Path(data["CRM_KAFKA_SSL_CAFILE"])
     for name, deployment in objects("prod", "Deployment").items():
+        if deployment["metadata"]["labels"]["app.kubernetes.io/name"] not in SERVICES:
+            continue  # the console talks HTTP to the apis, never to Kafka
         pod = deployment["spec"]["template"]["spec"]
         (container,) = pod["containers"]
         mounts = {m["name"]: m for m in container["volumeMounts"]}
@@ -783,3 +786,50 @@ def test_the_dashboard_charts_every_metric_the_code_exports_and_no_other() -> No
     assert used == code_metric_names()
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
+
+
+# ---------------------------------------------------------------- the web console
+
+
+def test_the_console_image_builds_the_app_with_node_and_serves_it_with_the_console_server() -> None:
+    text = (DEPLOY / "Dockerfile.console").read_text()
+    stages = dict((alias, image) for image, alias in re.findall(r"^FROM\s+(\S+)\s+AS\s+(\S+)", text, re.M))
+    assert set(stages) == {"app", "build", "runtime"}
+    assert "npm ci" in text and "npm run build" in text and "COPY --from=app /console/dist /app/dist" in text
+    assert re.search(r"^USER (?!0\b|root\b)\S+", text, re.M) and "CRM_ENV=production" in text
+    ignore = (DEPLOY / "Dockerfile.console.dockerignore").read_text().splitlines()
+    allowed = [line[1:] for line in ignore if line.startswith("!")]
+    for source in re.findall(r"^COPY (?!--from)(?:--\S+ )*(\S+) ", text, re.M):
+        assert any(_overlaps(source.rstrip("/"), p) for p in allowed), f"COPY {source} is excluded"
+    assert "console/node_modules" in ignore and "console/dist" in ignore
+
+
+def test_compose_serves_the_console_on_8000_before_the_four_apis() -> None:
+    console = compose()["services"]["console"]
+    assert console["ports"] == ["8000:8080"]
+    assert console["build"]["dockerfile"] == "deploy/Dockerfile.console"
+    assert {f"{s}-api" for s in SERVICES} == set(console["depends_on"])
+    env = console["environment"]
+    for service in SERVICES:
+        assert env[f"CRM_CONSOLE_{service.upper()}_URL"] == f"http://{service}-api:8000"
+    assert env["CRM_AUTH_SECRET"] == compose()["x-crm-env"]["CRM_AUTH_SECRET"], "its dev tokens pass the apis"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kubernetes_runs_the_console_on_8080_before_the_api_services(overlay: str) -> None:
+    deployment = objects(overlay, "Deployment")["console"]
+    service = objects(overlay, "Service")["console"]
+    assert service["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": "http"}]
+    assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    (container,) = _containers(deployment)
+    assert container["ports"] == [{"name": "http", "containerPort": 8080}]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    data = objects(overlay, "ConfigMap")["console-config"]["data"]
+    assert data["CRM_CONSOLE_PORT"] == "8080"
+    for api in SERVICES:
+        assert data[f"CRM_CONSOLE_{api.upper()}_URL"] == f"http://{api}-api"
+        assert f"{api}-api" in objects(overlay, "Service")
+    # Dev sign-in only in the dev overlay; production signs in at the issuer.
+    assert data["CRM_ENV"] == ("dev" if overlay == "dev" else "production")
+    if overlay == "prod":
+        assert container["image"].startswith("registry.example.com/crm/console:")

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from crm_console import auth, proxy, static
 from crm_console.settings import ConsoleSettings
+from crm_shared.observability import metrics
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -32,6 +33,7 @@ def create_app(settings: ConsoleSettings | None = None) -> Starlette:
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics.metrics_response, methods=["GET"]),
         Route("/auth/config", auth.config, methods=["GET"]),
         Route("/auth/dev/users", auth.dev_users, methods=["GET"]),
         Route("/auth/dev/token", auth.dev_token, methods=["POST"]),
@@ -39,6 +41,8 @@ def create_app(settings: ConsoleSettings | None = None) -> Starlette:
         Route("/{path:path}", static.spa, methods=["GET", "HEAD"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
+    # Requests per route template (`/api/{api}/{path}`, `/{path}`): the apis' own metrics, service "console".
+    app.add_middleware(metrics.HttpMetricsMiddleware, service="console")
     app.state.settings = settings
     app.state.http = proxy.create_client(settings)
     return app

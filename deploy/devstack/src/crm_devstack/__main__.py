@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 from crm_devstack import console
-from crm_devstack.stack import CONSOLE_DIR, ROOT, DevStack, StackConfig, run_commands
+from crm_devstack.stack import ROOT, DevStack, StackConfig, run_commands
 
 
 def _banner(stack: DevStack) -> str:
@@ -36,7 +36,7 @@ def _banner(stack: DevStack) -> str:
 
 
 def run(stack: DevStack) -> int:
-    console.ensure_built(CONSOLE_DIR)
+    console.ensure_built(console.CONSOLE_DIR)
     stack.start()
     procfile = stack.config.data_dir / "Procfile.run"
     procfile.write_text("".join(f"{name}: {command}\n" for name, command in run_commands().items()))

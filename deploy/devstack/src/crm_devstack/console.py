@@ -14,6 +14,8 @@ from pathlib import Path
 
 log = logging.getLogger("crm_devstack")
 
+CONSOLE_DIR = Path(__file__).resolve().parents[4] / "console"
+
 # What the build reads besides src/ and public/ (vite and TypeScript configs, the page shell).
 _INPUTS = ("index.html", "package.json", "package-lock.json", "tsconfig.json", "vite.config.ts", "vite.config.js")
 
@@ -47,7 +49,7 @@ def needs_install(console: Path) -> bool:
 def ensure_built(console: Path) -> bool:
     """Build console/dist if needed; True when dist is up to date afterwards."""
     if not (console / "package.json").is_file():
-        log.warning("no console/ app yet: http console shows a placeholder page")
+        log.warning("no console/ app yet: the console server shows a placeholder page")
         return False
     if not needs_build(console):
         return True
@@ -61,3 +63,18 @@ def ensure_built(console: Path) -> bool:
     log.info("console: npm run build")
     subprocess.run([npm, "run", "build"], cwd=console, check=True)
     return True
+
+
+def main() -> int:
+    """`python -m crm_devstack.console` (make install): dependencies and build, when needed."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s devstack %(message)s")
+    try:
+        ensure_built(CONSOLE_DIR)
+    except subprocess.CalledProcessError as exc:
+        log.error("console: %s failed (exit %s)", " ".join(map(str, exc.cmd)), exc.returncode)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_devstack.broker import TansuBroker
+from crm_devstack.console import CONSOLE_DIR
 from crm_devstack.kafka import ApacheKafkaBroker, missing_prerequisite
 from crm_devstack.postgres import EmbeddedPostgres
 from crm_shared.db import migrate
@@ -24,7 +25,6 @@ log = logging.getLogger("crm_devstack")
 
 ROOT = Path(__file__).resolve().parents[4]
 PROCFILE = ROOT / "deploy" / "Procfile"
-CONSOLE_DIR = ROOT / "console"
 # The console server runs beside the eight Procfile processes in the dev stack (in production
 # the console image serves it: deploy/docker/Dockerfile.console).
 CONSOLE_COMMAND = "exec crm-console"

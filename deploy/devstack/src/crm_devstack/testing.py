@@ -88,6 +88,7 @@ def new_stack(tmp_dir: Any) -> DevStack:
         kafka_controller_port=free_port(),
         service_ports={service: free_port() for service in SERVICES},
         metrics_ports={service: free_port() for service in SERVICES},
+        console_port=free_port(),
     )
     stack = DevStack(config)
     stack.start()
