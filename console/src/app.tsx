@@ -81,6 +81,10 @@ export function App() {
   else if (page === "cases" && can(session, "feedback:read")) view = <Cases focus={rest[0]} />;
   else if (page === "dashboard") view = <Dashboard />;
   else if (page === "admin" && items.some((i) => i.path === "admin")) view = <Admin />;
+  else if (page === "desk" && items.some((i) => i.path === "desk")) view = <Desk />;
+  else if (items[0]?.path === "work") view = <Work />;
+  else if (items[0]?.path === "cases") view = <Cases />;
+  else if (items[0]?.path === "dashboard") view = <Dashboard />;
   else view = <Desk />;
 
   return (

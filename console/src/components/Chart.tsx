@@ -35,7 +35,8 @@ export function LineChart(props: {
       width,
       height: props.height ?? 220,
       legend: { show: true },
-      scales: { x: { time: true } },
+      // One period alone would span years: show a month around it.
+      scales: { x: { time: true, range: (_u, min, max) => (min === max ? [min - 15 * 86_400, max + 15 * 86_400] : [min, max]) } },
       series: [
         {},
         ...props.series.map((s) => ({

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { useApp, useLoad } from "../context";
 import { ApiError, newKey } from "../lib/api";
-import { formatDateTime, t } from "../lib/i18n";
+import { formatDateTime, t, type MessageKey } from "../lib/i18n";
 import type { Customer, Page } from "../lib/types";
 import { ErrorBox, Loading } from "./common";
 
@@ -99,7 +99,7 @@ export function EditCard({ customerId, onSaved }: { customerId: string; onSaved:
     <form class="stack" onSubmit={save} aria-label={t("c360.edit")}>
       {FIELDS.map((field) => (
         <label key={field}>
-          {field}
+          {t(`field.${field}` as MessageKey)}
           <input
             name={field}
             value={draft[field] ?? String((customer as unknown as Record<string, unknown>)[field] ?? "")}

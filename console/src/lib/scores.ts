@@ -11,6 +11,8 @@ const CAUSES: Record<string, { en: string; "zh-CN": string }> = {
   "crm.contact.created.v1": { en: "the new customer record", "zh-CN": "新建客户记录" },
   "crm.contact.updated.v1": { en: "a change to the customer card", "zh-CN": "客户卡片修改" },
   "crm.activity.recorded.v1": { en: "a recorded activity", "zh-CN": "新记录的活动" },
+  "crm.contact.activity_recorded.v1": { en: "a recorded order, contract or visit", "zh-CN": "新记录的订单、合同或拜访" },
+  "crm.contact.merged.v1": { en: "a merge of duplicate records", "zh-CN": "重复记录合并" },
   "crm.task.status_changed.v1": { en: "a task status change", "zh-CN": "任务状态变化" },
 };
 

@@ -68,13 +68,12 @@ export function Cases({ focus }: { focus?: string }) {
       {rows.data && (
         <Section title={t("cases.title")} id="case-list">
           <table>
-            <caption class="muted">{t("cases.title")}</caption>
             <thead>
               <tr>
                 <th scope="col">{t("fb.category")}</th>
                 <th scope="col">{t("fb.severity")}</th>
                 <th scope="col">{t("card.tier")}</th>
-                <th scope="col">Status</th>
+                <th scope="col">{t("field.status")}</th>
                 <th scope="col">{t("cases.sla")}</th>
                 <th scope="col">{t("fb.description")}</th>
               </tr>

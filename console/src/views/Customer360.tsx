@@ -110,11 +110,11 @@ export function Customer360({ id }: { id: string }) {
             <dd>{formatPhone(c.phone) || "–"}</dd>
             <dt>{t("desk.lead_email")}</dt>
             <dd>{c.email ?? "–"}</dd>
-            <dt>Region</dt>
-            <dd>{c.region ?? "–"}</dd>
-            <dt>Industry</dt>
+            <dt>{t("field.region")}</dt>
+            <dd data-field="region">{c.region ?? "–"}</dd>
+            <dt>{t("field.industry")}</dt>
             <dd>{c.industry ?? "–"}</dd>
-            <dt>Lifecycle</dt>
+            <dt>{t("field.lifecycle")}</dt>
             <dd>{word(c.lifecycle_stage, locale)}</dd>
           </dl>
           {editing && (

@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { LineChart, color } from "../components/Chart";
 import { Badge, ErrorBox, Loading, Section, When } from "../components/common";
 import { useApp, useLoad, useLocale } from "../context";
-import { formatNumber, t } from "../lib/i18n";
+import { formatNumber, t, type MessageKey } from "../lib/i18n";
 import { indicatorNames, toChart, type SegmentPeriod } from "../lib/indicators";
 import { word } from "../lib/taxonomy";
 import type { Page } from "../lib/types";
@@ -77,7 +77,7 @@ export function Dashboard() {
         <select id="dash-dimension" value={dimension} onChange={(e) => setDimension((e.target as HTMLSelectElement).value)}>
           {DIMENSIONS.map((d) => (
             <option key={d} value={d}>
-              {d}
+              {t(`dim.${d}` as MessageKey)}
             </option>
           ))}
         </select>
@@ -85,7 +85,7 @@ export function Dashboard() {
         <select id="dash-period" value={period} onChange={(e) => setPeriod((e.target as HTMLSelectElement).value)}>
           {PERIODS.map((p) => (
             <option key={p} value={p}>
-              {p}
+              {t(`period.${p}` as MessageKey)}
             </option>
           ))}
         </select>
