@@ -1,0 +1,242 @@
+import { useState } from "preact/hooks";
+import { Badge, ErrorBox, LiveDot, Loading, Section, When } from "../components/common";
+import { useApp, useLive, useLoad, useLocale, useNow } from "../context";
+import { newKey } from "../lib/api";
+import { can } from "../lib/auth";
+import { formatDuration, t } from "../lib/i18n";
+import { urgentClock, type ClockView } from "../lib/sla";
+import { OPEN_CASE, word } from "../lib/taxonomy";
+import type { Feedback, Page, SlaClock } from "../lib/types";
+
+interface History {
+  status: string;
+  allowed_next: string[];
+  items: { from_status: string | null; to_status: string; reopened: boolean; changed_by: string; changed_at: string; reason: string | null }[];
+}
+
+function Countdown({ view }: { view: ClockView | null }) {
+  const locale = useLocale();
+  if (!view) return <span class="muted">–</span>;
+  const label = word(view.clock, locale);
+  if (view.state === "met") return <Badge kind="met">{`${label}: ${t("cases.met")}`}</Badge>;
+  if (view.state === "paused") return <Badge kind="paused">{`${label}: ${t("cases.paused")}`}</Badge>;
+  const late = view.state === "late" || view.state === "breached";
+  return (
+    <span class={`countdown ${late ? "error" : ""}`} data-sla={view.state}>
+      {label}: {late ? t("cases.late_by", { time: formatDuration(view.remaining) }) : t("cases.due_in", { time: formatDuration(view.remaining) })}
+    </span>
+  );
+}
+
+/** Complaint cases with live SLA countdowns; open one for its history, notes and next moves. */
+export function Cases({ focus }: { focus?: string }) {
+  const { api, session } = useApp();
+  const locale = useLocale();
+  const now = useNow(1000);
+  const rows = useLoad(async () => {
+    const page = await api.get<Page<Feedback>>("feedback", "/v1/feedback", { type: "complaint", limit: 50 });
+    return Promise.all(
+      page.items.map(async (feedback) => ({
+        feedback,
+        clocks: OPEN_CASE.includes(feedback.status)
+          ? (await api.get<{ clocks: SlaClock[] }>("feedback", `/v1/feedback/${feedback.id}/sla`).catch(() => ({ clocks: [] }))).clocks
+          : [],
+      })),
+    );
+  }, []);
+  const live = useLive("/api/feedback/v1/live", (event) => {
+    if (event.event !== "case") return;
+    const item = JSON.parse(event.data) as Feedback;
+    if (item.type !== "complaint") return;
+    void api
+      .get<{ clocks: SlaClock[] }>("feedback", `/v1/feedback/${item.id}/sla`)
+      .catch(() => ({ clocks: [] }))
+      .then(({ clocks }) =>
+        rows.set((prev) => [{ feedback: item, clocks }, ...(prev ?? []).filter((r) => r.feedback.id !== item.id)]),
+      );
+  });
+
+  return (
+    <div>
+      <div class="title-row">
+        <h1>{t("cases.title")}</h1>
+        <LiveDot state={live} />
+      </div>
+      {focus && <CaseDetail id={focus} onChange={() => rows.reload()} canWrite={can(session, "feedback:write")} />}
+      {rows.loading && !rows.data && <Loading />}
+      <ErrorBox error={rows.error} />
+      {rows.data && (
+        <Section title={t("cases.title")} id="case-list">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t("fb.category")}</th>
+                <th scope="col">{t("fb.severity")}</th>
+                <th scope="col">{t("card.tier")}</th>
+                <th scope="col">{t("field.status")}</th>
+                <th scope="col">{t("cases.sla")}</th>
+                <th scope="col">{t("fb.description")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.data.map(({ feedback: f, clocks }) => (
+                <tr key={f.id} data-case-id={f.id}>
+                  <td>
+                    <a href={`#/cases/${f.id}`}>{word(f.category, locale)}</a>
+                  </td>
+                  <td>
+                    <Badge kind={f.severity}>{word(f.severity, locale)}</Badge>
+                  </td>
+                  <td>{word(f.customer_tier, locale)}</td>
+                  <td>
+                    <Badge kind={f.status}>{word(f.status, locale)}</Badge>
+                  </td>
+                  <td>
+                    <Countdown view={urgentClock(clocks, now)} />
+                  </td>
+                  <td class="small">
+                    {f.description.slice(0, 80)}
+                    {f.customer_id && (
+                      <>
+                        {" "}
+                        <a href={`#/customers/${f.customer_id}`} aria-label={`${t("card.view360")}: ${f.description.slice(0, 30)}`}>
+                          360
+                        </a>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Section>
+      )}
+    </div>
+  );
+}
+
+function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => void; canWrite: boolean }) {
+  const { api } = useApp();
+  const locale = useLocale();
+  const now = useNow(1000);
+  const data = useLoad(async () => {
+    const [feedback, history, notes, sla] = await Promise.all([
+      api.get<Feedback>("feedback", `/v1/feedback/${id}`),
+      api.get<History>("feedback", `/v1/feedback/${id}/history`),
+      api.get<{ items: { id: string; text: string; author: string; created_at: string }[] }>("feedback", `/v1/feedback/${id}/notes`),
+      api.get<{ clocks: SlaClock[] }>("feedback", `/v1/feedback/${id}/sla`).catch(() => ({ clocks: [] as SlaClock[] })),
+    ]);
+    const surveys = feedback.customer_id
+      ? (
+          await api.get<Page<Feedback>>("feedback", "/v1/feedback", {
+            customer_id: feedback.customer_id,
+            type: "survey_response",
+            limit: 50,
+          })
+        ).items.filter((s) => s.related_feedback_id === id)
+      : [];
+    return { feedback, history, notes: notes.items, clocks: sla.clocks, surveys };
+  }, [id]);
+  useLive(`/api/feedback/v1/live`, (event) => {
+    if (event.event === "case" && (JSON.parse(event.data) as Feedback).id === id) data.reload();
+  });
+  const [to, setTo] = useState("");
+  const [reason, setReason] = useState("");
+  const [note, setNote] = useState("");
+  const [key, setKey] = useState(newKey);
+  const [error, setError] = useState<unknown>(null);
+
+  if (data.loading && !data.data) return <Loading />;
+  if (data.error) return <ErrorBox error={data.error} />;
+  const d = data.data!;
+  const reopening = ["resolved", "closed"].includes(d.history.status);
+
+  const move = async (event: Event) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      await api.post("feedback", `/v1/feedback/${id}/transitions`, { to: to || d.history.allowed_next[0], reason: reason || undefined }, key);
+      setKey(newKey());
+      setReason("");
+      setTo("");
+      data.reload();
+      onChange();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const addNote = async (event: Event) => {
+    event.preventDefault();
+    try {
+      await api.post("feedback", `/v1/feedback/${id}/notes`, { text: note }, key);
+      setKey(newKey());
+      setNote("");
+      data.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  return (
+    <Section title={`${word(d.feedback.category, locale)} — ${word(d.history.status, locale)}`} id="case-detail">
+      <p>{d.feedback.description}</p>
+      <ul class="plain">
+        {d.clocks.map((c) => (
+          <li key={c.clock}>
+            <Countdown view={urgentClock([c], now)} />
+          </li>
+        ))}
+      </ul>
+      {d.surveys.length > 0 && (
+        <ul class="plain" aria-label="surveys">
+          {d.surveys.map((s) => (
+            <li key={s.id}>
+              <When iso={s.received_at} /> · {s.survey?.metric.toUpperCase()} {s.survey?.score}
+            </li>
+          ))}
+        </ul>
+      )}
+      <h3>{t("cases.history")}</h3>
+      <ol class="plain">
+        {d.history.items.map((h, i) => (
+          <li key={i}>
+            <When iso={h.changed_at} /> · {h.from_status ? word(h.from_status, locale) : "–"} → {word(h.to_status, locale)}{" "}
+            {h.reopened && <Badge kind="warn">{t("cases.reopen")}</Badge>} · {h.changed_by}
+            {h.reason && <span class="muted"> — {h.reason}</span>}
+          </li>
+        ))}
+      </ol>
+      {canWrite && d.history.allowed_next.length > 0 && (
+        <form class="inline" onSubmit={move}>
+          <label for="case-to">{reopening ? t("cases.reopen") : t("cases.move")}</label>
+          <select id="case-to" value={to || d.history.allowed_next[0]} onChange={(e) => setTo((e.target as HTMLSelectElement).value)}>
+            {d.history.allowed_next.map((s) => (
+              <option key={s} value={s}>
+                {word(s, locale)}
+              </option>
+            ))}
+          </select>
+          <label for="case-reason">{t("common.reason")}</label>
+          <input id="case-reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+          <button type="submit">{t("cases.move")}</button>
+        </form>
+      )}
+      <h3>{t("cases.notes")}</h3>
+      <ul class="plain">
+        {d.notes.map((n) => (
+          <li key={n.id}>
+            <When iso={n.created_at} /> · {n.author}: {n.text}
+          </li>
+        ))}
+      </ul>
+      {canWrite && (
+        <form class="inline" onSubmit={addNote}>
+          <label for="case-note">{t("cases.add_note")}</label>
+          <input id="case-note" required value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+          <button type="submit">{t("cases.add_note")}</button>
+        </form>
+      )}
+      <ErrorBox error={error} />
+    </Section>
+  );
+}
