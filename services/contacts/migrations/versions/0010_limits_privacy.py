@@ -6,7 +6,7 @@ Revision ID: 0010_limits
 from crm_shared.migration_ops import create_privacy_tables_v1, drop_privacy_tables_v1
 
 revision = "0010_limits"
-down_revision = "0009"
+down_revision = "0010_access"
 branch_labels = None
 depends_on = None
 

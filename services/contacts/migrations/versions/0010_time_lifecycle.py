@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "0010_time"
-down_revision = "0009"
+down_revision = "0010_limits"
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "0007_loop"
-down_revision = "0006"
+down_revision = "0007_console_server"
 branch_labels = None
 depends_on = None
 

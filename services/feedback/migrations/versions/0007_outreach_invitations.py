@@ -9,7 +9,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "0007_outreach"
-down_revision = "0006"
+down_revision = "0007_loop"
 branch_labels = None
 depends_on = None
 

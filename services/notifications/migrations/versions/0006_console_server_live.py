@@ -9,7 +9,7 @@ Revision ID: 0006_console_server
 from crm_shared.migration_ops import create_live_trigger_v1, drop_live_trigger_v1
 
 revision = "0006_console_server"
-down_revision = "0005"
+down_revision = "0006_time"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "0006_outreach"
-down_revision = "0005"
+down_revision = "0006_console_server"
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql as pg
 
 revision = "0006_time"
-down_revision = "0005"
+down_revision = "0007_limits"
 branch_labels = None
 depends_on = None
 

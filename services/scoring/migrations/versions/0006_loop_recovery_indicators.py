@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_loop"
-down_revision = "0005"
+down_revision = "0006_console_server"
 branch_labels = None
 depends_on = None
 
