@@ -105,6 +105,7 @@ class Provider:
         self._fetched_at: float | None = None
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self._error: str | None = None
         self.fetches = 0  # how many times the JWKS was fetched (tests, metrics)
 
     def _guard(self) -> asyncio.Lock:
@@ -142,11 +143,11 @@ class Provider:
         return endpoint
 
     async def _refresh(self) -> None:
+        self._fetched_at = self.clock()  # before any request: the rate limit holds while it is down
+        self.fetches += 1
         jwks_uri = (await self.discovery()).jwks_uri
         if not jwks_uri:
             raise ProviderUnavailable("the provider publishes no jwks_uri; set CRM_AUTH_JWKS_URL")
-        self._fetched_at = self.clock()  # also on failure: the rate limit holds while it is down
-        self.fetches += 1
         document = await _get_json(jwks_uri, self.settings.jwks_timeout_seconds)
         keys: dict[str | None, jwt.PyJWK] = {}
         for data in document.get("keys") or []:
@@ -160,6 +161,16 @@ class Provider:
                 keys[data.get("kid")] = key
         self._keys = keys
 
+    async def _try_refresh(self) -> None:
+        """Fetch the keys; a failure keeps the keys we have (they stay good while it is away)."""
+        try:
+            await self._refresh()
+            self._error = None
+        except ProviderUnavailable as exc:
+            self._error = str(exc)
+            if self._keys:
+                log.warning("identity provider keys not refreshed; using the cached ones", extra={"error": str(exc)})
+
     def _stale(self) -> bool:
         return self._fetched_at is None or self.clock() - self._fetched_at >= self.settings.jwks_cache_seconds
 
@@ -167,22 +178,19 @@ class Provider:
         return self._fetched_at is None or self.clock() - self._fetched_at >= self.settings.jwks_refetch_seconds
 
     async def key(self, kid: str | None) -> jwt.PyJWK | None:
-        """The signing key named `kid` (without a kid: the provider's only key), or None."""
+        """The signing key named `kid` (without a kid: the provider's only key), or None.
+
+        Raises ProviderUnavailable when no key was ever fetched and the provider does not answer.
+        """
         async with self._guard():
             if self._stale():
-                try:
-                    await self._refresh()
-                except ProviderUnavailable as exc:
-                    if not self._keys:
-                        raise
-                    # Keys we have stay good while the provider is away (tried again after the TTL).
-                    log.warning(
-                        "identity provider keys not refreshed; using the cached ones", extra={"error": str(exc)}
-                    )
+                await self._try_refresh()
             found = self._find(kid)
             if found is None and self._may_refetch():
-                await self._refresh()  # an unknown kid: the provider may have rotated its key
+                await self._try_refresh()  # an unknown kid: the provider may have rotated its key
                 found = self._find(kid)
+            if found is None and not self._keys and self._error:
+                raise ProviderUnavailable(self._error)
             return found
 
     def _find(self, kid: str | None) -> jwt.PyJWK | None:
