@@ -15,7 +15,9 @@ docs/security.md#identity-and-tokens says how an operator configures a provider.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,9 +70,15 @@ def check_auth_settings(settings: AuthSettings) -> None:
         )
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The system's CAs, loaded once (building a context costs more than a fetch)."""
+    return ssl.create_default_context()
+
+
 async def _get_json(url: str, timeout: float, **kwargs: Any) -> dict[str, Any]:
     # A client per fetch: fetches are rare (minutes apart) and a client must not outlive its loop.
-    async with httpx.AsyncClient(timeout=timeout) as http:
+    async with httpx.AsyncClient(timeout=timeout, verify=_tls()) as http:
         method = "POST" if "data" in kwargs else "GET"
         try:
             response = await http.request(method, url, **kwargs)
