@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from crm_devstack.identity import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DevIdentityProvider
 from crm_shared.config import DEV_SECRET, AuthSettings
@@ -140,6 +141,18 @@ async def test_while_the_provider_is_down_the_cached_keys_still_verify(idp, cloc
 
     clock.now += 301  # the cache is stale; the refresh fails
     assert (await authenticate(idp.issue("still-steady", ("contacts:read",)), settings)).subject == "still-steady"
+
+
+async def test_a_provider_that_never_answered_gives_503_and_is_asked_at_most_once_per_interval(clock) -> None:
+    settings = AuthSettings(env="production", oidc_issuer="http://127.0.0.1:9/realms/crm", audience="crm")
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode({"sub": "x", "exp": 2**31}, key, algorithm="RS256", headers={"kid": "k1"})
+
+    for _ in range(5):
+        with pytest.raises(ProblemError) as unavailable:
+            await authenticate(forged, settings)
+        assert unavailable.value.status == 503
+    assert auth.provider_for(settings).fetches == 1  # one attempt within the refetch interval
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,7 @@ async def authenticate(token: str, settings: AuthSettings) -> Principal:
     if key is None:
         raise _unauthorized(f"The token's signing key ({kid}) is not one of the identity provider's keys.")
     # Keyed by the JWKS generation: a key the provider removed stops verifying cached tokens too.
-    cache_key = (token, "provider", provider.fetches, kid)
+    cache_key = (token, id(provider), provider.fetches, kid, issuer, settings.audience)
     if (cached := _recall(cache_key, settings)) is not None:
         return cached
     if key.algorithm_name != algorithm:

@@ -15,7 +15,9 @@ docs/security.md#identity-and-tokens says how an operator configures a provider.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,9 +70,15 @@ def check_auth_settings(settings: AuthSettings) -> None:
         )
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The system's CAs, loaded once (building a context costs more than a fetch)."""
+    return ssl.create_default_context()
+
+
 async def _get_json(url: str, timeout: float, **kwargs: Any) -> dict[str, Any]:
     # A client per fetch: fetches are rare (minutes apart) and a client must not outlive its loop.
-    async with httpx.AsyncClient(timeout=timeout) as http:
+    async with httpx.AsyncClient(timeout=timeout, verify=_tls()) as http:
         method = "POST" if "data" in kwargs else "GET"
         try:
             response = await http.request(method, url, **kwargs)
@@ -105,6 +113,7 @@ class Provider:
         self._fetched_at: float | None = None
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
+        self._error: str | None = None
         self.fetches = 0  # how many times the JWKS was fetched (tests, metrics)
 
     def _guard(self) -> asyncio.Lock:
@@ -142,11 +151,11 @@ class Provider:
         return endpoint
 
     async def _refresh(self) -> None:
+        self._fetched_at = self.clock()  # before any request: the rate limit holds while it is down
+        self.fetches += 1
         jwks_uri = (await self.discovery()).jwks_uri
         if not jwks_uri:
             raise ProviderUnavailable("the provider publishes no jwks_uri; set CRM_AUTH_JWKS_URL")
-        self._fetched_at = self.clock()  # also on failure: the rate limit holds while it is down
-        self.fetches += 1
         document = await _get_json(jwks_uri, self.settings.jwks_timeout_seconds)
         keys: dict[str | None, jwt.PyJWK] = {}
         for data in document.get("keys") or []:
@@ -160,6 +169,16 @@ class Provider:
                 keys[data.get("kid")] = key
         self._keys = keys
 
+    async def _try_refresh(self) -> None:
+        """Fetch the keys; a failure keeps the keys we have (they stay good while it is away)."""
+        try:
+            await self._refresh()
+            self._error = None
+        except ProviderUnavailable as exc:
+            self._error = str(exc)
+            if self._keys:
+                log.warning("identity provider keys not refreshed; using the cached ones", extra={"error": str(exc)})
+
     def _stale(self) -> bool:
         return self._fetched_at is None or self.clock() - self._fetched_at >= self.settings.jwks_cache_seconds
 
@@ -167,22 +186,19 @@ class Provider:
         return self._fetched_at is None or self.clock() - self._fetched_at >= self.settings.jwks_refetch_seconds
 
     async def key(self, kid: str | None) -> jwt.PyJWK | None:
-        """The signing key named `kid` (without a kid: the provider's only key), or None."""
+        """The signing key named `kid` (without a kid: the provider's only key), or None.
+
+        Raises ProviderUnavailable when no key was ever fetched and the provider does not answer.
+        """
         async with self._guard():
             if self._stale():
-                try:
-                    await self._refresh()
-                except ProviderUnavailable as exc:
-                    if not self._keys:
-                        raise
-                    # Keys we have stay good while the provider is away (tried again after the TTL).
-                    log.warning(
-                        "identity provider keys not refreshed; using the cached ones", extra={"error": str(exc)}
-                    )
+                await self._try_refresh()
             found = self._find(kid)
             if found is None and self._may_refetch():
-                await self._refresh()  # an unknown kid: the provider may have rotated its key
+                await self._try_refresh()  # an unknown kid: the provider may have rotated its key
                 found = self._find(kid)
+            if found is None and not self._keys and self._error:
+                raise ProviderUnavailable(self._error)
             return found
 
     def _find(self, kid: str | None) -> jwt.PyJWK | None:
