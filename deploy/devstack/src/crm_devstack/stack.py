@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_devstack.broker import TansuBroker
-from crm_devstack.identity import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DevIdentityProvider
 from crm_devstack.console import CONSOLE_DIR
+from crm_devstack.identity import DEV_CLIENT_ID, DEV_CLIENT_SECRET, DevIdentityProvider
 from crm_devstack.kafka import ApacheKafkaBroker, missing_prerequisite
 from crm_devstack.postgres import EmbeddedPostgres
 from crm_shared.db import migrate

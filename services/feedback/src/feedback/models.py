@@ -6,8 +6,8 @@ from crm_shared.projections import CustomerAlias, CustomerProjection
 from feedback.backlog.models import BacklogItem, BacklogLink
 from feedback.cases.models import CaseNote, StatusChange
 from feedback.records.models import Feedback
-from feedback.resolutions.models import CauseCode, Resolution
 from feedback.reports.models import ThemeEscalation
+from feedback.resolutions.models import CauseCode, Resolution
 from feedback.sla.models import SlaClock, SlaPolicyRecord
 
 __all__ = [

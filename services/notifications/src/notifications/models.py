@@ -12,11 +12,11 @@ from notifications.teams.models import Team
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = [
-    "ContractRenewal",
     "AudienceFacts",
     "Campaign",
     "CampaignAnswer",
     "CampaignInvitation",
+    "ContractRenewal",
     "CustomerAlias",
     "CustomerProjection",
     "IdempotencyRecord",

@@ -6,8 +6,8 @@ from notifications.config import Settings
 from notifications.delivery.runner import delivery_runner
 from notifications.escalation.timer import escalation_timer
 from notifications.events.handlers import consumers
-from notifications.renewals.timer import renewal_timer
 from notifications.outbound import sealing
+from notifications.renewals.timer import renewal_timer
 
 
 def background() -> list[Background]:

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from starlette.responses import StreamingResponse
 
 from crm_shared.contracts.vocabulary import FeedbackType
-from crm_shared.http.access_log import record_access
 from crm_shared.http import live
+from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency

@@ -12,8 +12,8 @@ from crm_shared.contracts.events import FeedbackReceivedV1
 from crm_shared.contracts.vocabulary import FeedbackType
 from crm_shared.db import utcnow
 from crm_shared.http.problems import ValidationFailed
-from feedback.events.publishers import publish_theme_escalated
 from feedback.cases import transitions
+from feedback.events.publishers import publish_theme_escalated
 from feedback.reports.repository import QualityRepository, ReportRepository
 from feedback.reports.schemas import (
     Bucket,

@@ -61,6 +61,12 @@ async def on_lifecycle_changed(session: AsyncSession, event: Envelope) -> None:
     await on_trigger_event(session, event)
 
 
+async def on_activity_recorded(session: AsyncSession, event: Envelope) -> None:
+    """A contract may need a renewal task; an order or a contact moves a campaign segment's facts."""
+    await renewals.on_activity_recorded(session, event)
+    await campaigns.on_activity_recorded(session, event)
+
+
 def consumers() -> list[ConsumerSpec]:
     triggers = {event: on_trigger_event for event in (*rules.TRIGGER_EVENTS, *rules.EVENT_ALIASES)}
     return [
@@ -74,11 +80,10 @@ def consumers() -> list[ConsumerSpec]:
                 "crm.contact.created.v1": on_contact_card,
                 "crm.contact.updated.v1": on_contact_card,
                 "crm.contact.lifecycle_changed.v1": on_lifecycle_changed,
-                "crm.contact.activity_recorded.v1": campaigns.on_activity_recorded,
+                "crm.contact.activity_recorded.v1": on_activity_recorded,
                 "crm.feedback.invitation_answered.v1": campaigns.on_invitation_answered,
                 "crm.contact.merged.v1": on_contact_merged,
                 "crm.contact.erased.v1": on_contact_erased,
-                "crm.contact.activity_recorded.v1": renewals.on_activity_recorded,
             },
         ),
         # Its own group, so a slow or failing subscriber never holds up the task playbooks.

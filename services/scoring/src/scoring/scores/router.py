@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from starlette.responses import StreamingResponse
 
-from crm_shared.http.access_log import record_access
 from crm_shared.http import live
+from crm_shared.http.access_log import record_access
 from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.idempotency import Idempotency
@@ -235,6 +235,8 @@ async def create_daily_run(
     payload = RescoreRunRead.model_validate(run).model_dump(mode="json")
     await idempotency.complete(202, payload)
     return JsonResponse(payload, status_code=202, headers={"Location": f"/v1/rescore-runs/{run.id}"})
+
+
 @live_router.get(
     "",
     summary="Live score changes (server-sent events)",
