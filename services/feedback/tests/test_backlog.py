@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from crm_devstack.testing import eventually, unique_email, unique_phone
+from crm_devstack.testing import envelopes, eventually, read_topic, unique_email, unique_phone
 
 pytestmark = pytest.mark.integration
 
@@ -84,3 +84,37 @@ async def test_a_merged_customer_votes_once_and_staff_edits_are_checked(services
     )
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "feedback_id"
     assert (await services.feedback.get(f"/v1/backlog/{item['id']}")).json()["votes"] == 1
+
+
+async def test_moving_an_item_on_is_announced_once(services) -> None:
+    product = f"blender-{uuid.uuid4().hex[:8]}"
+    customer = await new_customer(services)
+    posted = await services.feedback.post("/v1/feedback", json=suggestion(product, customer_id=customer["id"]))
+    assert posted.status_code == 201, posted.text
+
+    async def listed():
+        return await items_of(services, product) or None
+
+    [item] = await eventually(listed)
+    path = f"/v1/backlog/{item['id']}"
+    for _ in range(2):  # the retry changes nothing
+        planned = await services.feedback.patch(path, json={"status": "planned", "priority": "high"})
+        assert planned.status_code == 200 and (planned.json()["status"], planned.json()["priority"]) == (
+            "planned",
+            "high",
+        )
+    assert (await services.feedback.patch(path, json={"status": "done"})).status_code == 200
+
+    async def changes():
+        events = envelopes(await read_topic(services.stack.bootstrap, "crm.feedback"))
+        found = [
+            e
+            for e in events
+            if e.type == "crm.feedback.backlog_item_changed.v1" and e.data["backlog_item_id"] == item["id"]
+        ]
+        return found if len(found) >= 2 else None
+
+    events = await eventually(changes)
+    assert [(e.data["previous_status"], e.data["status"]) for e in events] == [("open", "planned"), ("planned", "done")]
+    assert events[0].data["previous_priority"] == "medium" and events[0].data["changed_by"] == "tests"
+    assert {e.subject for e in events} == {f"backlog:{item['id']}"}

@@ -56,10 +56,23 @@ async def test_a_complaint_resolved_without_a_cause_is_refused_naming_the_fields
     sla = (await services.feedback.get(f"/v1/feedback/{fid}/sla")).json()["clocks"]
     assert {c["clock"]: c["status"] for c in sla}["resolution"] == "running"
     assert (await services.feedback.get(f"/v1/feedback/{fid}/resolution")).status_code == 404
+
+    async def announced():
+        events = envelopes(await read_topic(services.stack.bootstrap, "crm.feedback"))
+        found = [
+            e.data["current"]
+            for e in events
+            if e.type == "crm.feedback.status_changed.v1" and e.data["feedback_id"] == fid
+        ]
+        return found or None
+
+    assert await eventually(announced) == ["in_progress"]  # the refused moves staged no event
     # A resolution goes only with resolving.
     assert (await move(services, fid, {"to": "resolved"} | {"resolution": None})).status_code == 422
-    misplaced = await move(services, fid, {"to": "in_progress", "resolution": {"cause_code": "delivery.late"}})
-    assert misplaced.status_code in (409, 422)
+    fresh = await complaint(services, f"valve-{uuid.uuid4().hex[:8]}")
+    misplaced = await move(services, fresh, {"to": "acknowledged", "resolution": {"cause_code": "delivery.late"}})
+    assert misplaced.status_code == 422 and misplaced.json()["errors"][0]["field"] == "resolution"
+    assert (await services.feedback.get(f"/v1/feedback/{fresh}")).json()["status"] == "received"
 
 
 async def test_a_compensation_is_approved_paid_and_measured_with_the_reopen_rate(services) -> None:

@@ -298,6 +298,25 @@ class SuggestionVotedV1(_Payload):
     voted_at: datetime
 
 
+class BacklogItemChangedV1(_Payload):
+    """Staff moved a product backlog item on (priority, status, title). Not about one customer: the
+    envelope subject and key are `backlog:<backlog_item_id>`; the voters are on the item
+    (`GET /v1/backlog/{id}`)."""
+
+    backlog_item_id: uuid.UUID
+    theme_key: str = Field(examples=["pump-x200|product.features"])
+    product: str | None = None
+    category: str | None = None
+    title: str
+    priority: Literal["low", "medium", "high", "critical"]
+    previous_priority: Literal["low", "medium", "high", "critical"]
+    status: Literal["open", "planned", "done", "declined"]
+    previous_status: Literal["open", "planned", "done", "declined"]
+    votes: int = Field(ge=0)
+    changed_by: str
+    changed_at: datetime
+
+
 class ScoreValues(_Payload):
     satisfaction: float = Field(ge=0, le=100)
     health: float = Field(ge=0, le=100)
@@ -471,6 +490,7 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "crm.feedback.compensation_paid.v1": CompensationPaidV1,
     "crm.feedback.invitation_answered.v1": InvitationAnsweredV1,
     "crm.feedback.theme_escalated.v1": ThemeEscalatedV1,
+    "crm.feedback.backlog_item_changed.v1": BacklogItemChangedV1,
     "crm.score.changed.v1": ScoreChangedV1,
     "crm.score.changed.v2": ScoreChangedV2,
     "crm.indicator.threshold_crossed.v1": IndicatorThresholdCrossedV1,

@@ -2,7 +2,8 @@
 
 Thirty customers (five key accounts with owners, the rest gold / silver / bronze across regions
 and industries), contracts and orders as activities, and a mix of complaints, praise,
-suggestions and survey answers, one complaint taken through to resolved. Everything flows
+inquiries, a technical-support request, suggestions and survey answers, one complaint taken
+through to resolved (with its cause and remedy). Everything flows
 through the events like real traffic: scores and follow-up tasks appear by themselves.
 
 Idempotent: customers carry an external id (`demo:<code>`) and are created with
@@ -118,7 +119,10 @@ FEEDBACK: dict[str, list[FeedbackItem]] = {
         ("2", "survey_response", None, None, "survey", "Onboarding survey.", {"metric": "ces", "score": 2}),
     ],
     "C06": [("1", "inquiry", "purchase.information", None, "email", "Do you offer volume pricing for 2027?", None)],
-    "C07": [("1", "complaint", "product.reliability", "low", "web", "Irrigation timer resets after power cuts.", None)],
+    "C07": [
+        ("1", "complaint", "product.reliability", "low", "web", "Irrigation timer resets after power cuts.", None),
+        ("2", "technical_support", "product.function", None, "phone", "On-site training for the new controller.", None),
+    ],
     "C09": [("1", "survey_response", None, None, "survey", "Annual survey.", {"metric": "nps", "score": 9})],
     "C10": [("1", "complaint", "service.commercial_dispute", "high", "email", "Credit note still missing.", None)],
     "C12": [("1", "praise", "product.design", None, "social", "Love the new packaging.", None)],

@@ -41,14 +41,16 @@ async def get_item(
     "/{item_id}",
     response_model=BacklogItemDetail,
     summary="Prioritise a backlog item, retitle it or move it on (planned, done, declined)",
+    description="Publishes `crm.feedback.backlog_item_changed.v1` (subject `backlog:<id>`) when something "
+    "changed; sending the same values again changes and announces nothing, so a retry is safe.",
 )
 async def update_item(
     item_id: uuid.UUID,
     body: BacklogItemPatch,
     session: SessionDep,
-    _: Annotated[Principal, Depends(require("feedback:write"))],
+    principal: Annotated[Principal, Depends(require("feedback:write"))],
 ) -> BacklogItemDetail:
-    return await service.update_item(session, item_id, body)
+    return await service.update_item(session, item_id, body, actor=principal.subject)
 
 
 @router.post(

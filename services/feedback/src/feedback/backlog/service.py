@@ -14,7 +14,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts.envelope import Envelope
-from crm_shared.contracts.events import ContactMergedV1, FeedbackReceivedV1, SuggestionVotedV1
+from crm_shared.contracts.events import BacklogItemChangedV1, ContactMergedV1, FeedbackReceivedV1, SuggestionVotedV1
 from crm_shared.contracts.vocabulary import FeedbackType
 from crm_shared.db import utcnow
 from crm_shared.http.problems import NotFound, ValidationFailed
@@ -27,7 +27,7 @@ from feedback.backlog.schemas import (
     BacklogList,
     SuggestionLinkRead,
 )
-from feedback.events.publishers import publish_suggestion_voted
+from feedback.events.publishers import publish_backlog_item_changed, publish_suggestion_voted
 from feedback.records.models import Feedback
 from feedback.records.repository import FeedbackRepository
 
@@ -87,7 +87,7 @@ async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:
     item = await repository.item_for_theme(
         key, product=feedback.product, category=feedback.category, title=_title(feedback)
     )
-    await _vote(session, item, feedback, actor=SYSTEM, new_item=not await repository.links(item.id))
+    await _vote(session, item, feedback, actor=SYSTEM, new_item=item.votes == 0)
 
 
 async def link(session: AsyncSession, item_id: uuid.UUID, feedback_id: uuid.UUID, *, actor: str) -> BacklogItemDetail:
@@ -133,15 +133,40 @@ async def list_items(session: AsyncSession, *, status: str | None, product: str 
     return BacklogList(items=[BacklogItemRead.model_validate(r) for r in rows])
 
 
-async def update_item(session: AsyncSession, item_id: uuid.UUID, patch: BacklogItemPatch) -> BacklogItemDetail:
+async def update_item(
+    session: AsyncSession, item_id: uuid.UUID, patch: BacklogItemPatch, *, actor: str
+) -> BacklogItemDetail:
+    """Announces a real change once (`crm.feedback.backlog_item_changed.v1`); the same values again
+    change nothing and announce nothing."""
     repository = BacklogRepository(session)
     item = await repository.get(item_id, for_update=True)
     if item is None:
         raise NotFound("Backlog item", item_id)
-    for field, value in patch.model_dump(exclude_none=True).items():
+    previous_status, previous_priority = item.status, item.priority
+    changes = {k: v for k, v in patch.model_dump(exclude_none=True).items() if getattr(item, k) != v}
+    if not changes:
+        return await _detail(session, item)
+    for field, value in changes.items():
         setattr(item, field, value)
     item.updated_at = utcnow()
     await repository.insert(item)
+    await publish_backlog_item_changed(
+        session,
+        BacklogItemChangedV1(
+            backlog_item_id=item.id,
+            theme_key=item.theme_key,
+            product=item.product,
+            category=item.category,
+            title=item.title,
+            priority=item.priority,
+            previous_priority=previous_priority,
+            status=item.status,
+            previous_status=previous_status,
+            votes=item.votes,
+            changed_by=actor,
+            changed_at=item.updated_at,
+        ),
+    )
     return await _detail(session, item)
 
 

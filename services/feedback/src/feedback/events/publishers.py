@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.contracts import Topics, new_event
 from crm_shared.contracts.events import (
+    BacklogItemChangedV1,
     CaseResolution,
     CompensationPaidV1,
     CustomerRef,
@@ -159,4 +160,11 @@ async def publish_theme_escalated(
     )
     subject = f"theme:{category}:{product or '-'}"
     event = new_event(type="crm.feedback.theme_escalated.v1", source=SOURCE, subject=subject, data=data)
+    await add_event(session, event, Topics.feedback)
+
+
+async def publish_backlog_item_changed(session: AsyncSession, data: BacklogItemChangedV1) -> None:
+    """Keyed by the item (`backlog:<id>`): its changes stay in order; no customer is the subject."""
+    subject = f"backlog:{data.backlog_item_id}"
+    event = new_event(type="crm.feedback.backlog_item_changed.v1", source=SOURCE, subject=subject, data=data)
     await add_event(session, event, Topics.feedback)

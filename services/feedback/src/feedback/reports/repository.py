@@ -210,16 +210,12 @@ class QualityRepository(Repository):
             .where(Feedback.type == "complaint", resolved_in_period)
         )
         query = _with_region(query, group_by).group_by(key).order_by(key)
-        rows = (await self.session.execute(query)).all()
         return [
-            (
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                float(r[5]) if r[5] is not None else None,
-                r[6] if r[6] is None else float(r[6]),
-            )
-            for r in rows
+            (key, resolved, reopens, compensated, paid, _float(mean), _float(median))
+            for key, resolved, reopens, compensated, paid, mean, median in (await self.session.execute(query)).all()
         ]
+
+
+def _float(value: Any) -> float | None:
+    """avg() answers a Decimal, percentile_cont() a float; None when nothing was paid."""
+    return None if value is None else float(value)

@@ -66,7 +66,7 @@ class CategoryPrefix(_Condition):
 
 class FeedbackTypeIs(_Condition):
     on: Literal["type"]
-    any_of: list[FeedbackType] = Field(min_length=1, max_length=5)
+    any_of: list[FeedbackType] = Field(min_length=1, max_length=len(FeedbackType))
 
     def matches(self, facts: dict[str, Any]) -> bool:
         return facts.get("type") in self.any_of
