@@ -804,7 +804,7 @@ def test_the_console_image_builds_the_app_with_node_and_serves_it_with_the_conso
 
 def test_compose_serves_the_console_on_8000_before_the_four_apis() -> None:
     console = compose()["services"]["console"]
-    assert console["ports"] == ["8000:8080"]
+    assert console["ports"] == ["127.0.0.1:8000:8080"], "dev sign-in: reachable from this machine only"
     assert console["build"]["dockerfile"] == "deploy/Dockerfile.console"
     assert {f"{s}-api" for s in SERVICES} == set(console["depends_on"])
     env = console["environment"]
@@ -827,7 +827,8 @@ def test_kubernetes_runs_the_console_on_8080_before_the_api_services(overlay: st
     for api in SERVICES:
         assert data[f"CRM_CONSOLE_{api.upper()}_URL"] == f"http://{api}-api"
         assert f"{api}-api" in objects(overlay, "Service")
-    # Dev sign-in only in the dev overlay; production signs in at the issuer.
-    assert data["CRM_ENV"] == ("dev" if overlay == "dev" else "production")
+    # No dev sign-in in Kubernetes: users sign in at the provider the services trust.
+    assert data["CRM_ENV"] == "production"
+    assert data["CRM_CONSOLE_OIDC_ISSUER"].startswith("http")
     if overlay == "prod":
         assert container["image"].startswith("registry.example.com/crm/console:")
