@@ -105,16 +105,20 @@ class RateLimiter:
         return None
 
 
-def _caller(scope: Scope, settings: Any) -> str:
-    """The verified token's subject; else the client address (a bad token gets the address's budget)."""
+def _caller(scope: Scope, settings: Any) -> str | None:
+    """The verified token's subject; else the client address (a bad token gets the address's budget);
+    None for an exempt subject (the services' own tokens)."""
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, credentials = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and credentials.strip():
                 try:
-                    return "sub:" + verify_token(credentials.strip(), settings.auth).subject
+                    subject = verify_token(credentials.strip(), settings.auth).subject
                 except ProblemError:
                     break
+                if subject.startswith(tuple(settings.limits.exempt_subject_prefixes)):
+                    return None
+                return "sub:" + subject
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 
@@ -135,8 +139,9 @@ class AbuseLimitMiddleware:
         path, method = scope["path"], scope["method"]
         if self.limiter is not None:
             klass = scope_class(method, path, self.limits)
+            caller = _caller(scope, self.settings)
             try:
-                wait = await self.limiter.check(klass, _caller(scope, self.settings))
+                wait = None if caller is None else await self.limiter.check(klass, caller)
             except Exception as exc:  # a shared store that is down must not take the api with it
                 log.warning("rate limit store unavailable; request let through", extra={"error": repr(exc)})
                 wait = None
