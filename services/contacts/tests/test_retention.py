@@ -39,6 +39,12 @@ async def test_the_worker_prunes_rows_older_than_the_retention_and_keeps_recent_
                 ),
                 {"c": f"retention-{run}", "e": uuid.uuid4(), "at": at},
             )
+        # The access log is kept a year: 8 days is young for it, 400 days is not.
+        for at in (old, now - timedelta(days=400)):
+            await conn.execute(
+                text("INSERT INTO access_log (at, subject, route) VALUES (:at, :s, 'GET /v1/test')"),
+                {"at": at, "s": f"retention-{run}"},
+            )
 
     async def left() -> dict[str, int] | None:
         async with engine.connect() as conn:
@@ -48,14 +54,18 @@ async def test_the_worker_prunes_rows_older_than_the_retention_and_keeps_recent_
             inbox = await conn.scalar(
                 text("SELECT count(*) FROM processed_events WHERE consumer = :c"), {"c": f"retention-{run}"}
             )
-        return {"keys": keys, "inbox": inbox} if keys == 1 and inbox == 1 else None
+            log = await conn.scalar(
+                text("SELECT count(*) FROM access_log WHERE subject = :s"), {"s": f"retention-{run}"}
+            )
+        done = keys == 1 and inbox == 1 and log == 1
+        return {"keys": keys, "inbox": inbox, "access_log": log} if done else None
 
     # Batches of 2: three old rows take two batches; the service's own worker prunes only hourly.
     stop = asyncio.Event()
     worker = Worker(settings, [], [])
     running = asyncio.create_task(worker.run(stop))
     try:
-        assert await eventually(left) == {"keys": 1, "inbox": 1}
+        assert await eventually(left) == {"keys": 1, "inbox": 1, "access_log": 1}
     finally:
         stop.set()
         await running

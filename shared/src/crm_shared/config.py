@@ -177,6 +177,10 @@ class LimitSettings(BaseSettings):
     batch_path_suffixes: list[str] = Field(default_factory=lambda: ["/batch"])
     # Per caller (token subject, else client address), `limits` notation; `;` joins several windows.
     rate_limits_enabled: bool = True
+    # Callers never limited: the services' own tokens (a burst of complaints from unknown callers
+    # becomes a burst of service-to-service writes that must not be refused). Dev service tokens
+    # are `service:<name>`; production gives its service tokens such subjects or lists them here.
+    exempt_subject_prefixes: list[str] = Field(default_factory=lambda: ["service:"])
     read_rate: str = "50/second;1200/minute"
     write_rate: str = "20/second;600/minute"
     import_rate: str = "10/minute;60/hour"

@@ -27,6 +27,7 @@ from crm_shared.http.app import SessionDep
 from crm_shared.http.auth import Principal, require
 from crm_shared.http.pagination import decode_cursor, encode_cursor
 from crm_shared.http.problems import ProblemError
+from crm_shared.http.query import IsoDateTime
 from crm_shared.observability.metrics import route_template
 
 _INSERT = insert(AccessLogEntry.__table__)
@@ -106,7 +107,7 @@ def access_log_router() -> APIRouter:
         _: Annotated[Principal, Depends(require("admin"))],
         customer_id: uuid.UUID | None = None,
         subject: Annotated[str | None, Query(max_length=200)] = None,
-        since: datetime | None = None,
+        since: Annotated[IsoDateTime | None, Query(description="ISO time with zone: entries at or after.")] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
         cursor: str | None = None,
     ) -> AccessLogPage:

@@ -63,27 +63,17 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"The request body is larger than this route takes ({limit:,} bytes).")
 
 
-class RateLimited(ProblemError):
-    def __init__(self, scope: ScopeClass, retry_after: int) -> None:
-        super().__init__(
-            429,
-            "Too many requests",
-            f"Your {scope} budget is spent; retry after {retry_after} s.",
-            type="rate-limited",
-            headers={"Retry-After": str(retry_after)},
-        )
-
-
-def _problem(send_status: int, title: str, detail: str, path: str, type_: str, headers: dict[str, str]) -> list[Any]:
+async def _send_problem(
+    send: Send, status: int, title: str, detail: str, path: str, type_: str, headers: dict[str, str]
+) -> None:
+    """Answers before the app runs (so before its exception handlers): the same problem+json shape."""
     body = orjson.dumps(
-        {"type": PROBLEM_TYPE_BASE + type_, "title": title, "status": send_status, "detail": detail, "instance": path}
+        {"type": PROBLEM_TYPE_BASE + type_, "title": title, "status": status, "detail": detail, "instance": path}
     )
     raw = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    return [
-        {"type": "http.response.start", "status": send_status, "headers": raw},
-        {"type": "http.response.body", "body": body},
-    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 class RateLimiter:
@@ -115,16 +105,20 @@ class RateLimiter:
         return None
 
 
-def _caller(scope: Scope, settings: Any) -> str:
-    """The verified token's subject; else the client address (a bad token gets the address's budget)."""
+def _caller(scope: Scope, settings: Any) -> str | None:
+    """The verified token's subject; else the client address (a bad token gets the address's budget);
+    None for an exempt subject (the services' own tokens)."""
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, credentials = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and credentials.strip():
                 try:
-                    return "sub:" + verify_token(credentials.strip(), settings.auth).subject
+                    subject = verify_token(credentials.strip(), settings.auth).subject
                 except ProblemError:
                     break
+                if subject.startswith(tuple(settings.limits.exempt_subject_prefixes)):
+                    return None
+                return "sub:" + subject
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 
@@ -145,20 +139,22 @@ class AbuseLimitMiddleware:
         path, method = scope["path"], scope["method"]
         if self.limiter is not None:
             klass = scope_class(method, path, self.limits)
-            wait = await self.limiter.check(klass, _caller(scope, self.settings))
+            caller = _caller(scope, self.settings)
+            try:
+                wait = None if caller is None else await self.limiter.check(klass, caller)
+            except Exception as exc:  # a shared store that is down must not take the api with it
+                log.warning("rate limit store unavailable; request let through", extra={"error": repr(exc)})
+                wait = None
             if wait is not None:
-                error = RateLimited(klass, wait)
-                for message in _problem(
-                    429, error.title, error.detail or "", path, "rate-limited", error.headers or {}
-                ):
-                    await send(message)
+                detail = f"Your {klass} budget is spent; retry after {wait} s."
+                headers = {"Retry-After": str(wait)}
+                await _send_problem(send, 429, "Too many requests", detail, path, "rate-limited", headers)
                 return
         limit = body_limit(path, self.limits)
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            too_large = BodyTooLarge(limit)
-            for message in _problem(413, "Content too large", too_large.detail, path, "content-too-large", {}):
-                await send(message)
+            detail = BodyTooLarge(limit).detail
+            await _send_problem(send, 413, "Content too large", detail, path, "content-too-large", {})
             return
         received = 0
 
