@@ -9,6 +9,7 @@ import pytest
 
 from crm_devstack.testing import eventually, unique_email, unique_phone
 from crm_shared.projections import get_customer
+from notifications.campaigns.models import AudienceFacts
 
 from .test_messages_flow import DAYTIME, zone_where_it_is
 
@@ -162,3 +163,74 @@ async def test_a_campaign_without_a_questionnaire_or_with_an_unknown_category_is
     assert bad.status_code == 422 and "category" in bad.text
     listed = (await services.notifications.get("/v1/campaigns")).json()["items"]
     assert not any(c["name"] in ("Empty", "Bad") for c in listed)
+
+
+async def audience_known(services, customer_id: str, *, product: str | None = None, stage: str | None = None) -> bool:
+    async with services.workers["notifications"].sessions() as session:
+        row = await session.get(AudienceFacts, uuid.UUID(customer_id))
+        if row is None:
+            return False
+        return (product is None or product in row.products) and (stage is None or row.lifecycle_stage == stage)
+
+
+async def test_newsletters_and_service_summaries_reach_the_segment_by_product_lifecycle_and_last_contact(
+    services, inbox
+) -> None:
+    region = f"news-{uuid.uuid4().hex[:8]}"
+    zone = zone_where_it_is(DAYTIME)
+    buyer, other, lapsed = [await new_customer(services, region, consent=True, zone=zone) for _ in range(3)]
+    product = f"PUMP-{uuid.uuid4().hex[:6]}"
+    for customer, code in ((buyer, product), (other, "VALVE-1")):
+        order = {
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "details": {"kind": "order", "amount": "100", "currency": "EUR", "products": [code]},
+        }
+        response = await services.contacts.post(f"/v1/customers/{customer['id']}/activities", json=order)
+        assert response.status_code == 201, response.text
+    churned = await services.contacts.patch(
+        f"/v1/customers/{lapsed['id']}", json={"lifecycle_stage": "churned"}, headers={"If-Match": "*"}
+    )
+    assert churned.status_code == 200, churned.text
+    await eventually(lambda: audience_known(services, buyer["id"], product=product), timeout=30)
+    await eventually(lambda: audience_known(services, other["id"], product="VALVE-1"), timeout=30)
+    await eventually(lambda: audience_known(services, lapsed["id"], stage="churned"), timeout=30)
+
+    async def send(body: dict) -> dict:
+        response = await services.notifications.post("/v1/campaigns", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    news = await send(
+        {
+            "name": "Pump news",
+            "kind": "newsletter",
+            "segment": {"region": [region], "product": product},
+            "text": "The new seals last twice as long.",
+        }
+    )
+    summary = await send(
+        {
+            "name": "Where we stand",
+            "kind": "service_summary",
+            "segment": {"region": [region], "lifecycle": ["churned"], "last_contact_before": "2000-01-01T00:00:00Z"},
+            "text": "Three deliveries, all on time.",
+        }
+    )
+    active = await send(
+        {
+            "name": "Recent buyers",
+            "kind": "newsletter",
+            "segment": {"region": [region], "last_contact_after": "2020-01-01T00:00:00Z"},
+        }
+    )
+    assert (news["invited"], summary["invited"], active["invited"]) == (1, 1, 2)
+    [mail] = await eventually(lambda: asyncio.sleep(0, inbox.to(buyer["email"])), timeout=30)
+    assert (
+        mail["Subject"] == "Pump news" and "The new seals last twice as long." in mail.get_payload(decode=True).decode()
+    )
+
+    async def summary_mail():
+        return [m for m in inbox.to(lapsed["email"]) if "service summary" in m["Subject"]] or None
+
+    [mail] = await eventually(summary_mail, timeout=30)
+    assert "Three deliveries, all on time." in mail.get_payload(decode=True).decode()

@@ -17,6 +17,12 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("feedback", sa.Column("invitation_id", pg.UUID(as_uuid=True), nullable=True))
     op.add_column("feedback", sa.Column("question", sa.String(40), nullable=True))
+    op.create_index(
+        "ix_feedback_complaint_theme",
+        "feedback",
+        ["category", "product", "received_at"],
+        postgresql_where=sa.text("type = 'complaint'"),
+    )
     op.create_table(
         "theme_escalations",
         sa.Column("category", sa.String(60), primary_key=True),
@@ -29,5 +35,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("theme_escalations")
+    op.drop_index("ix_feedback_complaint_theme", table_name="feedback")
     op.drop_column("feedback", "question")
     op.drop_column("feedback", "invitation_id")

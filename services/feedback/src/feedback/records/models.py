@@ -59,6 +59,14 @@ class Feedback(Base):
         Index("ix_feedback_unmatched_email", "caller_email", postgresql_where=text("customer_id IS NULL")),
         Index("ix_feedback_unmatched_phone", "caller_phone", postgresql_where=text("customer_id IS NULL")),
         Index("ix_feedback_unmatched_received", "received_at", "id", postgresql_where=text("customer_id IS NULL")),
+        # Each complaint counts its theme over 30 days (reports/service.py: escalate_recurring_theme).
+        Index(
+            "ix_feedback_complaint_theme",
+            "category",
+            "product",
+            "received_at",
+            postgresql_where=text("type = 'complaint'"),
+        ),
     )
 
     @property

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, String, case, cast, delete, false, func, literal, or_, select, update
+from sqlalchemy import Row, String, case, cast, delete, false, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from crm_shared.db import Repository
@@ -270,10 +270,9 @@ class CampaignRepository(Repository):
 
     async def note_activity(self, customer_id: uuid.UUID, products: builtins.list[str], at: datetime | None) -> None:
         statement = insert(_FACTS).values(customer_id=customer_id, products=products, last_contact_at=at)
-        merged_products = func.array(
-            select(func.unnest(func.array_cat(_FACTS.products, statement.excluded.products)))
-            .distinct()
-            .scalar_subquery()
+        # The union of both lists, each product once (spelled out: the subquery must read this row's list).
+        merged_products = text(
+            "ARRAY(SELECT DISTINCT p FROM unnest(campaign_audience.products || excluded.products) AS p ORDER BY p)"
         )
         await self.session.execute(
             statement.on_conflict_do_update(

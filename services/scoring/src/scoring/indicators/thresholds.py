@@ -206,18 +206,9 @@ async def set_segment_threshold(
     in that segment, it is checked instead of the indicator's (docs/domain.md#alerts-that-reach-people)."""
     _check_value(name, body.value)
     stored, scope = _scope(name, dimension, segment)
+    fields = body.model_dump(include={"value", "direction", "min_sample", "enabled", "period"})
     record = await SegmentThresholdRepository(session).add_version(
-        actor,
-        scope,
-        indicator=name,
-        dimension=dimension,
-        segment=stored,
-        value=body.value,
-        direction=body.direction,
-        min_sample=body.min_sample,
-        enabled=body.enabled,
-        period=body.period,
-        removed=False,
+        actor, scope, indicator=name, dimension=dimension, segment=stored, removed=False, **fields
     )
     return _segment_read(record)
 
@@ -232,18 +223,9 @@ async def remove_segment_threshold(
     current = await repository.current(scope)
     if current is None or current.removed:
         raise NotFound("Segment threshold", scope)
+    fields = {f: getattr(current, f) for f in ("value", "direction", "min_sample", "enabled", "period")}
     await repository.add_version(
-        actor,
-        scope,
-        indicator=name,
-        dimension=dimension,
-        segment=stored,
-        value=current.value,
-        direction=current.direction,
-        min_sample=current.min_sample,
-        enabled=current.enabled,
-        period=current.period,
-        removed=True,
+        actor, scope, indicator=name, dimension=dimension, segment=stored, removed=True, **fields
     )
 
 
