@@ -1,10 +1,10 @@
 """Browser tests of the web console: the stack as `make run` starts it, seeded, and a real Chromium.
 
-- `console_system` (session): PostgreSQL + the broker on free ports, the eight Procfile processes
+- `console_system` (this package): PostgreSQL + the broker on free ports, the eight Procfile processes
   and the console server as separate processes (crm_devstack.stack.run_commands), the demo data
   of `crmctl seed` loaded through the apis.
 - `console_url`: where the console server listens; `dev_token(subject, role)`: a dev sign-in token.
-- `browser` (session) / `page`: Playwright (PyPI `playwright`) driving Debian's /usr/bin/chromium;
+- `browser` (this package) / `page`: Playwright (PyPI `playwright`) driving Debian's /usr/bin/chromium;
   never `playwright install`. Without Chromium every test fails with one clear line.
 - `axe(page)`: runs axe-core (console/node_modules/axe-core) on the page; its serious and critical violations.
 - `screenshot(name)`: writes docs/console/<name>.png of `page`.
@@ -76,7 +76,7 @@ def _seed(stack: Any, token: str) -> None:
         pool.submit(asyncio.run, seed(urls, token)).result()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_system(tmp_path_factory: pytest.TempPathFactory, token: str) -> Iterator[ConsoleSystem]:
     stack = new_stack(tmp_path_factory.mktemp("console"))
     supervisor = ProcessSupervisor(run_commands(), stack.env(), stack.config.data_dir / "logs", ROOT)
@@ -91,12 +91,12 @@ def console_system(tmp_path_factory: pytest.TempPathFactory, token: str) -> Iter
         stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_url(console_system: ConsoleSystem) -> str:
     return console_system.console_url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dev_token(console_url: str) -> Callable[[str, str], str]:
     def mint(subject: str, role: str) -> str:
         answer = httpx.post(f"{console_url}/auth/dev/token", json={"subject": subject, "role": role}, timeout=10)
@@ -107,7 +107,10 @@ def dev_token(console_url: str) -> Callable[[str, str], str]:
     return mint
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in this thread
+# while it is open, so the suites after this folder (asyncio.run in their stack fixtures) need it
+# closed, and the console's own stack stopped, once the browser tests are done.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
         pytest.fail(f"Chromium is missing: apt-get install chromium (looked for {CHROMIUM})", pytrace=False)

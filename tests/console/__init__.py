@@ -1,0 +1,1 @@
+"""Browser tests of the web console (their fixtures close with this package)."""
