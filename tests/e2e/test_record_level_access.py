@@ -185,6 +185,14 @@ async def test_a_restricted_caller_creates_customers_within_its_reach_only(servi
     for_bob = await alice.contacts.post("/v1/customers", json={"name": f"Bob's {tag}", "owner": "bob"})
     assert for_bob.status_code == 403 and "your team" in for_bob.json()["detail"]
 
+    # Bulk imports write and report customers of every owner: not for an account manager.
+    csv = f"name,email\nImported {tag},{unique_email()}\n".encode()
+    imported = await alice.contacts.post(
+        "/v1/imports", params={"kind": "customers"}, content=csv, headers={"Content-Type": "text/csv"}
+    )
+    assert imported.status_code == 403
+    assert (await alice.contacts.get("/v1/imports")).status_code == 403
+
     # Duplicate checks stay global, but name no customer the caller does not see, nor add to it.
     others = await create(services, f"Someone else's {tag}", owner=f"dave-{tag}")
     copy = {"name": f"Copy {tag}", "email": others["email"]}

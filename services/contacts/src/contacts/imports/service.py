@@ -28,6 +28,7 @@ from contacts.imports.schemas import (
     RowErrorPage,
     RowErrorRead,
 )
+from crm_shared import access
 from crm_shared.db import utcnow
 from crm_shared.http.pagination import decode_cursor, decode_time_cursor, encode_cursor, encode_time_cursor
 from crm_shared.http.problems import NotFound, ProblemError
@@ -53,6 +54,18 @@ class _Hashed:
             yield chunk
 
 
+def _check_sees_every_customer() -> None:
+    """Imports write and report rows of every owner (the worker imports unfiltered): they belong to
+    callers who see every customer, not to account managers or partners (crm_shared.access)."""
+    if not access.current().every_customer:
+        raise ProblemError(
+            403,
+            "Forbidden",
+            "Bulk imports hold customers of every owner: only callers who see every customer use them.",
+            type="forbidden",
+        )
+
+
 async def receive(
     session: AsyncSession,
     body: AsyncIterable[bytes],
@@ -63,6 +76,7 @@ async def receive(
     correlation_id: str | None,
 ) -> tuple[ImportJob, str]:
     """Stages the file's rows in batches as they arrive; returns the queued job and the body's hash."""
+    _check_sees_every_customer()
     repository = ImportRepository(session)
     job = await repository.insert(
         ImportJob(
@@ -127,6 +141,7 @@ def job_read(job: ImportJob, now: datetime | None = None) -> ImportJobRead:
 
 
 async def get_job(session: AsyncSession, job_id: uuid.UUID) -> ImportJob:
+    _check_sees_every_customer()
     job = await ImportRepository(session).get(job_id)
     if job is None:
         raise NotFound("Import", job_id)
@@ -136,6 +151,7 @@ async def get_job(session: AsyncSession, job_id: uuid.UUID) -> ImportJob:
 async def list_jobs(
     session: AsyncSession, *, status: str | None, kind: str | None, limit: int, cursor: str | None
 ) -> ImportJobPage:
+    _check_sees_every_customer()
     rows = await ImportRepository(session).list(
         status=status, kind=kind, limit=limit + 1, before=decode_time_cursor(cursor)
     )
