@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -73,8 +74,11 @@ class LiveHub:
         *,
         queue_size: int = 256,
         reconnect_max_seconds: float = 5.0,
+        tls: ssl.SSLContext | bool | None = None,
     ) -> None:
+        """`tls`: asyncpg's `ssl` argument, as the pool's connections use (None: the URL decides)."""
         self.feed = feed
+        self.tls = tls
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.sessions = sessions
         self.render = render
@@ -112,7 +116,9 @@ class LiveHub:
             connection: asyncpg.Connection | None = None
             self._lost.clear()
             try:
-                connection = await asyncpg.connect(self.dsn)
+                connection = await (
+                    asyncpg.connect(self.dsn) if self.tls is None else asyncpg.connect(self.dsn, ssl=self.tls)
+                )
                 connection.add_termination_listener(self._on_lost)
                 await connection.add_listener(self.feed.channel, self._on_notify)
                 if reconnecting:  # changes may have been missed meanwhile
