@@ -126,8 +126,8 @@ class LiveHub:
                 self.listening.set()
                 delay = 0.1
                 await self._lost.wait()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("live %s: LISTEN connection failed: %s", self.feed.channel, exc)
+            except Exception as exc:  # whatever it was, listen again: a dead hub would end live updates
+                log.warning("live %s: LISTEN connection failed: %r", self.feed.channel, exc)
             finally:
                 self.listening.clear()
                 if connection is not None and not connection.is_closed():
