@@ -28,7 +28,7 @@ async def new_scored_customer(services, owner: str) -> str:
     async def scored():
         return (await services.scoring.get(f"/v1/scores/{customer['id']}")).status_code == 200
 
-    await eventually(scored)
+    await eventually(scored, timeout=60)  # behind whatever the other tests left in the pipeline
     return customer["id"]
 
 
@@ -81,6 +81,13 @@ async def test_a_complaint_reaches_the_case_task_and_score_streams(services, con
         assert len({e.id for e in [*cases.events, *tasks.events, *scores.events]}) == len(
             [*cases.events, *tasks.events, *scores.events]
         )
+        # A case moved on through the proxy arrives as a `case` event with its new status.
+        bearer = {"Authorization": f"Bearer {token}"}
+        moved = await console.post(
+            f"/api/feedback/v1/feedback/{feedback['id']}/transitions", json={"to": "acknowledged"}, headers=bearer
+        )
+        assert moved.status_code == 201, moved.text
+        await cases.wait_for(lambda e: e.data["id"] == feedback["id"] and e.data["status"] == "acknowledged")
         # Filters: by assignee it arrives too; another customer's stream stays quiet about it.
         await erins_tasks.wait_for(lambda e: e.name == "task" and e.data["id"] == task.data["id"])
         assert all(e.data["customer_id"] == other_id for e in others.events)

@@ -16,8 +16,9 @@ APIS = ("contacts", "feedback", "scoring", "notifications")
 class ConsoleSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CRM_CONSOLE_", extra="ignore", populate_by_name=True)
 
-    # `dev` (the default) offers demo users and mints their tokens; `production` never does.
-    env: str = Field(default="dev", validation_alias="CRM_ENV")
+    # `dev` offers demo users and mints their tokens; anything else (the default, `production`)
+    # never does. The dev stack (`make run`, the tests) sets CRM_ENV=dev.
+    env: str = Field(default="production", validation_alias="CRM_ENV")
     host: str = "127.0.0.1"
     port: int = 8000
     # The built app (`npm run build` in console/); a placeholder page while it is missing.
@@ -41,7 +42,7 @@ class ConsoleSettings(BaseSettings):
 
     @property
     def is_dev(self) -> bool:
-        return self.env.lower() == "dev"
+        return self.env.strip().lower() == "dev"
 
     def api_url(self, api: str) -> str:
         url: str = getattr(self, f"{api}_url")

@@ -5,8 +5,11 @@
   transaction, so a change is announced exactly when it commits, and never when it rolls back,
   whatever code path wrote it (api, worker, bulk update).
 - Each api process holds one `LiveHub` per feed: a single LISTEN connection (reconnected with
-  backoff) that renders a changed row once (the service's own read use case, so an event carries
-  the JSON the read endpoint returns) and fans it out to the SSE subscribers whose filters match.
+  backoff) whose changes go, in commit order, to the SSE subscribers whose filters match. For each
+  of them the row is rendered by the service's own read use case inside that subscriber's request
+  context (its caller, and whatever the auth dependency bound for the request), so an event is
+  exactly what that caller's read endpoint returns, and a record the caller may not read (the
+  read's 404) is not sent to them.
 - `stream(request, ...)` is the endpoint's response: `event: <name>\\nid: <uuid>\\ndata: <json>\\n\\n`
   per change, a `: keepalive` comment while quiet, and `event: resync` after the hub lost its
   LISTEN connection (changes may have been missed: the client re-reads).
@@ -16,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +35,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import StreamingResponse
 
+from crm_shared.db import database_ssl
 from crm_shared.http.problems import ProblemError
 
 log = logging.getLogger(__name__)
@@ -53,6 +59,8 @@ class LiveFeed:
 class _Subscriber:
     wanted: dict[str, str]
     queue: asyncio.Queue[tuple[str, str]]
+    # The stream's request context (a copy), in which its events are rendered.
+    context: contextvars.Context
 
     def matches(self, feed: LiveFeed, keys: Mapping[str, Any]) -> bool:
         for name, value in self.wanted.items():
@@ -73,8 +81,11 @@ class LiveHub:
         *,
         queue_size: int = 256,
         reconnect_max_seconds: float = 5.0,
+        tls: ssl.SSLContext | bool | None = None,
     ) -> None:
+        """`tls`: asyncpg's `ssl` argument, as the pool's connections use (None: the URL decides)."""
         self.feed = feed
+        self.tls = tls
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.sessions = sessions
         self.render = render
@@ -98,7 +109,8 @@ class LiveHub:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, wanted: Mapping[str, str | None]) -> AsyncIterator[asyncio.Queue[tuple[str, str]]]:
-        subscriber = _Subscriber({k: v for k, v in wanted.items() if v is not None}, asyncio.Queue(self.queue_size))
+        wanted_now = {k: v for k, v in wanted.items() if v is not None}
+        subscriber = _Subscriber(wanted_now, asyncio.Queue(self.queue_size), contextvars.copy_context())
         self.subscribers.add(subscriber)
         try:
             yield subscriber.queue
@@ -112,7 +124,9 @@ class LiveHub:
             connection: asyncpg.Connection | None = None
             self._lost.clear()
             try:
-                connection = await asyncpg.connect(self.dsn)
+                connection = await (
+                    asyncpg.connect(self.dsn) if self.tls is None else asyncpg.connect(self.dsn, ssl=self.tls)
+                )
                 connection.add_termination_listener(self._on_lost)
                 await connection.add_listener(self.feed.channel, self._on_notify)
                 if reconnecting:  # changes may have been missed meanwhile
@@ -120,8 +134,8 @@ class LiveHub:
                 self.listening.set()
                 delay = 0.1
                 await self._lost.wait()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("live %s: LISTEN connection failed: %s", self.feed.channel, exc)
+            except Exception as exc:  # whatever it was, listen again: a dead hub would end live updates
+                log.warning("live %s: LISTEN connection failed: %r", self.feed.channel, exc)
             finally:
                 self.listening.clear()
                 if connection is not None and not connection.is_closed():
@@ -140,25 +154,27 @@ class LiveHub:
             log.warning("live %s: a payload that is not JSON: %r", self.feed.channel, payload[:200])
 
     async def _fan_out(self) -> None:
-        """One change at a time, in commit order: rendered once, for the subscribers that want it."""
+        """One change at a time, in commit order, to each subscriber that wants it."""
         while True:
             keys = await self._changes.get()
-            if not any(s.matches(self.feed, keys) for s in self.subscribers):
-                continue
-            try:
-                async with self.sessions() as session:
-                    data = await self.render(session, keys)
-            except ProblemError:  # gone meanwhile (a 404 of the read use case)
-                continue
-            except Exception:
-                log.exception("live %s: rendering %s failed", self.feed.channel, keys)
-                continue
-            if data is None:
-                continue
-            body = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data, default=str)
-            for subscriber in list(self.subscribers):
-                if subscriber.matches(self.feed, keys):
+            for subscriber in [s for s in self.subscribers if s.matches(self.feed, keys)]:
+                body = await asyncio.create_task(self._render(keys), context=subscriber.context)
+                if body is not None and subscriber in self.subscribers:
                     self._deliver(subscriber, (self.feed.event, body))
+
+    async def _render(self, keys: Mapping[str, Any]) -> str | None:
+        """The change as the read use case shows it to the current caller; None: not theirs, or gone."""
+        try:
+            async with self.sessions() as session:
+                data = await self.render(session, keys)
+        except ProblemError:  # the read's 404 (gone, or beyond the caller's reach) or 403
+            return None
+        except Exception:
+            log.exception("live %s: rendering %s failed", self.feed.channel, keys)
+            return None
+        if data is None:
+            return None
+        return data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data, default=str)
 
     def _broadcast(self, item: tuple[str, str]) -> None:
         for subscriber in list(self.subscribers):
@@ -179,7 +195,8 @@ def hooks(feed: LiveFeed, render: Render) -> tuple[Callable[[FastAPI], Awaitable
     """The app's startup and shutdown hooks for one feed (create_service_app's on_startup/on_shutdown)."""
 
     async def start(app: FastAPI) -> None:
-        hub = LiveHub(feed, app.state.settings.database_url, app.state.sessions, render)
+        settings = app.state.settings
+        hub = LiveHub(feed, settings.database_url, app.state.sessions, render, tls=database_ssl(settings))
         app.state.live = getattr(app.state, "live", {}) | {feed.event: hub}
         await hub.start()
 
