@@ -20,7 +20,8 @@ def _customer_id(console_url: str, token: str, name: str) -> str:
 
 def test_stale_edit_shows_who_changed_what(page: Any, console_url: str, dev_token: Any, screenshot: Any) -> None:
     alice = dev_token("alice", "account_manager")
-    customer_id = _customer_id(console_url, alice, "Quillfeather Publishing")
+    # One of alice's own key accounts: an account manager reaches only their customers.
+    customer_id = _customer_id(console_url, alice, "Hollis & Wren Health Systems")
     sign_in(page, alice, f"/#/customers/{customer_id}")
     page.get_by_role("button", name="Edit the card").click()
     form = page.get_by_role("form", name="Edit the card")

@@ -26,6 +26,8 @@ SOURCE = "demo"
 # A fixed namespace: the same code always gives the same Idempotency-Key.
 _KEYS = uuid.UUID("6b7e0f3c-2a55-4d0e-9c1f-5e3b8d2a7c41")
 
+PARTNERS = ["northwind-distribution", "harbor-supplies"]
+
 KEY_ACCOUNTS = [
     # code, name, owner, region, industry, size
     ("K01", "Nordlicht Logistik GmbH", "alice", "EMEA", "logistics", "enterprise"),
@@ -170,6 +172,8 @@ def _customers() -> list[dict[str, Any]]:
                 "phone": _phone(n),
                 "tier": "key",
                 "owner": owner,
+                # The key-account team shares them (record-level access, docs/security.md).
+                "owner_team": "key-accounts",
                 "region": region,
                 "industry": industry,
                 "size": size,
@@ -190,6 +194,9 @@ def _customers() -> list[dict[str, Any]]:
                 "phone": _phone(n),
                 "tier": tier,
                 "owner": owners[n % len(owners)],
+                "owner_team": "accounts",
+                # The collaborative CRM: a distributor and a supplier serve some customers.
+                **({"partner": PARTNERS[n % 4]} if n % 4 < len(PARTNERS) and n % 3 == 0 else {}),
                 "region": region,
                 "industry": industry,
                 "size": size,
