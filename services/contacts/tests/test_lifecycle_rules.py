@@ -58,3 +58,8 @@ def test_each_rule_can_be_switched_off() -> None:
     off = DEFAULT_RULES.model_copy(update={"churn_after_days": None, "convert_on_first_order": False})
     assert evaluate(off, facts(LifecycleStage.customer, orders=4, last_order_days=900), NOW) is None
     assert evaluate(off, facts(LifecycleStage.lead, orders=1, last_order_days=0), NOW) is None
+
+
+def test_recording_history_never_churns_only_the_sweep_judges_silence() -> None:
+    lapsed = facts(LifecycleStage.customer, contracts=[(date(2025, 1, 1), date(2026, 10, 31))])
+    assert evaluate(DEFAULT_RULES, lapsed, NOW, churn=False) is None

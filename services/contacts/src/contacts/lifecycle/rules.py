@@ -38,8 +38,12 @@ def _in_force(contracts: Sequence[tuple[date, date | None]], today: date) -> boo
     return any(start <= today and (end is None or end >= today) for start, end in contracts)
 
 
-def evaluate(rules: LifecycleRules, facts: LifecycleFacts, now: datetime) -> LifecycleDecision | None:
-    """The stage the rules move the customer to, with the reason in words; None to stay."""
+def evaluate(
+    rules: LifecycleRules, facts: LifecycleFacts, now: datetime, *, churn: bool = True
+) -> LifecycleDecision | None:
+    """The stage the rules move the customer to, with the reason in words; None to stay.
+    `churn=False` when an order or contract was just recorded: engagement (even history being
+    entered, such as an old contract) never churns a customer; silence is the sweep's to judge."""
     today = now.date()
     stage = facts.stage
     if stage in (LifecycleStage.lead, LifecycleStage.prospect) and rules.convert_on_first_order:
@@ -54,7 +58,7 @@ def evaluate(rules: LifecycleRules, facts: LifecycleFacts, now: datetime) -> Lif
                 LifecycleStage.won_back, f"new order on {facts.last_order_at.date().isoformat()} after churning"
             )
         return None
-    if stage not in ACTIVE or _in_force(facts.contracts, today):
+    if not churn or stage not in ACTIVE or _in_force(facts.contracts, today):
         return None
     if rules.churn_after_days is not None and facts.last_order_at is not None:
         silent = (now - facts.last_order_at).days
