@@ -119,10 +119,22 @@ class ContractActivity(_Payload):
     currency: str | None = Field(default=None, min_length=3, max_length=3)
 
 
+class VisitFinding(_Payload):
+    """What the customer said about one topic in a (senior-management) visit."""
+
+    rating: int = Field(ge=1, le=5, description="1 (very poor) to 5 (very good).")
+    comment: str | None = None
+
+
 class VisitActivity(_Payload):
     kind: Literal["visit"] = "visit"
     purpose: str | None = None
     visited_by: str | None = None
+    findings: dict[Literal["quality", "service", "sales_policy", "staff"], VisitFinding] | None = Field(
+        default=None,
+        description="A key-account visit's structured findings (docs/domain.md#the-key-account-programme); "
+        "they feed the satisfaction score.",
+    )
 
 
 class CallActivity(_Payload):

@@ -20,6 +20,13 @@ from notifications.tasks import service
 from notifications.webhooks import service as webhooks
 
 
+async def on_activity_recorded(session: AsyncSession, event: Envelope) -> None:
+    """A contract may need a renewal task later; any activity may trigger a playbook (a key
+    account's visit with findings schedules the next one)."""
+    await renewals.on_activity_recorded(session, event)
+    await on_trigger_event(session, event)
+
+
 async def on_contact_merged(session: AsyncSession, event: Envelope) -> None:
     """Tasks (and the customer projection), messages and webhook deliveries move to the survivor."""
     merged_id, survivor_id = await service.on_contact_merged(session, event)
@@ -47,7 +54,7 @@ def consumers() -> list[ConsumerSpec]:
                 **triggers,
                 "crm.contact.merged.v1": on_contact_merged,
                 "crm.contact.erased.v1": on_contact_erased,
-                "crm.contact.activity_recorded.v1": renewals.on_activity_recorded,
+                "crm.contact.activity_recorded.v1": on_activity_recorded,
             },
         ),
         # Its own group, so a slow or failing subscriber never holds up the task playbooks.

@@ -141,6 +141,52 @@ _DEFAULTS = {
             )
         ],
     },
+    "key_account_programme": {
+        "description": "A new key account (by the tier rules or a person) gets a senior-management visit and, "
+        "a year on, a review that re-confirms its key status (docs/domain.md#the-key-account-programme).",
+        "trigger": {"event": "crm.contact.tier_changed.v1", "conditions": [{"on": "tier", "any_of": ["key"]}]},
+        "actions": [
+            _task(
+                "leadership_visit",
+                "New key account: arrange a senior-management visit to hear their views on product quality, "
+                "service, sales policy and staff (record it as a visit with findings)",
+                "high",
+                {"hours": 24 * 30},
+            ),
+            _task(
+                "key_account_review",
+                "Yearly key-account review: re-confirm key status and entitlements",
+                "normal",
+                {"hours": 24 * 365},
+            ),
+        ],
+    },
+    "key_account_yearly_visit": {
+        "description": "Every key account gets a senior-management visit at least yearly: a visit recorded "
+        "with findings schedules the next one and the yearly review.",
+        "trigger": {
+            "event": "crm.contact.activity_recorded.v1",
+            "conditions": [
+                {"on": "kind", "any_of": ["visit"], "with_findings": True},
+                {"on": "tier", "any_of": ["key"]},
+            ],
+        },
+        "actions": [
+            _task(
+                "leadership_visit",
+                "Next yearly senior-management visit: hear the key account's views on product quality, service, "
+                "sales policy and staff",
+                "normal",
+                {"hours": 24 * 365},
+            ),
+            _task(
+                "key_account_review",
+                "Yearly key-account review: re-confirm key status and entitlements",
+                "normal",
+                {"hours": 24 * 365},
+            ),
+        ],
+    },
     "sla_breach_escalation": {
         "description": "A complaint missed its SLA: escalate it so it is handled now.",
         "trigger": {"event": "crm.feedback.sla_breached.v1"},

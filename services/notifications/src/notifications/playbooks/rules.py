@@ -14,6 +14,7 @@ from typing import Any
 
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import (
+    ActivityRecordedV1,
     CreditChangedV1,
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
@@ -21,6 +22,8 @@ from crm_shared.contracts.events import (
     ScoreChangedV1,
     ScoreChangedV2,
     SlaBreachedV1,
+    TierChangedV1,
+    VisitActivity,
 )
 from crm_shared.contracts.vocabulary import SurveyMetric
 
@@ -63,6 +66,8 @@ EVENT_FACTS: dict[str, tuple[str, ...]] = {
     ),
     "crm.contact.lifecycle_changed.v1": ("lifecycle", "previous_lifecycle", "tier", "credit", "owner"),
     "crm.contact.credit_changed.v1": ("credit", "previous_credit", "tier", "owner"),
+    "crm.contact.tier_changed.v1": ("tier", "previous_tier", "source", "owner"),
+    "crm.contact.activity_recorded.v1": ("kind", "findings", "tier", "owner"),
 }
 # An older version of a trigger event: a playbook on the new type also runs for the old one.
 EVENT_ALIASES = {"crm.score.changed.v1": "crm.score.changed.v2"}
@@ -155,6 +160,20 @@ def _facts_of(event: Envelope, customer: Any) -> dict[str, Any]:
         }
         if payload.tier is not None:
             facts["tier"] = payload.tier.value
+    elif isinstance(payload, TierChangedV1):
+        facts = {
+            "tier": payload.current.value,
+            "previous_tier": payload.previous.value if payload.previous else None,
+            "source": payload.source,
+            "at": payload.changed_at,
+        }
+    elif isinstance(payload, ActivityRecordedV1):
+        details = payload.details
+        facts = {
+            "kind": details.kind,
+            "findings": bool(details.findings) if isinstance(details, VisitActivity) else False,
+            "at": payload.occurred_at,
+        }
     elif isinstance(payload, CreditChangedV1):
         facts = {
             "credit": payload.current.value,

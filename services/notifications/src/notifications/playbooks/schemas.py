@@ -30,6 +30,8 @@ TriggerEvent = Literal[
     "crm.score.changed.v2",
     "crm.contact.lifecycle_changed.v1",
     "crm.contact.credit_changed.v1",
+    "crm.contact.tier_changed.v1",
+    "crm.contact.activity_recorded.v1",
 ]
 assert set(get_args(TriggerEvent)) == set(rules.TRIGGER_EVENTS)
 
@@ -107,6 +109,19 @@ class CreditIs(_Condition):
         return (self.any_of is None or credit in self.any_of) and (self.none_of is None or credit not in self.none_of)
 
 
+class ActivityIs(_Condition):
+    """A recorded activity of these kinds; `with_findings: true` only a visit with findings."""
+
+    on: Literal["kind"]
+    any_of: list[Literal["order", "contract", "visit", "call"]] = Field(min_length=1, max_length=4)
+    with_findings: bool | None = Field(default=None, strict=True)
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        if facts.get("kind") not in self.any_of:
+            return False
+        return self.with_findings is None or bool(facts.get("findings")) is self.with_findings
+
+
 class BandTransition(_Condition):
     """`to`: the band it moved into; `dropped`: true for a move to a worse band (false: better or first).
     A rescore run after a scorecard change is a model change, not news about the customer, so its
@@ -171,6 +186,7 @@ Condition = Annotated[
     | FeedbackTypeIs
     | TierIs
     | CreditIs
+    | ActivityIs
     | BandTransition
     | NpsRange
     | LifecycleTo
@@ -184,6 +200,7 @@ CONDITION_FACTS = {
     "type": "type",
     "tier": "tier",
     "credit": "credit",
+    "kind": "kind",
     "band": "band_to",
     "nps": "nps",
     "lifecycle": "lifecycle",

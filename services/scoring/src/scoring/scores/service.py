@@ -30,6 +30,7 @@ from crm_shared.contracts.events import (
     LifecycleChangedV1,
     OrderActivity,
     SlaBreachedV1,
+    VisitActivity,
 )
 from crm_shared.contracts.vocabulary import CaseStatus
 from crm_shared.db import new_id, utcnow
@@ -257,6 +258,12 @@ async def on_activity_recorded(session: AsyncSession, event: Envelope) -> None:
             return calculation.add_contract(
                 i, details.starts_on, details.ends_on, details.renewal_of is not None, at, c
             )
+
+    elif isinstance(details, VisitActivity) and details.findings:
+        ratings = [finding.rating for finding in details.findings.values()]
+
+        def fold(i: calculation.Inputs, c: calculation.Scorecard) -> calculation.Inputs:
+            return calculation.add_visit_findings(i, ratings, at, c)
 
     else:
 
