@@ -52,6 +52,9 @@ class Customer(Base):
     lifecycle_override_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     lifecycle_override_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lifecycle_override_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the credit standing left `good` (put on notice); cleared when it is good again. The
+    # lifecycle rules phase out a customer still `poor` `phase_out_after_days` later.
+    credit_noticed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), nullable=False

@@ -21,6 +21,7 @@ class LifecycleRules(RequestModel):
                     "churn_after_days": 365,
                     "churn_on_lapsed_contract": True,
                     "lapse_grace_days": 30,
+                    "phase_out_after_days": 30,
                 }
             ]
         },
@@ -41,6 +42,13 @@ class LifecycleRules(RequestModel):
         "order since, becomes `churned`."
     )
     lapse_grace_days: int = Field(ge=0, le=730)
+    phase_out_after_days: int | None = Field(
+        default=30,
+        ge=1,
+        le=730,
+        description="A customer whose credit is still `poor` this many days after being put on notice is "
+        "phased out (`churned`; win-back leaves poor credit alone); null: only by hand.",
+    )
 
 
 class LifecycleRulesVersion(BaseModel):

@@ -67,6 +67,8 @@ async def _apply(
             orders=orders,
             last_order_at=last_order_at,
             contracts=terms.get(customer.id, []),
+            credit=customer.credit_standing,
+            credit_noticed_at=customer.credit_noticed_at,
         )
         decision = evaluate(rules, facts, now, churn=churn)
         if decision is None:
