@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm_devstack.testing import eventually, unique_email, unique_phone
+from crm_devstack.testing import eventually, read_topic, unique_email, unique_phone
+from crm_shared.contracts import Envelope
 
 pytestmark = pytest.mark.e2e
 
@@ -169,3 +170,15 @@ async def test_a_new_key_account_gets_a_leadership_visit_whose_findings_feed_sat
 
     planned = [t for t in await eventually(next_visit_planned) if t["playbook"] == "key_account_yearly_visit"]
     assert planned[0]["due_at"].startswith((visited_at + timedelta(days=365)).date().isoformat())
+
+    # Entitlements are recorded on the card and published for an ERP to read.
+    await patch(services, cid, {"entitlements": ["priority_supply", "free_delivery"]})
+
+    async def published():
+        records = await read_topic(services.stack.bootstrap, "crm.contacts")
+        events = [Envelope.model_validate_json(r.value) for r in records if r.key == cid.encode()]
+        updates = [e.data for e in events if e.type == "crm.contact.updated.v1" and "entitlements" in e.data["changed"]]
+        return updates[-1] if updates else None
+
+    card = await eventually(published)
+    assert card["entitlements"] == ["priority_supply", "free_delivery"] and card["tier"] == "key"

@@ -66,6 +66,11 @@ class _CustomerCard(_Payload):
     timezone: str | None = Field(
         default=None, description="IANA time zone, for quiet hours.", examples=["Europe/Berlin"]
     )
+    entitlements: list[str] = Field(
+        default_factory=list,
+        description="What the customer is entitled to (priority supply, free delivery, ...), for an ERP to read.",
+        examples=[["priority_supply", "free_delivery"]],
+    )
 
 
 class ContactCreatedV1(_CustomerCard):

@@ -35,6 +35,11 @@ class Customer(Base):
     language: Mapped[str | None] = mapped_column(String(35), nullable=True)
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(50)), nullable=False)
+    # What the customer is entitled to (priority_supply, free_delivery, ...), published with the
+    # card for an ERP to read (docs/domain.md#the-key-account-programme).
+    entitlements: Mapped[list[str]] = mapped_column(
+        ARRAY(String(50)), nullable=False, default=list, server_default="{}"
+    )
     consent: Mapped[dict[str, bool]] = mapped_column(JSONB, nullable=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     # Tier inputs besides the activities (contacts/tiers/rules.py), and the manual override that
