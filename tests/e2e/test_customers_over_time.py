@@ -142,7 +142,7 @@ async def test_a_new_key_account_gets_a_leadership_visit_whose_findings_feed_sat
     )
     assert override.status_code == 200, override.text
     [visit] = await eventually(lambda: tasks_by_type(services, cid, "leadership_visit"))
-    [review] = await tasks_by_type(services, cid, "key_account_review")
+    [review] = await tasks_by_type(services, cid, "key_status_review")
     assert (visit["assignee"], visit["playbook"]) == ("kim", "key_account_programme")
     assert "quality, service, sales policy and staff" in visit["title"] and "re-confirm key status" in review["title"]
 

@@ -297,6 +297,9 @@ class ScoreChangedV2(_Payload):
     cause_event_type: str
     rescore_run_id: uuid.UUID | None = Field(default=None, description="Set when a model change rescored the customer.")
     computed_at: datetime
+    credit: CreditStanding | None = Field(
+        default=None, description="The customer's credit standing as scoring knew it (playbooks leave the bad alone)."
+    )
 
 
 class IndicatorThresholdCrossedV1(_Payload):

@@ -60,10 +60,15 @@ _DEFAULTS = {
         ],
     },
     "band_drop_at_risk": {
-        "description": "Health fell into at_risk: agree a retention plan within three days.",
+        "description": "Health fell into at_risk: agree a retention plan within three days (not for poor credit "
+        "or a value score under 10: keep the big, let go of the small and the bad).",
         "trigger": {
             "event": "crm.score.changed.v2",
-            "conditions": [{"on": "band", "to": ["at_risk"], "dropped": True}],
+            "conditions": [
+                {"on": "band", "to": ["at_risk"], "dropped": True},
+                {"on": "credit", "none_of": ["poor"]},
+                {"on": "value", "min": 10},
+            ],
         },
         "actions": [
             _task(
@@ -75,10 +80,15 @@ _DEFAULTS = {
         ],
     },
     "band_drop_critical": {
-        "description": "Health fell into critical: agree a retention plan within a day.",
+        "description": "Health fell into critical: agree a retention plan within a day (not for poor credit "
+        "or a value score under 10).",
         "trigger": {
             "event": "crm.score.changed.v2",
-            "conditions": [{"on": "band", "to": ["critical"], "dropped": True}],
+            "conditions": [
+                {"on": "band", "to": ["critical"], "dropped": True},
+                {"on": "credit", "none_of": ["poor"]},
+                {"on": "value", "min": 10},
+            ],
         },
         "actions": [
             _task(
@@ -154,7 +164,7 @@ _DEFAULTS = {
                 {"hours": 24 * 30},
             ),
             _task(
-                "key_account_review",
+                "key_status_review",
                 "Yearly key-account review: re-confirm key status and entitlements",
                 "normal",
                 {"hours": 24 * 365},
@@ -180,7 +190,7 @@ _DEFAULTS = {
                 {"hours": 24 * 365},
             ),
             _task(
-                "key_account_review",
+                "key_status_review",
                 "Yearly key-account review: re-confirm key status and entitlements",
                 "normal",
                 {"hours": 24 * 365},

@@ -61,6 +61,8 @@ EVENT_FACTS: dict[str, tuple[str, ...]] = {
         "health",
         "satisfaction",
         "churn_risk",
+        "value",
+        "credit",
         "tier",
         "owner",
     ),
@@ -91,6 +93,8 @@ def _band_facts(change: ScoreChangedV1 | ScoreChangedV2) -> dict[str, Any]:
         "health": change.current.health,
         "satisfaction": change.current.satisfaction,
         "churn_risk": getattr(change.current, "churn_risk", None),
+        "value": getattr(change.current, "value", None),
+        "credit": change.credit.value if isinstance(change, ScoreChangedV2) and change.credit else None,
         "rescore": getattr(change, "rescore_run_id", None) is not None,
         "at": change.computed_at,
     }

@@ -122,6 +122,25 @@ class ActivityIs(_Condition):
         return self.with_findings is None or bool(facts.get("findings")) is self.with_findings
 
 
+class ValueRange(_Condition):
+    """The customer's value score (0-100) within [min, max]: `{"on": "value", "min": 10}` leaves the
+    small alone. An event without a value score (`crm.score.changed.v1`) matches: nothing says it is small."""
+
+    on: Literal["value"]
+    min: float = Field(default=0, ge=0, le=100)
+    max: float = Field(default=100, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ValueRange:
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        value = facts.get("value")
+        return value is None or self.min <= value <= self.max
+
+
 class BandTransition(_Condition):
     """`to`: the band it moved into; `dropped`: true for a move to a worse band (false: better or first).
     A rescore run after a scorecard change is a model change, not news about the customer, so its
@@ -187,6 +206,7 @@ Condition = Annotated[
     | TierIs
     | CreditIs
     | ActivityIs
+    | ValueRange
     | BandTransition
     | NpsRange
     | LifecycleTo
@@ -201,6 +221,7 @@ CONDITION_FACTS = {
     "tier": "tier",
     "credit": "credit",
     "kind": "kind",
+    "value": "value",
     "band": "band_to",
     "nps": "nps",
     "lifecycle": "lifecycle",

@@ -136,6 +136,7 @@ def build_update(
         cause_event_type=cause_type,
         rescore_run_id=rescore_run_id,
         computed_at=now,
+        credit=inputs.credit,
     )
     return values, history, event
 
