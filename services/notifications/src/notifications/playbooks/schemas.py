@@ -127,8 +127,8 @@ class ValueRange(_Condition):
     small alone. An event without a value score (`crm.score.changed.v1`) matches: nothing says it is small."""
 
     on: Literal["value"]
-    min: float = Field(default=0, ge=0, le=100)
-    max: float = Field(default=100, ge=0, le=100)
+    min: float = Field(default=0, ge=0, le=100, strict=True)
+    max: float = Field(default=100, ge=0, le=100, strict=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> ValueRange:
