@@ -226,7 +226,8 @@ def render(r: dict) -> str:
             "silent for one to six rhythms (40 % with a contract, some about to end), a third new and quiet.",
             "Then `POST /v1/daily-runs` with `as_of` one day after T: the worker reads each batch of 2,000",
             "without locks, scores every customer at `as_of`, and locks, writes (row, history, outbox) only",
-            'the customers whose rounded scores moved (docs/scoring.md, "Time-aware scoring").',
+            "the customers whose band moved or a score moved by at least a point (`MIN_CHANGE`; docs/scoring.md,",
+            '"Time-aware scoring").',
             "",
             "| customers | run status | time (s) | customers/s | moved (written) | history rows | events | "
             "time for 1,000,000 (min) |",
@@ -240,6 +241,7 @@ def render(r: dict) -> str:
             "with a keyset, so a batch costs the same at any depth; the share of movers decides the write",
             "cost). One worker claims a run; the target is one hour for a million customers.",
             "",
+            *([r["note"], ""] if r.get("note") else []),
         ]
     )
 

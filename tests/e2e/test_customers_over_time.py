@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crm_devstack.testing import eventually, unique_email, unique_phone
+from crm_devstack.testing import eventually, read_topic, unique_email, unique_phone
+from crm_shared.contracts import Envelope
 
 pytestmark = pytest.mark.e2e
 
@@ -131,3 +132,53 @@ async def test_a_poor_credit_customer_who_churns_gets_no_win_back(services) -> N
     await eventually(second_review)
     [win_back] = await tasks_by_type(services, cid, "win_back")
     assert win_back["assignee"] == "pia"
+
+
+async def test_a_new_key_account_gets_a_leadership_visit_whose_findings_feed_satisfaction(services) -> None:
+    customer = await create_customer(services, owner="kim")
+    cid = customer["id"]
+    override = await services.contacts.put(
+        f"/v1/customers/{cid}/tier-override", json={"tier": "key", "reason": "national distributor"}
+    )
+    assert override.status_code == 200, override.text
+    [visit] = await eventually(lambda: tasks_by_type(services, cid, "leadership_visit"))
+    [review] = await tasks_by_type(services, cid, "key_status_review")
+    assert (visit["assignee"], visit["playbook"]) == ("kim", "key_account_programme")
+    assert "quality, service, sales policy and staff" in visit["title"] and "re-confirm key status" in review["title"]
+
+    visited_at = datetime.now(UTC).replace(microsecond=0)
+    findings = {
+        "quality": {"rating": 2, "comment": "two batches out of tolerance"},
+        "service": {"rating": 1, "comment": "call backs take days"},
+        "sales_policy": {"rating": 3},
+        "staff": {"rating": 2},
+    }
+    await record(services, cid, visited_at, {"kind": "visit", "visited_by": "ceo", "findings": findings})
+
+    async def heard():
+        response = await services.scoring.get(f"/v1/scores/{cid}")
+        score = response.json() if response.status_code == 200 else None
+        return score if score and score["satisfaction"] < 75 else None
+
+    score = await eventually(heard)
+    # mean rating 2 -> 0.25 on 0..1; one answer: 15 * 1/3 * (2 * 0.25 - 1) = -2.5
+    assert score["satisfaction"] == 72.5
+
+    async def next_visit_planned():
+        visits = await tasks_by_type(services, cid, "leadership_visit")
+        return visits if len(visits) == 2 else None
+
+    planned = [t for t in await eventually(next_visit_planned) if t["playbook"] == "key_account_yearly_visit"]
+    assert planned[0]["due_at"].startswith((visited_at + timedelta(days=365)).date().isoformat())
+
+    # Entitlements are recorded on the card and published for an ERP to read.
+    await patch(services, cid, {"entitlements": ["priority_supply", "free_delivery"]})
+
+    async def published():
+        records = await read_topic(services.stack.bootstrap, "crm.contacts")
+        events = [Envelope.model_validate_json(r.value) for r in records if r.key == cid.encode()]
+        updates = [e.data for e in events if e.type == "crm.contact.updated.v1" and "entitlements" in e.data["changed"]]
+        return updates[-1] if updates else None
+
+    card = await eventually(published)
+    assert card["entitlements"] == ["priority_supply", "free_delivery"] and card["tier"] == "key"

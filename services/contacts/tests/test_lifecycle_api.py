@@ -116,3 +116,37 @@ async def test_the_rules_are_versioned_data_that_admins_change(services) -> None
     finally:
         restored = await services.contacts.put("/v1/lifecycle-rules", json=current["rules"])
         assert restored.status_code == 200
+
+
+async def test_a_customer_still_on_poor_credit_at_the_deadline_is_phased_out(services) -> None:
+    customer = await new_customer(services)
+    await order(services, customer["id"], days_ago=5)
+    patched = await services.contacts.patch(
+        f"/v1/customers/{customer['id']}",
+        json={"credit_standing": "poor", "credit_reason": "invoices 90 days overdue"},
+        headers={"If-Match": "*"},
+    )
+    assert patched.status_code == 200, patched.text
+    assert await sweep(services, customer["id"], datetime.now(UTC) + timedelta(days=20)) == 0  # still time
+    assert await sweep(services, customer["id"], datetime.now(UTC) + timedelta(days=31)) == 1
+    assert await stage_of(services, customer["id"]) == "churned"
+
+    async def announced():
+        events = await lifecycle_events(services, customer["id"])
+        return events[-1] if events else None
+
+    phased_out = await eventually(announced)
+    assert (phased_out["current"], phased_out["source"], phased_out["credit"]) == ("churned", "rules", "poor")
+    assert phased_out["reason"].startswith("phased out: credit still poor 3")
+
+
+async def test_a_customer_reinstated_before_the_deadline_stays(services) -> None:
+    customer = await new_customer(services)
+    for body in (
+        {"credit_standing": "poor", "credit_reason": "invoices overdue"},
+        {"credit_standing": "good", "credit_reason": None},
+    ):
+        patched = await services.contacts.patch(f"/v1/customers/{customer['id']}", json=body, headers={"If-Match": "*"})
+        assert patched.status_code == 200, patched.text
+    assert await sweep(services, customer["id"], datetime.now(UTC) + timedelta(days=60)) == 0
+    assert await stage_of(services, customer["id"]) == "customer"

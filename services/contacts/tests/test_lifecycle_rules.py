@@ -58,3 +58,20 @@ def test_each_rule_can_be_switched_off() -> None:
     off = DEFAULT_RULES.model_copy(update={"churn_after_days": None, "convert_on_first_order": False})
     assert evaluate(off, facts(LifecycleStage.customer, orders=4, last_order_days=900), NOW) is None
     assert evaluate(off, facts(LifecycleStage.lead, orders=1, last_order_days=0), NOW) is None
+
+
+def test_recording_history_never_churns_only_the_sweep_judges_silence() -> None:
+    lapsed = facts(LifecycleStage.customer, contracts=[(date(2025, 1, 1), date(2026, 10, 31))])
+    assert evaluate(DEFAULT_RULES, lapsed, NOW, churn=False) is None
+
+
+def test_poor_credit_not_improved_by_the_deadline_is_phased_out() -> None:
+    noticed = NOW - timedelta(days=31)
+    poor = LifecycleFacts(LifecycleStage.customer, None, 3, NOW, [], credit="poor", credit_noticed_at=noticed)
+    decision = evaluate(DEFAULT_RULES, poor, NOW)
+    assert decision is not None and decision.stage is LifecycleStage.churned
+    assert decision.reason == "phased out: credit still poor 31 days after the notice of 2026-11-04"
+    recent = LifecycleFacts(LifecycleStage.customer, None, 3, NOW, [], credit="poor", credit_noticed_at=NOW)
+    assert evaluate(DEFAULT_RULES, recent, NOW) is None
+    watch = LifecycleFacts(LifecycleStage.customer, None, 3, NOW, [], credit="watch", credit_noticed_at=noticed)
+    assert evaluate(DEFAULT_RULES, watch, NOW) is None

@@ -355,3 +355,29 @@ def test_a_resolved_technical_support_case_asks_for_no_complaint_follow_up_and_i
     assert rules.render(sla.actions[0].params["title"], rules.facts_of(breach)).startswith(
         "SLA breached (resolution) on a low inquiry"
     )
+
+
+def test_retention_leaves_poor_credit_and_low_value_customers_alone() -> None:
+    from crm_shared.contracts.events import ScoreChangedV2, ScoreSet
+    from crm_shared.contracts.vocabulary import CreditStanding
+
+    def drop(value: float, credit: CreditStanding | None) -> Envelope:
+        scores = {"satisfaction": 40.0, "loyalty": 10.0, "churn_risk": 50.0, "health": 40.0}
+        data = ScoreChangedV2(
+            customer_id=uuid.uuid4(),
+            model_version="scorecard-1",
+            previous=ScoreSet(**scores, value=value, band=Band.watch),
+            current=ScoreSet(**scores, value=value, band=Band.at_risk),
+            changed=["health", "band"],
+            band_from=Band.watch,
+            band_to=Band.at_risk,
+            cause_event_id=uuid.uuid4(),
+            cause_event_type="crm.scoring.daily_run",
+            computed_at=T0,
+            credit=credit,
+        )
+        return envelope("crm.score.changed.v2", data)
+
+    assert matching(drop(25.0, CreditStanding.good)) == ["band_drop_at_risk"]
+    assert matching(drop(25.0, CreditStanding.poor)) == []  # the bad
+    assert matching(drop(4.0, CreditStanding.good)) == []  # the small

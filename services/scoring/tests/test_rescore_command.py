@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from crm_devstack.testing import eventually
-from scoring.commands import rescore
+from scoring.commands import daily_run, rescore
 
 
 async def test_rescore_polls_the_run_until_it_finishes(capsys) -> None:
@@ -28,6 +28,23 @@ async def test_rescore_polls_the_run_until_it_finishes(capsys) -> None:
     assert seen == [("POST", "/v1/rescore-runs")] + [("GET", "/v1/rescore-runs/r-1")] * 3
     out = capsys.readouterr().out
     assert "queued: 0/120" in out and "running: 90/120" in out and "done: 120/120" in out
+
+
+async def test_daily_run_posts_a_daily_run_and_polls_it_until_it_finishes(capsys) -> None:
+    """`crmctl daily-run`: POST /v1/daily-runs, then the run's progress at GET /v1/rescore-runs/{id}."""
+    seen: list[tuple[str, str]] = []
+
+    def scoring(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path))
+        if request.method == "POST":
+            return httpx.Response(202, json={"id": "d-1", "kind": "daily", "status": "queued", "total": 9, "done": 0})
+        return httpx.Response(200, json={"id": "d-1", "kind": "daily", "status": "done", "total": 9, "done": 9})
+
+    code = await daily_run("http://scoring", "t", interval=0, transport=httpx.MockTransport(scoring))
+    assert code == 0
+    assert seen == [("POST", "/v1/daily-runs"), ("GET", "/v1/rescore-runs/d-1")]
+    out = capsys.readouterr().out
+    assert "daily run d-1 started" in out and "done: 9/9" in out
 
 
 @pytest.mark.integration

@@ -25,6 +25,9 @@ def upgrade() -> None:
     op.add_column("customers", sa.Column("lifecycle_override_reason", sa.String(500), nullable=True))
     op.add_column("customers", sa.Column("lifecycle_override_by", sa.String(200), nullable=True))
     op.add_column("customers", sa.Column("lifecycle_override_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("customers", sa.Column("credit_noticed_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("customers", sa.Column("entitlements", pg.ARRAY(sa.String(50)), nullable=False, server_default="{}"))
+    op.execute("UPDATE customers SET credit_noticed_at = updated_at WHERE credit_standing <> 'good'")
     op.create_table(
         "lifecycle_rules",
         sa.Column("version", sa.Integer, primary_key=True),
@@ -37,6 +40,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("lifecycle_rules")
     for column in (
+        "entitlements",
+        "credit_noticed_at",
         "lifecycle_override_at",
         "lifecycle_override_by",
         "lifecycle_override_reason",

@@ -25,6 +25,8 @@ class Settings(ServiceSettings):
     # Who an overdue task escalates to when its assignee's team has no lead (or manager), or the
     # assignee is in no team.
     escalation_fallback: str = "service-desk-lead"
+    # How often the worker checks that every key account has a senior-management visit planned.
+    key_account_check_interval_seconds: float = 86_400.0
 
     # Outbound email (SMTP). Port 1025 is the usual local mail catcher; production sets a relay.
     smtp_host: str = "127.0.0.1"

@@ -6,12 +6,13 @@ from notifications.config import Settings
 from notifications.delivery.runner import delivery_runner
 from notifications.escalation.timer import escalation_timer
 from notifications.events.handlers import consumers
+from notifications.keyaccounts.runner import key_account_check
 from notifications.outbound import sealing
 from notifications.renewals.timer import renewal_timer
 
 
 def background() -> list[Background]:
-    return [escalation_timer, renewal_timer, delivery_runner]
+    return [escalation_timer, renewal_timer, key_account_check, delivery_runner]
 
 
 def settings() -> Settings:

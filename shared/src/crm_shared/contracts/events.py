@@ -74,6 +74,11 @@ class _CustomerCard(_Payload):
     timezone: str | None = Field(
         default=None, description="IANA time zone, for quiet hours.", examples=["Europe/Berlin"]
     )
+    entitlements: list[str] = Field(
+        default_factory=list,
+        description="What the customer is entitled to (priority supply, free delivery, ...), for an ERP to read.",
+        examples=[["priority_supply", "free_delivery"]],
+    )
 
 
 class ContactCreatedV1(_CustomerCard):
@@ -127,10 +132,22 @@ class ContractActivity(_Payload):
     currency: str | None = Field(default=None, min_length=3, max_length=3)
 
 
+class VisitFinding(_Payload):
+    """What the customer said about one topic in a (senior-management) visit."""
+
+    rating: int = Field(ge=1, le=5, description="1 (very poor) to 5 (very good).")
+    comment: str | None = None
+
+
 class VisitActivity(_Payload):
     kind: Literal["visit"] = "visit"
     purpose: str | None = None
     visited_by: str | None = None
+    findings: dict[Literal["quality", "service", "sales_policy", "staff"], VisitFinding] | None = Field(
+        default=None,
+        description="A key-account visit's structured findings (docs/domain.md#the-key-account-programme); "
+        "they feed the satisfaction score.",
+    )
 
 
 class CallActivity(_Payload):
@@ -361,6 +378,9 @@ class ScoreChangedV2(_Payload):
     cause_event_type: str
     rescore_run_id: uuid.UUID | None = Field(default=None, description="Set when a model change rescored the customer.")
     computed_at: datetime
+    credit: CreditStanding | None = Field(
+        default=None, description="The customer's credit standing as scoring knew it (playbooks leave the bad alone)."
+    )
 
 
 class IndicatorThresholdCrossedV1(_Payload):

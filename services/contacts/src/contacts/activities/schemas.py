@@ -93,10 +93,23 @@ class ContractDetails(RequestModel):
         return value
 
 
+class VisitFinding(RequestModel):
+    rating: int = Field(ge=1, le=5, strict=True, description="1 (very poor) to 5 (very good).", examples=[4])
+    comment: str | None = Field(default=None, max_length=1000, examples=["deliveries late twice this quarter"])
+
+
 class VisitDetails(RequestModel):
     kind: Literal["visit"]
     purpose: str | None = Field(default=None, max_length=500, examples=["yearly review with senior management"])
     visited_by: ShortText | None = Field(default=None, examples=["ceo"])
+    findings: dict[Literal["quality", "service", "sales_policy", "staff"], VisitFinding] | None = Field(
+        default=None,
+        min_length=1,
+        description="A key-account visit's findings: what the customer said about product quality, service, "
+        "sales policy and staff, each rated 1-5 with a comment. They feed the satisfaction score "
+        "(docs/domain.md#the-key-account-programme).",
+        examples=[{"quality": {"rating": 4}, "service": {"rating": 2, "comment": "slow call backs"}}],
+    )
 
 
 class CallDetails(RequestModel):

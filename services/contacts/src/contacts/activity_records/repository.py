@@ -107,10 +107,10 @@ class ActivityRepository(Repository):
         return terms
 
     async def forget_free_text(self, customer_ids: Sequence[uuid.UUID]) -> None:
-        """Drops what was written about the customer in words (a visit's purpose); amounts,
+        """Drops what was written about the customer in words (a visit's purpose and findings); amounts,
         dates, products and source references are business facts and stay."""
         await self.session.execute(
             update(Activity)
             .where(Activity.customer_id.in_(customer_ids), Activity.kind == "visit")
-            .values(details=Activity.details.op("-")("purpose"))
+            .values(details=Activity.details.op("-")("purpose").op("-")("findings"))
         )

@@ -39,6 +39,11 @@ class Customer(Base):
     language: Mapped[str | None] = mapped_column(String(35), nullable=True)
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(50)), nullable=False)
+    # What the customer is entitled to (priority_supply, free_delivery, ...), published with the
+    # card for an ERP to read (docs/domain.md#the-key-account-programme).
+    entitlements: Mapped[list[str]] = mapped_column(
+        ARRAY(String(50)), nullable=False, default=list, server_default="{}"
+    )
     consent: Mapped[dict[str, bool]] = mapped_column(JSONB, nullable=False)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     # Tier inputs besides the activities (contacts/tiers/rules.py), and the manual override that
@@ -56,6 +61,9 @@ class Customer(Base):
     lifecycle_override_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
     lifecycle_override_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lifecycle_override_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # When the credit standing left `good` (put on notice); cleared when it is good again. The
+    # lifecycle rules phase out a customer still `poor` `phase_out_after_days` later.
+    credit_noticed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, server_default=func.now(), nullable=False

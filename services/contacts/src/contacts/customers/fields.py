@@ -51,6 +51,7 @@ PROFILE_FIELDS = (
     "credit_standing",
     "credit_reason",
     "tags",
+    "entitlements",
     "consent",
     "attributes",
     "strategic",
@@ -72,7 +73,7 @@ def stored_value(field: str, value: object) -> Any:
         value = value.model_dump()
     if field == "consent" and isinstance(value, dict):
         return {channel: agreed for channel, agreed in value.items() if agreed is not None}
-    if field == "tags" and isinstance(value, list):
+    if field in ("tags", "entitlements") and isinstance(value, list):
         return list(dict.fromkeys(value))
     return value
 
@@ -132,6 +133,7 @@ def build_customer(
         "lifecycle_stage": "customer",
         "credit_standing": "good",
         "tags": [],
+        "entitlements": [],
         "consent": {},
         "attributes": {},
         "strategic": False,
@@ -154,6 +156,7 @@ def build_customer(
         "status": "active",
         "created_at": now,
         "updated_at": now,
+        "lifecycle_changed_at": now,
     }
     record = SimpleNamespace(**values)
     record.external_ids = [

@@ -83,6 +83,13 @@ class ProfileFields(RequestModel):
         default=None, max_length=500, description="Why credit is `watch` or `poor` (required then)."
     )
     tags: list[Tag] | None = Field(default=None, max_length=30)
+    entitlements: list[Tag] | None = Field(
+        default=None,
+        max_length=20,
+        description="What the customer is entitled to (e.g. `priority_supply`, `free_delivery`), published in "
+        "the contact events for an ERP to read. Replaces the whole list.",
+        examples=[["priority_supply", "free_delivery"]],
+    )
     consent: Consent | None = None
     attributes: dict[Annotated[str, StringConstraints(max_length=50)], AttributeValue] | None = Field(
         default=None, max_length=50, description="Your own fields: up to 50 keys, scalar values."
@@ -209,6 +216,7 @@ class CustomerUpdate(ProfileFields):
             "lifecycle_stage",
             "credit_standing",
             "tags",
+            "entitlements",
             "consent",
             "attributes",
             "strategic",
@@ -279,6 +287,7 @@ class CustomerRead(BaseModel):
     credit_standing: CreditStanding
     credit_reason: str | None
     tags: list[str]
+    entitlements: list[str] = Field(default_factory=list)
     consent: dict[str, bool]
     attributes: dict[str, Any]
     strategic: bool

@@ -174,6 +174,8 @@ async def update_customer(
     check_reassignment(values)
     tier_reason = tiering.take_tier_reason(customer, values)
     lifecycle_reason = values.pop("lifecycle_reason", None)
+    if lifecycle_reason is not None and "lifecycle_stage" not in values:
+        raise ValidationFailed("lifecycle_reason", "give it together with lifecycle_stage", "unexpected")
     if {"email", "phone"} & values.keys():
         email, phone = normalized_identifiers(values.get("email"), values.get("phone"), phone_region)
         values.update({k: v for k, v in (("email", email), ("phone", phone)) if k in values})

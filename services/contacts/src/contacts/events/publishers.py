@@ -51,6 +51,7 @@ def _card(customer: Customer | SimpleNamespace) -> dict[str, Any]:
         "consent": dict(customer.consent or {}),
         "language": customer.language,
         "timezone": customer.timezone,
+        "entitlements": list(getattr(customer, "entitlements", None) or []),
     }
 
 

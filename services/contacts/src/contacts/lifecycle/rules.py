@@ -15,6 +15,7 @@ DEFAULT_RULES = LifecycleRules(
     churn_after_days=365,
     churn_on_lapsed_contract=True,
     lapse_grace_days=30,
+    phase_out_after_days=30,
 )
 ACTIVE = {LifecycleStage.customer, LifecycleStage.at_risk, LifecycleStage.won_back}
 
@@ -26,6 +27,8 @@ class LifecycleFacts:
     orders: int
     last_order_at: datetime | None
     contracts: Sequence[tuple[date, date | None]]  # (starts_on, ends_on or None if open-ended)
+    credit: str = "good"
+    credit_noticed_at: datetime | None = None  # when the credit left `good`
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +41,12 @@ def _in_force(contracts: Sequence[tuple[date, date | None]], today: date) -> boo
     return any(start <= today and (end is None or end >= today) for start, end in contracts)
 
 
-def evaluate(rules: LifecycleRules, facts: LifecycleFacts, now: datetime) -> LifecycleDecision | None:
-    """The stage the rules move the customer to, with the reason in words; None to stay."""
+def evaluate(
+    rules: LifecycleRules, facts: LifecycleFacts, now: datetime, *, churn: bool = True
+) -> LifecycleDecision | None:
+    """The stage the rules move the customer to, with the reason in words; None to stay.
+    `churn=False` when an order or contract was just recorded: engagement (even history being
+    entered, such as an old contract) never churns a customer; silence is the sweep's to judge."""
     today = now.date()
     stage = facts.stage
     if stage in (LifecycleStage.lead, LifecycleStage.prospect) and rules.convert_on_first_order:
@@ -54,7 +61,17 @@ def evaluate(rules: LifecycleRules, facts: LifecycleFacts, now: datetime) -> Lif
                 LifecycleStage.won_back, f"new order on {facts.last_order_at.date().isoformat()} after churning"
             )
         return None
-    if stage not in ACTIVE or _in_force(facts.contracts, today):
+    if not churn or stage not in ACTIVE:
+        return None
+    if rules.phase_out_after_days is not None and facts.credit == "poor" and facts.credit_noticed_at is not None:
+        noticed = facts.credit_noticed_at
+        if now >= noticed + timedelta(days=rules.phase_out_after_days):
+            return LifecycleDecision(
+                LifecycleStage.churned,
+                f"phased out: credit still poor {(now - noticed).days} days after the notice of "
+                f"{noticed.date().isoformat()}",
+            )
+    if _in_force(facts.contracts, today):
         return None
     if rules.churn_after_days is not None and facts.last_order_at is not None:
         silent = (now - facts.last_order_at).days

@@ -21,6 +21,7 @@ class LifecycleRules(RequestModel):
                     "churn_after_days": 365,
                     "churn_on_lapsed_contract": True,
                     "lapse_grace_days": 30,
+                    "phase_out_after_days": 30,
                 }
             ]
         },
@@ -31,6 +32,7 @@ class LifecycleRules(RequestModel):
     )
     win_back_on_order: StrictBool = Field(description="A `churned` customer who orders again becomes `won_back`.")
     churn_after_days: int | None = Field(
+        strict=True,
         ge=30,
         le=3650,
         description="A customer (or at_risk, won_back) with no order for this many days and no contract in "
@@ -40,7 +42,17 @@ class LifecycleRules(RequestModel):
         description="A customer whose last contract ended `lapse_grace_days` ago, with none in force and no "
         "order since, becomes `churned`."
     )
-    lapse_grace_days: int = Field(ge=0, le=730)
+    lapse_grace_days: int = Field(
+        strict=True, ge=0, le=730, description="Days after a contract's end before it counts as lapsed."
+    )
+    phase_out_after_days: int | None = Field(
+        default=30,
+        strict=True,
+        ge=1,
+        le=730,
+        description="A customer whose credit is still `poor` this many days after being put on notice is "
+        "phased out (`churned`; win-back leaves poor credit alone); null: only by hand.",
+    )
 
 
 class LifecycleRulesVersion(BaseModel):

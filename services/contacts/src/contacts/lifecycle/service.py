@@ -51,7 +51,9 @@ async def change_rules(session: AsyncSession, rules: LifecycleRules, *, actor: s
     )
 
 
-async def _apply(session: AsyncSession, customers: list[Customer], rules: LifecycleRules, now: datetime) -> int:
+async def _apply(
+    session: AsyncSession, customers: list[Customer], rules: LifecycleRules, now: datetime, *, churn: bool = True
+) -> int:
     """Two queries for the batch's facts, then each move; returns how many moved."""
     ids = [c.id for c in customers]
     stats = await LifecycleRulesRepository(session).order_stats(ids)
@@ -65,8 +67,10 @@ async def _apply(session: AsyncSession, customers: list[Customer], rules: Lifecy
             orders=orders,
             last_order_at=last_order_at,
             contracts=terms.get(customer.id, []),
+            credit=customer.credit_standing,
+            credit_noticed_at=customer.credit_noticed_at,
         )
-        decision = evaluate(rules, facts, now)
+        decision = evaluate(rules, facts, now, churn=churn)
         if decision is None:
             continue
         previous = customer.lifecycle_stage
@@ -112,7 +116,7 @@ async def after_activity(session: AsyncSession, customer_id: uuid.UUID) -> bool:
         return False
     customer.lifecycle_override_at = customer.lifecycle_override_by = customer.lifecycle_override_reason = None
     rules = (await current_rules(session)).rules
-    return await _apply(session, [customer], rules, utcnow()) > 0
+    return await _apply(session, [customer], rules, utcnow(), churn=False) > 0
 
 
 def set_by_hand(customer: Customer, reason: str | None, actor: str) -> None:

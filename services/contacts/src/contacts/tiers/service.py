@@ -370,6 +370,10 @@ async def customer_changed(
             session, customer, previous=before["lifecycle_stage"], reason=customer.lifecycle_override_reason
         )
     if "credit_standing" in changed:
+        if customer.credit_standing == "good":
+            customer.credit_noticed_at = None
+        elif customer.credit_noticed_at is None:
+            customer.credit_noticed_at = customer.updated_at
         await publish_credit_changed(session, customer, previous=before["credit_standing"])
     if {"strategic", "potential"} & set(changed):
         await reevaluate(session, customer)

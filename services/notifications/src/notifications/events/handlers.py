@@ -62,9 +62,11 @@ async def on_lifecycle_changed(session: AsyncSession, event: Envelope) -> None:
 
 
 async def on_activity_recorded(session: AsyncSession, event: Envelope) -> None:
-    """A contract may need a renewal task; an order or a contact moves a campaign segment's facts."""
+    """A contract may need a renewal task later; an order or a contact moves a campaign segment's
+    facts; any activity may trigger a playbook (a key account's visit with findings schedules the next one)."""
     await renewals.on_activity_recorded(session, event)
     await campaigns.on_activity_recorded(session, event)
+    await on_trigger_event(session, event)
 
 
 def consumers() -> list[ConsumerSpec]:

@@ -65,6 +65,19 @@ DEFAULT_TEMPLATES: dict[str, Variants] = {
             "body": "尊敬的{{customer.name}}：\n\n好久不见。您的客户经理{{customer.owner}}希望了解我们可以改进的地方。",
         },
     },
+    "credit_notice": {
+        "en": {
+            "subject": "About your account with us, {{customer.name}}",
+            "body": "Dear {{customer.name}},\n\nour records show payments outstanding on your account. Your "
+            "account manager {{customer.owner}} will contact you to agree how to settle them in the coming weeks.",
+        },
+        "de": {
+            "subject": "Zu Ihrem Kundenkonto, {{customer.name}}",
+            "body": "Guten Tag {{customer.name}},\n\nauf Ihrem Konto sind Zahlungen offen. Ihr Ansprechpartner "
+            "{{customer.owner}} meldet sich, um mit Ihnen zu vereinbaren, wie sie in den nächsten Wochen "
+            "ausgeglichen werden.",
+        },
+    },
     "complaint_received": {
         "en": {
             "subject": "We received your complaint",

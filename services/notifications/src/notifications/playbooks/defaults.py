@@ -60,10 +60,15 @@ _DEFAULTS = {
         ],
     },
     "band_drop_at_risk": {
-        "description": "Health fell into at_risk: agree a retention plan within three days.",
+        "description": "Health fell into at_risk: agree a retention plan within three days (not for poor credit "
+        "or a value score under 10: keep the big, let go of the small and the bad).",
         "trigger": {
             "event": "crm.score.changed.v2",
-            "conditions": [{"on": "band", "to": ["at_risk"], "dropped": True}],
+            "conditions": [
+                {"on": "band", "to": ["at_risk"], "dropped": True},
+                {"on": "credit", "none_of": ["poor"]},
+                {"on": "value", "min": 10},
+            ],
         },
         "actions": [
             _task(
@@ -75,10 +80,15 @@ _DEFAULTS = {
         ],
     },
     "band_drop_critical": {
-        "description": "Health fell into critical: agree a retention plan within a day.",
+        "description": "Health fell into critical: agree a retention plan within a day (not for poor credit "
+        "or a value score under 10).",
         "trigger": {
             "event": "crm.score.changed.v2",
-            "conditions": [{"on": "band", "to": ["critical"], "dropped": True}],
+            "conditions": [
+                {"on": "band", "to": ["critical"], "dropped": True},
+                {"on": "credit", "none_of": ["poor"]},
+                {"on": "value", "min": 10},
+            ],
         },
         "actions": [
             _task(
@@ -174,6 +184,52 @@ _DEFAULTS = {
                 assign_to="role:service_manager",
             ),
             {"kind": "notify_staff", "channel": "email", "template": "management_alert", "to": "manager"},
+        ],
+    },
+    "key_account_programme": {
+        "description": "A new key account (by the tier rules or a person) gets a senior-management visit and, "
+        "a year on, a review that re-confirms its key status (docs/domain.md#the-key-account-programme).",
+        "trigger": {"event": "crm.contact.tier_changed.v1", "conditions": [{"on": "tier", "any_of": ["key"]}]},
+        "actions": [
+            _task(
+                "leadership_visit",
+                "New key account: arrange a senior-management visit to hear their views on product quality, "
+                "service, sales policy and staff (record it as a visit with findings)",
+                "high",
+                {"hours": 24 * 30},
+            ),
+            _task(
+                "key_status_review",
+                "Yearly key-account review: re-confirm key status and entitlements",
+                "normal",
+                {"hours": 24 * 365},
+            ),
+        ],
+    },
+    "key_account_yearly_visit": {
+        "description": "Every key account gets a senior-management visit at least yearly: a visit recorded "
+        "with findings schedules the next one and the yearly review.",
+        "trigger": {
+            "event": "crm.contact.activity_recorded.v1",
+            "conditions": [
+                {"on": "kind", "any_of": ["visit"], "with_findings": True},
+                {"on": "tier", "any_of": ["key"]},
+            ],
+        },
+        "actions": [
+            _task(
+                "leadership_visit",
+                "Next yearly senior-management visit: hear the key account's views on product quality, service, "
+                "sales policy and staff",
+                "normal",
+                {"hours": 24 * 365},
+            ),
+            _task(
+                "key_status_review",
+                "Yearly key-account review: re-confirm key status and entitlements",
+                "normal",
+                {"hours": 24 * 365},
+            ),
         ],
     },
     "sla_breach_escalation": {

@@ -14,6 +14,7 @@ from typing import Any
 
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import (
+    ActivityRecordedV1,
     CreditChangedV1,
     FeedbackReceivedV1,
     FeedbackStatusChangedV1,
@@ -23,6 +24,8 @@ from crm_shared.contracts.events import (
     ScoreChangedV2,
     SlaBreachedV1,
     ThemeEscalatedV1,
+    TierChangedV1,
+    VisitActivity,
 )
 from crm_shared.contracts.vocabulary import SurveyMetric
 
@@ -61,6 +64,8 @@ EVENT_FACTS: dict[str, tuple[str, ...]] = {
         "health",
         "satisfaction",
         "churn_risk",
+        "value",
+        "credit",
         "tier",
         "owner",
     ),
@@ -77,6 +82,8 @@ EVENT_FACTS: dict[str, tuple[str, ...]] = {
         "direction",
     ),
     "crm.feedback.theme_escalated.v1": ("category", "product", "customers", "previous_customers", "complaints"),
+    "crm.contact.tier_changed.v1": ("tier", "previous_tier", "source", "owner"),
+    "crm.contact.activity_recorded.v1": ("kind", "findings", "tier", "owner"),
 }
 # An older version of a trigger event: a playbook on the new type also runs for the old one.
 EVENT_ALIASES = {"crm.score.changed.v1": "crm.score.changed.v2"}
@@ -105,6 +112,8 @@ def _band_facts(change: ScoreChangedV1 | ScoreChangedV2) -> dict[str, Any]:
         "health": change.current.health,
         "satisfaction": change.current.satisfaction,
         "churn_risk": getattr(change.current, "churn_risk", None),
+        "value": getattr(change.current, "value", None),
+        "credit": change.credit.value if isinstance(change, ScoreChangedV2) and change.credit else None,
         "rescore": getattr(change, "rescore_run_id", None) is not None,
         "at": change.computed_at,
     }
@@ -196,6 +205,20 @@ def _facts_of(event: Envelope, customer: Any) -> dict[str, Any]:
         }
         if payload.tier is not None:
             facts["tier"] = payload.tier.value
+    elif isinstance(payload, TierChangedV1):
+        facts = {
+            "tier": payload.current.value,
+            "previous_tier": payload.previous.value if payload.previous else None,
+            "source": payload.source,
+            "at": payload.changed_at,
+        }
+    elif isinstance(payload, ActivityRecordedV1):
+        details = payload.details
+        facts = {
+            "kind": details.kind,
+            "findings": bool(details.findings) if isinstance(details, VisitActivity) else False,
+            "at": payload.occurred_at,
+        }
     elif isinstance(payload, CreditChangedV1):
         facts = {
             "credit": payload.current.value,

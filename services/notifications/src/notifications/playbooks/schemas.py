@@ -32,6 +32,8 @@ TriggerEvent = Literal[
     "crm.contact.credit_changed.v1",
     "crm.indicator.threshold_crossed.v1",
     "crm.feedback.theme_escalated.v1",
+    "crm.contact.tier_changed.v1",
+    "crm.contact.activity_recorded.v1",
 ]
 assert set(get_args(TriggerEvent)) == set(rules.TRIGGER_EVENTS)
 
@@ -107,6 +109,38 @@ class CreditIs(_Condition):
     def matches(self, facts: dict[str, Any]) -> bool:
         credit = facts.get("credit")
         return (self.any_of is None or credit in self.any_of) and (self.none_of is None or credit not in self.none_of)
+
+
+class ActivityIs(_Condition):
+    """A recorded activity of these kinds; `with_findings: true` only a visit with findings."""
+
+    on: Literal["kind"]
+    any_of: list[Literal["order", "contract", "visit", "call"]] = Field(min_length=1, max_length=4)
+    with_findings: bool | None = Field(default=None, strict=True)
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        if facts.get("kind") not in self.any_of:
+            return False
+        return self.with_findings is None or bool(facts.get("findings")) is self.with_findings
+
+
+class ValueRange(_Condition):
+    """The customer's value score (0-100) within [min, max]: `{"on": "value", "min": 10}` leaves the
+    small alone. An event without a value score (`crm.score.changed.v1`) matches: nothing says it is small."""
+
+    on: Literal["value"]
+    min: float = Field(default=0, ge=0, le=100, strict=True)
+    max: float = Field(default=100, ge=0, le=100, strict=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ValueRange:
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+    def matches(self, facts: dict[str, Any]) -> bool:
+        value = facts.get("value")
+        return value is None or self.min <= value <= self.max
 
 
 class BandTransition(_Condition):
@@ -209,6 +243,8 @@ Condition = Annotated[
     | FeedbackTypeIs
     | TierIs
     | CreditIs
+    | ActivityIs
+    | ValueRange
     | BandTransition
     | NpsRange
     | LifecycleTo
@@ -225,6 +261,8 @@ CONDITION_FACTS = {
     "type": "type",
     "tier": "tier",
     "credit": "credit",
+    "kind": "kind",
+    "value": "value",
     "band": "band_to",
     "nps": "nps",
     "lifecycle": "lifecycle",

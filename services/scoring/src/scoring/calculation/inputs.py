@@ -275,6 +275,22 @@ def add_contract(
     )
 
 
+def add_visit_findings(inputs: Inputs, ratings: list[int], at: datetime, card: Scorecard = DEFAULT_SCORECARD) -> Inputs:
+    """A visit with findings (ratings 1-5 on quality, service, sales policy, staff): activity, and
+    their mean counts like one survey answer on the CSAT scale, `(mean - 1) / 4` on 0..1."""
+    base, f, _, _ = _move_to(inputs, at, card)
+    base = _touch(base, at)
+    if not ratings:
+        return base
+    fraction = min(1.0, max(0.0, (sum(ratings) / len(ratings) - 1.0) / 4.0))
+    return replace(
+        base,
+        survey_sum=base.survey_sum + f * fraction,
+        survey_weight=base.survey_weight + f,
+        survey_count=base.survey_count + 1,
+    )
+
+
 def add_contact(inputs: Inputs, at: datetime, card: Scorecard = DEFAULT_SCORECARD) -> Inputs:
     """A visit or a call: activity (recency, falling activity), no revenue."""
     base, _, _, _ = _move_to(inputs, at, card)

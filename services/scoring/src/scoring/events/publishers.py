@@ -8,7 +8,7 @@ from typing import Any
 
 from crm_shared.contracts import Envelope, new_event
 from crm_shared.contracts.events import ScoreChangedV2, ScoreSet
-from crm_shared.contracts.vocabulary import Band
+from crm_shared.contracts.vocabulary import Band, CreditStanding
 from scoring.calculation import Score
 
 SOURCE = "crm/scoring"
@@ -25,6 +25,7 @@ def score_changed(
     cause_event_type: str,
     rescore_run_id: uuid.UUID | None,
     computed_at: datetime,
+    credit: str | None = None,
 ) -> Envelope:
     """`crm.score.changed.v2` (the caller stages it with `add_event(s)` on `Topics.scores`)."""
     data = ScoreChangedV2(
@@ -39,5 +40,6 @@ def score_changed(
         cause_event_type=cause_event_type,
         rescore_run_id=rescore_run_id,
         computed_at=computed_at,
+        credit=CreditStanding(credit) if credit else None,
     )
     return new_event(type="crm.score.changed.v2", source=SOURCE, subject=customer_id, data=data)

@@ -6,7 +6,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, create_model
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    create_model,
+)
 
 from crm_shared.contracts.vocabulary import Band
 from crm_shared.http.query import IsoDateTime
@@ -260,8 +270,15 @@ class RescoreRunCreate(RequestModel):
     )
 
 
+def _iso_text(value: object) -> object:
+    """A time in a body is ISO 8601 text: a number would silently mean a Unix time (1970)."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("give an ISO 8601 date-time with a time zone, e.g. 2026-12-05T02:00:00Z")
+    return value
+
+
 class DailyRunCreate(RequestModel):
-    as_of: AwareDatetime | None = Field(
+    as_of: Annotated[AwareDatetime | None, BeforeValidator(_iso_text)] = Field(
         default=None,
         description="Evaluate at this time (default: now). An earlier time than a customer's latest event "
         "changes nothing for that customer.",

@@ -30,6 +30,7 @@ from crm_shared.contracts.events import (
     LifecycleChangedV1,
     OrderActivity,
     SlaBreachedV1,
+    VisitActivity,
 )
 from crm_shared.contracts.vocabulary import CaseStatus, FeedbackType
 from crm_shared.db import new_id, utcnow
@@ -135,6 +136,7 @@ def build_update(
         cause_event_type=cause_type,
         rescore_run_id=rescore_run_id,
         computed_at=now,
+        credit=inputs.credit,
     )
     return values, history, event
 
@@ -257,6 +259,12 @@ async def on_activity_recorded(session: AsyncSession, event: Envelope) -> None:
             return calculation.add_contract(
                 i, details.starts_on, details.ends_on, details.renewal_of is not None, at, c
             )
+
+    elif isinstance(details, VisitActivity) and details.findings:
+        ratings = [finding.rating for finding in details.findings.values()]
+
+        def fold(i: calculation.Inputs, c: calculation.Scorecard) -> calculation.Inputs:
+            return calculation.add_visit_findings(i, ratings, at, c)
 
     else:
 

@@ -39,24 +39,24 @@ class WorkListRepository(Repository):
         self,
         filters: WorkListFilters,
         *,
-        owners: set[str] | None,
         after: tuple[float, uuid.UUID] | None,
         limit: int,
     ) -> list[Row[Any]]:
-        """One page in `filters.sort` order; `owners` (if set) limits it to those account owners
-        (the caller's access); `after` is the last row of the page before."""
+        """One page in `filters.sort` order, of the customers within the caller's reach
+        (crm_shared.access: owner, owning team or partner on the card); `after` is the last row
+        of the page before."""
         key = _S.c[filters.sort.value]
         descending = filters.order == "desc"
         query = select(*_COLUMNS).select_from(_S.outerjoin(_C, _C.c.customer_id == _S.c.customer_id))
         conditions: list[ColumnElement[bool]] = []
+        if not self.reach.every_customer:
+            conditions.append(self.reach.where(_C.c.owner, _C.c.owner_team, _C.c.partner))
         if filters.band:
             conditions.append(_S.c.band.in_([b.value for b in filters.band]))
         if filters.tier:
             conditions.append(_C.c.tier.in_([t.value for t in filters.tier]))
         if filters.owner:
             conditions.append(_C.c.owner.in_(filters.owner))
-        if owners is not None:
-            conditions.append(_C.c.owner.in_(sorted(owners)))
         if filters.region:
             conditions.append(_C.c.region.in_(filters.region))
         if filters.lifecycle:

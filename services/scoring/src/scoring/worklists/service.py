@@ -1,9 +1,8 @@
 """Work-lists: who to act on first, within the caller's access (docs/scoring.md, "Work-lists").
 
-Access: an `account_manager` sees the customers they own or their teams own (the card's `owner`
-is a person or a team name); every other role with `scores:read` sees every customer. The
-record-level access rules of the customer master replace `visible_owners` when they reach the
-projection (one place: this function).
+Access: the repository keeps to the caller's reach (docs/security.md#roles-and-record-level-access):
+an account manager lists the customers they or their teams own, a partner those assigned to it;
+an analyst sees pseudonyms instead of names.
 """
 
 from __future__ import annotations
@@ -26,13 +25,6 @@ EXPORT_PAGE = 1000
 EXPORT_LIMIT = 100_000
 
 
-def visible_owners(principal: Principal) -> set[str] | None:
-    """The owners whose customers the caller may list; None for everyone."""
-    if principal.is_("account_manager") and not principal.is_("admin") and "admin" not in principal.scopes:
-        return {principal.subject, *principal.teams}
-    return None
-
-
 def _after(cursor: str | None) -> tuple[float, uuid.UUID] | None:
     if not cursor:
         return None
@@ -48,10 +40,11 @@ def _after(cursor: str | None) -> tuple[float, uuid.UUID] | None:
 async def page(
     session: AsyncSession, principal: Principal, filters: WorkListFilters, *, limit: int, cursor: str | None
 ) -> WorkListPage:
-    rows = await WorkListRepository(session).page(
-        filters, owners=visible_owners(principal), after=_after(cursor), limit=limit + 1
-    )
+    repository = WorkListRepository(session)
+    rows = await repository.page(filters, after=_after(cursor), limit=limit + 1)
     items = [WorkListItem.model_validate(row, from_attributes=True) for row in rows[:limit]]
+    if repository.reach.pseudonymised:
+        items = [item.model_copy(update={"name": repository.reach.pseudonym(item.customer_id)}) for item in items]
     last = items[-1] if len(rows) > limit else None
     next_cursor = encode_cursor(getattr(last, filters.sort.value), last.customer_id) if last else None
     return WorkListPage(items=items, next_cursor=next_cursor)
