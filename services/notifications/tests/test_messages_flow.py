@@ -386,3 +386,22 @@ async def test_a_playbook_with_a_send_message_action_emails_the_complaining_cust
         assert len(inbox.to(customer["email"])) == 1
     finally:
         assert (await services.notifications.delete(f"/v1/playbooks/{key}")).status_code == 204
+
+
+async def test_credit_put_on_notice_emails_the_customer_who_consented_and_opens_the_owners_review(
+    services, inbox
+) -> None:
+    """The shipped `credit_notice` playbook: the owner gets the review task, the customer the notice."""
+    customer = await new_customer(services, consent={"email": True}, language="en", timezone=zone_where_it_is(DAYTIME))
+    current = await services.contacts.get(f"/v1/customers/{customer['id']}")
+    changed = await services.contacts.patch(
+        f"/v1/customers/{customer['id']}",
+        json={"credit_standing": "poor", "credit_reason": "invoices 90 days overdue"},
+        headers={"If-Match": current.headers["ETag"]},
+    )
+    assert changed.status_code == 200, changed.text
+
+    [mail] = await eventually(lambda: asyncio.sleep(0, inbox.to(customer["email"])))
+    assert mail["Subject"] == f"About your account with us, {customer['name']}"
+    tasks = (await services.notifications.get("/v1/tasks", params={"customer_id": customer["id"]})).json()["items"]
+    assert [t["assignee"] for t in tasks if t["type"] == "credit_review"] == ["erin"]

@@ -151,7 +151,9 @@ _DEFAULTS = {
                 "Credit on notice ({credit}): agree an improvement by the due date, then reinstate or phase out",
                 "high",
                 {"hours": 24 * 30},
-            )
+            ),
+            # The customer hears of it too, where they consented to email (docs/domain.md#credit-management).
+            {"kind": "send_message", "channel": "email", "template": "credit_notice"},
         ],
     },
     "indicator_alert": {
