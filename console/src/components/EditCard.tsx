@@ -30,7 +30,8 @@ export function EditCard({ customerId, onSaved }: { customerId: string; onSaved:
   const [conflict, setConflict] = useState<AuditEntry[] | null>(null);
   const [busy, setBusy] = useState(false);
 
-  if (loaded.loading && !loaded.data) return <Loading />;
+  // Also while their version reloads after a conflict: never an edit on top of the stale values.
+  if (loaded.loading) return <Loading />;
   if (loaded.error) return <ErrorBox error={loaded.error} />;
   const { customer, etag } = loaded.data!;
 

@@ -96,6 +96,7 @@ async def list_causes(
     description="Admins keep the taxonomy: a new code answers 201, a change 200. Codes are never deleted "
     "(resolutions name them): `active: false` stops offering one. Needs the `admin` scope; `Idempotency-Key` "
     "makes retries safe.",
+    responses={201: {"model": CauseCodeRead, "description": "A new cause code."}},
 )
 async def put_cause(
     code: Annotated[str, Path(max_length=60, pattern=CAUSE_CODE_PATTERN)],

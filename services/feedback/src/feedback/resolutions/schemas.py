@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from crm_shared.http.schemas import RequestModel
 
@@ -98,7 +98,7 @@ class CauseCodeIn(RequestModel):
 
     label: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2_000)
-    active: bool = Field(default=True, description="False: no longer offered for new resolutions (old ones keep it).")
+    active: StrictBool = Field(default=True, description="False: no longer offered for new resolutions (old ones keep it).")
 
 
 class CauseCodeRead(BaseModel):

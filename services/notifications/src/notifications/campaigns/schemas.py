@@ -37,6 +37,14 @@ class Segment(RequestModel):
     )
     last_contact_after: datetime | None = Field(default=None, description="Last recorded activity at or after this.")
 
+    @field_validator("last_contact_before", "last_contact_after", mode="before")
+    @classmethod
+    def _iso_text(cls, value: object) -> object:
+        # Pydantic alone would read a number as a Unix time: a typo would quietly mean 1970.
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError("give an ISO 8601 date-time, e.g. 2026-06-01T00:00:00Z")
+        return value
+
     @field_validator("last_contact_before", "last_contact_after")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
