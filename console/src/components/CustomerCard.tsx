@@ -17,11 +17,16 @@ export interface View360 {
 }
 
 /** Live updates of one customer's tasks, scores and cases into a loaded 360 view. */
-export function useCustomerLive(id: string, set: (f: (prev: View360 | null) => View360 | null) => void) {
+export function useCustomerLive(
+  id: string,
+  set: (f: (prev: View360 | null) => View360 | null) => void,
+  reload: () => void,
+) {
   const { session } = useApp();
   const q = `customer_id=${encodeURIComponent(id)}`;
   const apply = (change: (v: View360) => View360) => set((prev) => (prev ? change(prev) : prev));
   const tasks = useLive(can(session, "tasks:read") ? `/api/notifications/v1/live?${q}` : null, (event) => {
+    if (event.event === "resync") reload();
     if (event.event !== "task") return;
     const task = JSON.parse(event.data) as Task;
     apply((v) => {
@@ -57,7 +62,7 @@ export function CustomerCard({ id }: { id: string }) {
   const { api } = useApp();
   const locale = useLocale();
   const view = useLoad(() => api.get<View360>("contacts", `/v1/customers/${id}/360`), [id]);
-  const live = useCustomerLive(id, view.set);
+  const live = useCustomerLive(id, view.set, view.reload);
   if (view.loading && !view.data) return <Loading />;
   if (view.error) return <ErrorBox error={view.error} />;
   const v = view.data!;

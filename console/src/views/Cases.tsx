@@ -45,6 +45,7 @@ export function Cases({ focus }: { focus?: string }) {
     );
   }, []);
   const live = useLive("/api/feedback/v1/live", (event) => {
+    if (event.event === "resync") rows.reload();
     if (event.event !== "case") return;
     const item = JSON.parse(event.data) as Feedback;
     if (item.type !== "complaint") return;
@@ -143,6 +144,7 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
   const [to, setTo] = useState("");
   const [reason, setReason] = useState("");
   const [note, setNote] = useState("");
+  const [pauseReason, setPauseReason] = useState("");
   const [key, setKey] = useState(newKey);
   const [error, setError] = useState<unknown>(null);
 
@@ -161,6 +163,20 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
       setTo("");
       data.reload();
       onChange();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const running = d.clocks.some((c) => c.status === "running");
+  const paused = d.clocks.some((c) => c.status === "paused");
+  const pauseOrResume = async (event: Event) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      await api.post("feedback", `/v1/feedback/${id}/sla/${paused ? "resume" : "pause"}`, paused ? {} : { reason: pauseReason }, key);
+      setKey(newKey());
+      setPauseReason("");
+      data.reload();
     } catch (e) {
       setError(e);
     }
@@ -187,8 +203,21 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
           </li>
         ))}
       </ul>
+      {canWrite && (running || paused) && (
+        <form class="inline" onSubmit={pauseOrResume}>
+          {!paused && (
+            <>
+              <label for="sla-reason">{t("cases.pause_reason")}</label>
+              <input id="sla-reason" required value={pauseReason} onInput={(e) => setPauseReason((e.target as HTMLInputElement).value)} />
+            </>
+          )}
+          <button type="submit" class="secondary">
+            {paused ? t("cases.resume") : t("cases.pause")}
+          </button>
+        </form>
+      )}
       {d.surveys.length > 0 && (
-        <ul class="plain" aria-label="surveys">
+        <ul class="plain" aria-label={t("cases.surveys")}>
           {d.surveys.map((s) => (
             <li key={s.id}>
               <When iso={s.received_at} /> · {s.survey?.metric.toUpperCase()} {s.survey?.score}

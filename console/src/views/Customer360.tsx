@@ -28,7 +28,7 @@ export function Customer360({ id }: { id: string }) {
   const { api, session } = useApp();
   const locale = useLocale();
   const view = useLoad(() => api.get<View360>("contacts", `/v1/customers/${id}/360`), [id]);
-  const live = useCustomerLive(id, view.set);
+  const live = useCustomerLive(id, view.set, view.reload);
   const history = useLoad(
     () =>
       can(session, "scores:read")
