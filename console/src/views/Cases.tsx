@@ -230,7 +230,7 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
         {d.history.items.map((h, i) => (
           <li key={i}>
             <When iso={h.changed_at} /> · {h.from_status ? word(h.from_status, locale) : "–"} → {word(h.to_status, locale)}{" "}
-            {h.reopened && <Badge kind="warn">{t("cases.reopen")}</Badge>} · {h.changed_by}
+            {h.reopened && <Badge kind="warn">{t("cases.reopened")}</Badge>} · {h.changed_by}
             {h.reason && <span class="muted"> — {h.reason}</span>}
           </li>
         ))}

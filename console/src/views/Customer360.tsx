@@ -63,6 +63,7 @@ export function Customer360({ id }: { id: string }) {
     values: chronological.map((h) => h[name] as number | null),
   }));
   const feedback = v.recent_feedback ?? [];
+  const allTasks = [...(v.tasks?.open ?? []), ...(v.tasks?.claimed ?? []), ...(v.tasks?.recently_closed ?? [])];
   const onTask = (task: Task) =>
     view.set((prev) => {
       if (!prev) return prev;
@@ -158,6 +159,8 @@ export function Customer360({ id }: { id: string }) {
         <ol class="changes">
           {changes.slice(0, 15).map((change) => {
             const cause = feedbackFor(change, feedback);
+            // A task made by the same event names the cause exactly (scoring and notifications both keep its id).
+            const sameCause = allTasks.filter((task) => task.cause_event_id === change.cause_event_id);
             return (
               <li key={change.id}>
                 <When iso={change.computed_at} /> — {describeChange(change, locale)}
@@ -169,6 +172,12 @@ export function Customer360({ id }: { id: string }) {
                     </a>
                     )
                   </>
+                )}
+                {sameCause.length > 0 && (
+                  <span class="muted small">
+                    {" "}
+                    → {sameCause.map((task) => task.title).join("; ")}
+                  </span>
                 )}
               </li>
             );
