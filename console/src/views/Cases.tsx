@@ -14,7 +14,7 @@ interface History {
   items: { from_status: string | null; to_status: string; reopened: boolean; changed_by: string; changed_at: string; reason: string | null }[];
 }
 
-function Countdown({ view }: { view: ClockView | null }) {
+export function Countdown({ view }: { view: ClockView | null }) {
   const locale = useLocale();
   if (!view) return <span class="muted">–</span>;
   const label = word(view.clock, locale);
@@ -26,6 +26,15 @@ function Countdown({ view }: { view: ClockView | null }) {
       {label}: {late ? t("cases.late_by", { time: formatDuration(view.remaining) }) : t("cases.due_in", { time: formatDuration(view.remaining) })}
     </span>
   );
+}
+
+/** An open case's SLA state, counting down (for lists outside this page). */
+export function CaseSla({ id }: { id: string }) {
+  const { api } = useApp();
+  const now = useNow(1000);
+  const sla = useLoad(() => api.get<{ clocks: SlaClock[] }>("feedback", `/v1/feedback/${id}/sla`), [id]);
+  if (!sla.data) return null;
+  return <Countdown view={urgentClock(sla.data.clocks, now)} />;
 }
 
 /** Complaint cases with live SLA countdowns; open one for its history, notes and next moves. */

@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { LineChart, color } from "../components/Chart";
 import { Badge, ErrorBox, LiveDot, Loading, Section, When } from "../components/common";
 import { useCustomerLive, type View360 } from "../components/CustomerCard";
+import { CaseSla } from "./Cases";
 import { EditCard } from "../components/EditCard";
 import { TaskItem } from "../components/TaskItem";
 import { useApp, useLive, useLoad, useLocale } from "../context";
@@ -10,7 +11,7 @@ import { formatNumber, t, type MessageKey } from "../lib/i18n";
 import { formatPhone } from "../lib/phone";
 import { upsertTask } from "../lib/queue";
 import { SCORE_NAMES, describeChange, feedbackFor } from "../lib/scores";
-import { word } from "../lib/taxonomy";
+import { OPEN_CASE, word } from "../lib/taxonomy";
 import type { Activity, Page, ScoreChange, Task } from "../lib/types";
 
 interface Message {
@@ -206,7 +207,8 @@ export function Customer360({ id }: { id: string }) {
                   <a href={`#/cases/${f.id}`}>
                     <Badge kind={f.status}>{word(f.status, locale)}</Badge>
                   </a>
-                )}
+                )}{" "}
+                {f.type === "complaint" && OPEN_CASE.includes(f.status) && <CaseSla key={`${f.id}-${f.status}`} id={f.id} />}
                 <div class="small">{f.description}</div>
               </li>
             ))}
