@@ -16,6 +16,20 @@ export interface View360 {
   missing: { part: string; reason: string }[];
 }
 
+/** The view with one task added or replaced, in the group its status puts it in. */
+export function withTask(view: View360, task: Task): View360 {
+  const all = [...(view.tasks?.open ?? []), ...(view.tasks?.claimed ?? []), ...(view.tasks?.recently_closed ?? [])];
+  const merged = upsertTask(all, task, true);
+  return {
+    ...view,
+    tasks: {
+      open: merged.filter((x) => x.status === "open"),
+      claimed: merged.filter((x) => x.status === "claimed"),
+      recently_closed: merged.filter((x) => x.status === "done" || x.status === "cancelled"),
+    },
+  };
+}
+
 /** Live updates of one customer's tasks, scores and cases into a loaded 360 view. */
 export function useCustomerLive(
   id: string,
@@ -29,18 +43,7 @@ export function useCustomerLive(
     if (event.event === "resync") reload();
     if (event.event !== "task") return;
     const task = JSON.parse(event.data) as Task;
-    apply((v) => {
-      const all = [...(v.tasks?.open ?? []), ...(v.tasks?.claimed ?? []), ...(v.tasks?.recently_closed ?? [])];
-      const merged = upsertTask(all, task, true);
-      return {
-        ...v,
-        tasks: {
-          open: merged.filter((x) => x.status === "open"),
-          claimed: merged.filter((x) => x.status === "claimed"),
-          recently_closed: merged.filter((x) => x.status === "done" || x.status === "cancelled"),
-        },
-      };
-    });
+    apply((v) => withTask(v, task));
   });
   const scores = useLive(can(session, "scores:read") ? `/api/scoring/v1/live?${q}` : null, (event) => {
     if (event.event !== "score") return;
@@ -69,18 +72,7 @@ export function CustomerCard({ id }: { id: string }) {
   const c = v.customer;
   const openCases = (v.recent_feedback ?? []).filter((f) => f.type === "complaint" && OPEN_CASE.includes(f.status));
   const openTasks = sortQueue([...(v.tasks?.open ?? []), ...(v.tasks?.claimed ?? [])]);
-  const onTask = (task: Task) => {
-    const all = [...(v.tasks?.open ?? []), ...(v.tasks?.claimed ?? []), ...(v.tasks?.recently_closed ?? [])];
-    const merged = upsertTask(all, task, true);
-    view.set({
-      ...v,
-      tasks: {
-        open: merged.filter((x) => x.status === "open"),
-        claimed: merged.filter((x) => x.status === "claimed"),
-        recently_closed: merged.filter((x) => x.status === "done" || x.status === "cancelled"),
-      },
-    });
-  };
+  const onTask = (task: Task) => view.set((prev) => (prev ? withTask(prev, task) : prev));
   return (
     <Section title={c.name} id="customer-card" actions={<LiveDot state={live} />}>
       <dl class="facts">

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { LineChart, color } from "../components/Chart";
 import { Badge, ErrorBox, LiveDot, Loading, Section, When } from "../components/common";
-import { useCustomerLive, type View360 } from "../components/CustomerCard";
+import { useCustomerLive, withTask, type View360 } from "../components/CustomerCard";
 import { CaseSla } from "./Cases";
 import { EditCard } from "../components/EditCard";
 import { TaskItem } from "../components/TaskItem";
@@ -9,7 +9,6 @@ import { useApp, useLive, useLoad, useLocale } from "../context";
 import { can } from "../lib/auth";
 import { formatNumber, t, type MessageKey } from "../lib/i18n";
 import { formatPhone } from "../lib/phone";
-import { upsertTask } from "../lib/queue";
 import { SCORE_NAMES, describeChange, feedbackFor } from "../lib/scores";
 import { OPEN_CASE, word } from "../lib/taxonomy";
 import type { Activity, Page, ScoreChange, Task } from "../lib/types";
@@ -65,20 +64,7 @@ export function Customer360({ id }: { id: string }) {
   }));
   const feedback = v.recent_feedback ?? [];
   const allTasks = [...(v.tasks?.open ?? []), ...(v.tasks?.claimed ?? []), ...(v.tasks?.recently_closed ?? [])];
-  const onTask = (task: Task) =>
-    view.set((prev) => {
-      if (!prev) return prev;
-      const all = [...(prev.tasks?.open ?? []), ...(prev.tasks?.claimed ?? []), ...(prev.tasks?.recently_closed ?? [])];
-      const merged = upsertTask(all, task, true);
-      return {
-        ...prev,
-        tasks: {
-          open: merged.filter((x) => x.status === "open"),
-          claimed: merged.filter((x) => x.status === "claimed"),
-          recently_closed: merged.filter((x) => x.status === "done" || x.status === "cancelled"),
-        },
-      };
-    });
+  const onTask = (task: Task) => view.set((prev) => (prev ? withTask(prev, task) : prev));
 
   return (
     <div class="c360">
