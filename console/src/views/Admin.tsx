@@ -25,7 +25,16 @@ export function Admin() {
             id={`tab-${name}`}
             aria-selected={tab === name}
             aria-controls="admin-panel"
+            tabIndex={tab === name ? 0 : -1}
             onClick={() => setTab(name)}
+            onKeyDown={(e) => {
+              // Arrow keys move between tabs (the WAI-ARIA tabs pattern); Tab goes on to the panel.
+              const step = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+              if (!step) return;
+              const next = TABS[(TABS.indexOf(name) + step + TABS.length) % TABS.length];
+              setTab(next);
+              document.getElementById(`tab-${next}`)?.focus();
+            }}
           >
             {t(`admin.${name}` as MessageKey)}
           </button>
