@@ -167,3 +167,20 @@ def test_admin_rescores_everyone_with_progress(page: Any, dev_token: Any, screen
     page.get_by_role("button", name="Rescore everyone").click()
     page.locator("#scorecard [role=status]", has_text="Run done").wait_for(timeout=60_000)
     screenshot("admin-rescore")
+
+
+def test_caller_desk_works_from_the_keyboard(page: Any, dev_token: Any) -> None:
+    sign_in(page, dev_token("erin", "agent"), "/#/desk")
+    page.get_by_role("heading", name="Caller desk").wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "desk-query"
+    page.keyboard.type("+44 20 7946 0001")
+    page.keyboard.press("Enter")
+    page.locator("#customer-card").get_by_role("heading", name="Nordlicht Logistik GmbH").wait_for()
+    # Tab order reaches the feedback form's fields after the card.
+    page.get_by_label("Description").focus()
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.id") == "fb-channel"
