@@ -824,6 +824,9 @@ def test_kubernetes_runs_the_console_on_8080_before_the_api_services(overlay: st
     (container,) = _containers(deployment)
     assert container["ports"] == [{"name": "http", "containerPort": 8080}]
     assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    pdb = objects(overlay, "PodDisruptionBudget")["console"]["spec"]
+    assert pdb["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    assert deployment["spec"]["replicas"] >= 2 and pdb["maxUnavailable"] == 1, "one console pod stays up"
     data = objects(overlay, "ConfigMap")["console-config"]["data"]
     assert data["CRM_CONSOLE_PORT"] == "8080"
     for api in SERVICES:

@@ -36,6 +36,9 @@ async def test_built_app_assets_are_cached_for_good_and_page_paths_get_index_htm
             assert answer.headers["cache-control"] == "no-cache"
         assert (await console.get("/favicon.svg")).headers["cache-control"] == "no-cache"
         assert (await console.get("/assets/gone-000000.js")).status_code == 404
+        for mistyped in ("/api/contacts", "/api", "/auth/nothing"):
+            answer = await console.get(mistyped)
+            assert answer.status_code == 404 and "<div id=app>" not in answer.text, mistyped
         assert "outside dist" not in (await console.get("/../secret.txt")).text
         assert "outside dist" not in (await console.get("/%2e%2e/secret.txt")).text
 
@@ -61,6 +64,12 @@ async def test_production_points_the_app_at_the_issuer_and_offers_no_dev_sign_in
         assert (await console.get("/auth/dev/users")).status_code == 404
         refused = await console.post("/auth/dev/token", json={"subject": "root", "role": "admin"})
         assert refused.status_code == 404 and "access_token" not in refused.text
+
+
+async def test_production_without_an_issuer_says_what_to_set() -> None:
+    async with client(ConsoleSettings(env="production")) as console:
+        answer = await console.get("/auth/config")
+        assert answer.status_code == 503 and "CRM_CONSOLE_OIDC_ISSUER" in answer.json()["detail"]
 
 
 async def test_an_api_that_is_down_is_a_502_naming_it(tmp_path: Path) -> None:

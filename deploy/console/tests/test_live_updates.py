@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 
 from crm_devstack.sse import open_stream
+from crm_devstack.stack import database_name
 from crm_devstack.testing import eventually, unique_email, unique_phone
 
 pytestmark = pytest.mark.integration
@@ -79,6 +81,13 @@ async def test_a_complaint_reaches_the_case_task_and_score_streams(services, con
         assert len({e.id for e in [*cases.events, *tasks.events, *scores.events]}) == len(
             [*cases.events, *tasks.events, *scores.events]
         )
+        # A case moved on through the proxy arrives as a `case` event with its new status.
+        bearer = {"Authorization": f"Bearer {token}"}
+        moved = await console.post(
+            f"/api/feedback/v1/feedback/{feedback['id']}/transitions", json={"to": "acknowledged"}, headers=bearer
+        )
+        assert moved.status_code == 201, moved.text
+        await cases.wait_for(lambda e: e.data["id"] == feedback["id"] and e.data["status"] == "acknowledged")
         # Filters: by assignee it arrives too; another customer's stream stays quiet about it.
         await erins_tasks.wait_for(lambda e: e.name == "task" and e.data["id"] == task.data["id"])
         assert all(e.data["customer_id"] == other_id for e in others.events)
@@ -93,3 +102,26 @@ async def test_a_stream_needs_the_read_scope_of_its_records(console) -> None:
         assert scores.status == 403
     async with open_stream(console, "/api/notifications/v1/live", "not-a-token") as anonymous:
         assert anonymous.status == 401
+
+
+async def test_a_stream_outlives_a_lost_listen_connection_and_says_to_re_read(services, console) -> None:
+    customer_id = await new_scored_customer(services, owner="farid")
+    token = await dev_token(console, "noah", "service_manager")
+    async with open_stream(console, f"/api/notifications/v1/live?customer_id={customer_id}", token) as tasks:
+        # PostgreSQL drops the api's LISTEN connection (a failover, a restart, an admin's kill).
+        admin = await asyncpg.connect(services.stack.postgres.dsn(database_name("notifications")))
+        try:
+            killed = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE query LIKE 'LISTEN%crm_live_tasks%' AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await admin.close()
+        assert killed >= 1
+        await tasks.wait_for(lambda e: e.name == "resync")  # changes meanwhile may be missed: re-read
+
+        complaint = {"customer_id": customer_id, "type": "complaint", "category": "service.delivery"}
+        complaint |= {"severity": "low", "channel": "email", "description": "Still waiting."}
+        assert (await services.feedback.post("/v1/feedback", json=complaint)).status_code == 201
+        task = await tasks.wait_for(lambda e: e.name == "task")
+        assert task.data["customer_id"] == customer_id and task.data["assignee"] == "farid"

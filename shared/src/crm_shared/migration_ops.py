@@ -139,6 +139,8 @@ def create_live_trigger_v1(table: str, channel: str, keys: tuple[str, ...]) -> N
     )
 
 
-def drop_live_trigger_v1(table: str) -> None:
+def drop_live_trigger_v1(table: str, *, last: bool = True) -> None:
+    """Undoes `create_live_trigger_v1`; `last`: no other table of the database uses the function."""
     op.execute(f"DROP TRIGGER IF EXISTS {table}_live ON {table}")
-    op.execute("DROP FUNCTION IF EXISTS crm_live_notify()")
+    if last:
+        op.execute("DROP FUNCTION IF EXISTS crm_live_notify()")

@@ -17,6 +17,7 @@ def main() -> None:
         log_level="warning",
         access_log=False,
         timeout_keep_alive=75,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 

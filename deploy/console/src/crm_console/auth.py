@@ -32,6 +32,14 @@ async def config(request: Request) -> Response:
     settings = _settings(request)
     if settings.is_dev:
         return JSONResponse({"mode": "dev"})
+    if not settings.oidc_issuer or not settings.oidc_client_id:
+        return problem(
+            request,
+            503,
+            "Sign-in is not configured",
+            "Set CRM_CONSOLE_OIDC_ISSUER and CRM_CONSOLE_OIDC_CLIENT_ID (or CRM_ENV=dev for demo users).",
+            type="not-configured",
+        )
     body: dict[str, Any] = {
         "mode": "oidc",
         "issuer": settings.oidc_issuer,

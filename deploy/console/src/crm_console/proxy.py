@@ -12,7 +12,8 @@ from starlette.responses import Response, StreamingResponse
 from crm_console.settings import APIS, ConsoleSettings
 from crm_shared.http.problems import problem
 
-# Hop-by-hop headers (RFC 9110 7.6.1) and the ones the proxy sets itself.
+# Hop-by-hop headers (RFC 9110 7.6.1) and Host (the upstream's). Content-Length passes both ways:
+# a body streams through with its length, not re-chunked.
 _HOP = frozenset(
     {
         "connection",
@@ -24,7 +25,6 @@ _HOP = frozenset(
         "transfer-encoding",
         "upgrade",
         "host",
-        "content-length",
     }
 )
 
@@ -42,7 +42,8 @@ def _forward_headers(request: Request) -> list[tuple[str, str]]:
 def create_client(settings: ConsoleSettings) -> httpx.AsyncClient:
     # No read timeout: a live stream is quiet between heartbeats; the apis bound their own work.
     timeout = httpx.Timeout(settings.upstream_connect_timeout_seconds, read=None)
-    return httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    # trust_env=False: the apis are internal addresses; an HTTP(S)_PROXY of the environment is not for them.
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
 
 
 async def proxy(request: Request) -> Response:
@@ -79,7 +80,7 @@ async def proxy(request: Request) -> Response:
         finally:
             await upstream.aclose()
 
-    headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _HOP - {"content-length"}]
+    headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in _HOP]
     response = StreamingResponse(relay(), status_code=upstream.status_code)
     response.raw_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
     if upstream.headers.get("content-type", "").startswith("text/event-stream"):

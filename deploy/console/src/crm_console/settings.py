@@ -16,8 +16,9 @@ APIS = ("contacts", "feedback", "scoring", "notifications")
 class ConsoleSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CRM_CONSOLE_", extra="ignore", populate_by_name=True)
 
-    # `dev` (the default) offers demo users and mints their tokens; `production` never does.
-    env: str = Field(default="dev", validation_alias="CRM_ENV")
+    # `dev` offers demo users and mints their tokens; anything else (the default, `production`)
+    # never does. The dev stack (`make run`, the tests) sets CRM_ENV=dev.
+    env: str = Field(default="production", validation_alias="CRM_ENV")
     host: str = "127.0.0.1"
     port: int = 8000
     # The built app (`npm run build` in console/); a placeholder page while it is missing.
@@ -34,12 +35,14 @@ class ConsoleSettings(BaseSettings):
     dev_token_ttl_seconds: int = 8 * 3600
     # The proxy's connect timeout; reads have none (live streams stay open).
     upstream_connect_timeout_seconds: float = 5.0
+    # On SIGTERM, requests and open live streams get this long to end (honcho waits 5 s under `make run`).
+    shutdown_grace_seconds: int = 4
 
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @property
     def is_dev(self) -> bool:
-        return self.env.lower() == "dev"
+        return self.env.strip().lower() == "dev"
 
     def api_url(self, api: str) -> str:
         url: str = getattr(self, f"{api}_url")

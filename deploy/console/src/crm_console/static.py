@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from crm_console.settings import ConsoleSettings
+from crm_shared.http.problems import problem
 
 # Vite names every built asset by its content hash: it never changes, so browsers keep it.
 _IMMUTABLE = "public, max-age=31536000, immutable"
@@ -39,6 +40,8 @@ async def spa(request: Request) -> Response:
     if not index.is_file():
         return HTMLResponse(_PLACEHOLDER.format(dist=dist), status_code=503, headers={"Cache-Control": "no-store"})
     path = request.path_params.get("path", "")
+    if path.split("/", 1)[0] in ("api", "auth"):  # not a page of the app: a mistyped api path
+        return problem(request, 404, "Not Found", f"No route /{path}; the apis are under /api/<service>/.")
     found = _file_in(dist, path)
     if found is not None:
         hashed = path.startswith("assets/")

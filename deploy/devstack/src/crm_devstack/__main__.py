@@ -19,8 +19,10 @@ from crm_devstack import console
 from crm_devstack.stack import ROOT, DevStack, StackConfig, run_commands
 
 
-def _banner(stack: DevStack) -> str:
-    lines = ["", "CRM dev stack is up:", f"  Console        {stack.console_url()}"]
+def _banner(stack: DevStack, *, with_console: bool = True) -> str:
+    lines = ["", "CRM dev stack is up:"]
+    if with_console:
+        lines.append(f"  Console        {stack.console_url()}  (sign in as a demo user)")
     for service in stack.config.service_ports:
         lines.append(f"  {service:<14} {stack.api_url(service)}/docs")
     ports = ", ".join(str(p) for p in stack.config.metrics_ports.values())
@@ -72,7 +74,8 @@ def main() -> int:
     if args.command == "run":
         return run(stack)
     stack.start()
-    print(_banner(stack).replace("CRM dev stack is up", "Infrastructure is up (no services)"), flush=True)
+    banner = _banner(stack, with_console=False)
+    print(banner.replace("CRM dev stack is up", "Infrastructure is up (no services)"), flush=True)
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
         signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -123,6 +123,8 @@ class DevStack:
             for other in self.config.service_ports:
                 env[f"{prefix}_{other.upper()}_URL"] = self.api_url(other)
             env[f"CRM_CONSOLE_{prefix}_URL"] = self.api_url(service)
+        # Dev: the console offers demo users and their tokens (signed with the dev secret).
+        env.setdefault("CRM_ENV", "dev")
         env["CRM_CONSOLE_HOST"] = self.config.host
         env["CRM_CONSOLE_PORT"] = str(self.config.console_port)
         env.setdefault("CRM_CONSOLE_DIST", str(CONSOLE_DIR / "dist"))

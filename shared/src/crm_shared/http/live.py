@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from crm_shared.http.problems import ProblemError
 
 log = logging.getLogger(__name__)
 
+LISTEN_WAIT_SECONDS = 5.0
 # A change's keys (the trigger's payload) -> the event's data, or None when the row is gone.
 Render = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[BaseModel | dict[str, Any] | None]]
 
@@ -72,8 +74,11 @@ class LiveHub:
         *,
         queue_size: int = 256,
         reconnect_max_seconds: float = 5.0,
+        tls: ssl.SSLContext | bool | None = None,
     ) -> None:
+        """`tls`: asyncpg's `ssl` argument, as the pool's connections use (None: the URL decides)."""
         self.feed = feed
+        self.tls = tls
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
         self.sessions = sessions
         self.render = render
@@ -111,7 +116,9 @@ class LiveHub:
             connection: asyncpg.Connection | None = None
             self._lost.clear()
             try:
-                connection = await asyncpg.connect(self.dsn)
+                connection = await (
+                    asyncpg.connect(self.dsn) if self.tls is None else asyncpg.connect(self.dsn, ssl=self.tls)
+                )
                 connection.add_termination_listener(self._on_lost)
                 await connection.add_listener(self.feed.channel, self._on_notify)
                 if reconnecting:  # changes may have been missed meanwhile
@@ -119,8 +126,8 @@ class LiveHub:
                 self.listening.set()
                 delay = 0.1
                 await self._lost.wait()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("live %s: LISTEN connection failed: %s", self.feed.channel, exc)
+            except Exception as exc:  # whatever it was, listen again: a dead hub would end live updates
+                log.warning("live %s: LISTEN connection failed: %r", self.feed.channel, exc)
             finally:
                 self.listening.clear()
                 if connection is not None and not connection.is_closed():
@@ -201,6 +208,10 @@ def stream(
 
     async def events() -> AsyncIterator[bytes]:
         async with hub.subscribe(wanted) as queue:
+            # `: connected` promises that every change committed from now on will come; right
+            # after the api started, that needs the LISTEN connection (a lost one: resync follows).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hub.listening.wait(), LISTEN_WAIT_SECONDS)
             yield b": connected\n\n"
             while True:
                 try:
