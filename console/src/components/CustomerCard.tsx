@@ -46,11 +46,13 @@ export function useCustomerLive(
     apply((v) => withTask(v, task));
   });
   const scores = useLive(can(session, "scores:read") ? `/api/scoring/v1/live?${q}` : null, (event) => {
+    if (event.event === "resync") reload();
     if (event.event !== "score") return;
     const data = JSON.parse(event.data) as Scores & { scores?: Scores };
     apply((v) => ({ ...v, scores: data.scores ?? data }));
   });
   const cases = useLive(can(session, "feedback:read") ? `/api/feedback/v1/live?${q}` : null, (event) => {
+    if (event.event === "resync") reload();
     if (event.event !== "case") return;
     const item = JSON.parse(event.data) as Feedback;
     apply((v) => ({ ...v, recent_feedback: [item, ...(v.recent_feedback ?? []).filter((f) => f.id !== item.id)] }));

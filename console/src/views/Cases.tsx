@@ -148,7 +148,7 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
     return { feedback, history, notes: notes.items, clocks: sla.clocks, surveys };
   }, [id]);
   useLive(`/api/feedback/v1/live`, (event) => {
-    if (event.event === "case" && (JSON.parse(event.data) as Feedback).id === id) data.reload();
+    if (event.event === "resync" || (event.event === "case" && (JSON.parse(event.data) as Feedback).id === id)) data.reload();
   });
   const [to, setTo] = useState("");
   const [reason, setReason] = useState("");

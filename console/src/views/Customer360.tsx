@@ -38,7 +38,7 @@ export function Customer360({ id }: { id: string }) {
   );
   // A score change on screen also adds a point to the trend.
   useLive(can(session, "scores:read") ? `/api/scoring/v1/live?customer_id=${encodeURIComponent(id)}` : null, (e) => {
-    if (e.event === "score") history.reload();
+    if (e.event === "score" || e.event === "resync") history.reload();
   });
   const activities = useLoad(() => api.get<Page<Activity>>("contacts", `/v1/customers/${id}/activities`, { limit: 20 }), [id]);
   const messages = useLoad(
