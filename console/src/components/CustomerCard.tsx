@@ -68,8 +68,7 @@ export function CustomerCard({ id }: { id: string }) {
   const locale = useLocale();
   const view = useLoad(() => api.get<View360>("contacts", `/v1/customers/${id}/360`), [id]);
   const live = useCustomerLive(id, view.set, view.reload);
-  if (view.loading && !view.data) return <Loading />;
-  if (view.error) return <ErrorBox error={view.error} />;
+  if (!view.data) return view.error ? <ErrorBox error={view.error} /> : <Loading />;
   const v = view.data!;
   const c = v.customer;
   const openCases = (v.recent_feedback ?? []).filter((f) => f.type === "complaint" && OPEN_CASE.includes(f.status));

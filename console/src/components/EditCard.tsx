@@ -42,8 +42,7 @@ export function EditCard({ customerId, onSaved }: { customerId: string; onSaved:
   const [conflict, setConflict] = useState<AuditEntry[] | null>(null);
   const [busy, setBusy] = useState(false);
 
-  if (loaded.loading && !loaded.data) return <Loading />;
-  if (loaded.error) return <ErrorBox error={loaded.error} />;
+  if (!loaded.data) return loaded.error ? <ErrorBox error={loaded.error} /> : <Loading />;
   const { customer, etag } = loaded.data!;
 
   const save = async (event: Event) => {
@@ -95,6 +94,8 @@ export function EditCard({ customerId, onSaved }: { customerId: string; onSaved:
         <button
           type="button"
           onClick={() => {
+            // Drop the stale copy first, so nothing can be edited on it while theirs loads.
+            loaded.set(null);
             setConflict(null);
             setDraft({});
             loaded.reload();

@@ -157,8 +157,7 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
   const [key, setKey] = useState(newKey);
   const [error, setError] = useState<unknown>(null);
 
-  if (data.loading && !data.data) return <Loading />;
-  if (data.error) return <ErrorBox error={data.error} />;
+  if (!data.data) return data.error ? <ErrorBox error={data.error} /> : <Loading />;
   const d = data.data!;
   const reopening = ["resolved", "closed"].includes(d.history.status);
 

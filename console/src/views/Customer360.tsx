@@ -50,8 +50,7 @@ export function Customer360({ id }: { id: string }) {
   );
   const [editing, setEditing] = useState(false);
 
-  if (view.loading && !view.data) return <Loading />;
-  if (view.error) return <ErrorBox error={view.error} />;
+  if (!view.data) return view.error ? <ErrorBox error={view.error} /> : <Loading />;
   const v = view.data!;
   const c = v.customer;
   const changes = history.data?.items ?? [];

@@ -80,8 +80,7 @@ export function Work() {
     },
   );
 
-  if (queues.loading && !queues.data) return <Loading />;
-  if (queues.error) return <ErrorBox error={queues.error} />;
+  if (!queues.data) return queues.error ? <ErrorBox error={queues.error} /> : <Loading />;
   const q = queues.data!;
   return (
     <div>
