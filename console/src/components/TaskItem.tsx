@@ -47,7 +47,10 @@ export function TaskItem({ task, onChange }: { task: Task; onChange: (task: Task
         {task.claimed_by ?? task.assignee}
         {task.team ? ` · ${task.team}` : ""} · {t("task.due", { at: "" })}
         <When iso={task.due_at} />
-        {task.outcome && ` · ${task.outcome}`}
+        {task.outcome && ` · ${task.outcome}`} ·{" "}
+        <a href={`#/customers/${task.customer_id}`} aria-label={`${t("card.view360")}: ${task.title}`}>
+          360
+        </a>
       </div>
       {writable && mode === "none" && (
         <div class="actions">
