@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import json
 from typing import Any
 
 import pytest
 
 from crm_shared.http.live import LiveFeed, LiveHub, format_event
+from crm_shared.http.problems import NotFound
 
 FEED = LiveFeed(
     channel="crm_live_tasks",
@@ -69,7 +72,7 @@ async def test_a_stream_that_falls_behind_loses_its_backlog_and_is_told_to_re_re
         assert [queue.get_nowait() for _ in range(queue.qsize())] == [("resync", "{}")]
 
 
-async def test_changes_are_rendered_once_and_fanned_out_in_order() -> None:
+async def test_changes_reach_each_stream_in_commit_order() -> None:
     live = hub()
     live.sessions = _NoSession  # type: ignore[assignment]  # render() above reads nothing
     task = asyncio.create_task(live._fan_out())
@@ -82,6 +85,35 @@ async def test_changes_are_rendered_once_and_fanned_out_in_order() -> None:
             assert [name for name, _ in got] == ["task"] * 3
             assert [data for _, data in got] == [f'{{"id": "t{n}", "customer_id": "c1"}}' for n in range(3)]
             assert other.empty()
+    finally:
+        task.cancel()
+
+
+CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="nobody")
+
+
+async def test_each_stream_sees_a_change_as_its_own_caller_may_read_it() -> None:
+    """Rendered in each stream's request context: a record its caller may not read is not sent."""
+
+    async def render(_session: Any, keys: Any) -> dict[str, Any]:
+        if CALLER.get() == "partner" and keys["customer_id"] != "c-partner":
+            raise NotFound("Task", keys["id"])
+        return {"id": keys["id"], "seen_by": CALLER.get()}
+
+    live = LiveHub(FEED, "postgresql+asyncpg://u:p@127.0.0.1:1/db", _NoSession, render)  # type: ignore[arg-type]
+    task = asyncio.create_task(live._fan_out())
+    try:
+        CALLER.set("agent")
+        async with live.subscribe({}) as agents:
+            CALLER.set("partner")
+            async with live.subscribe({}) as partners:
+                CALLER.set("nobody")
+                live._on_notify(None, 0, FEED.channel, '{"id": "t1", "customer_id": "c-other"}')
+                live._on_notify(None, 0, FEED.channel, '{"id": "t2", "customer_id": "c-partner"}')
+                agent_events = [json.loads((await asyncio.wait_for(agents.get(), 2))[1]) for _ in range(2)]
+                assert agent_events == [{"id": "t1", "seen_by": "agent"}, {"id": "t2", "seen_by": "agent"}]
+                assert json.loads((await asyncio.wait_for(partners.get(), 2))[1]) == {"id": "t2", "seen_by": "partner"}
+                assert partners.empty()
     finally:
         task.cancel()
 

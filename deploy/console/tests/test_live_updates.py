@@ -28,7 +28,7 @@ async def new_scored_customer(services, owner: str) -> str:
     async def scored():
         return (await services.scoring.get(f"/v1/scores/{customer['id']}")).status_code == 200
 
-    await eventually(scored)
+    await eventually(scored, timeout=60)  # behind whatever the other tests left in the pipeline
     return customer["id"]
 
 

@@ -27,7 +27,7 @@ class Stream:
     events: list[Event] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def wait_for(self, check: Any, *, timeout: float = 30.0) -> Event:
+    async def wait_for(self, check: Any, *, timeout: float = 60.0) -> Event:
         """The first event (so far or to come) for which `check` is true."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

@@ -5,8 +5,11 @@
   transaction, so a change is announced exactly when it commits, and never when it rolls back,
   whatever code path wrote it (api, worker, bulk update).
 - Each api process holds one `LiveHub` per feed: a single LISTEN connection (reconnected with
-  backoff) that renders a changed row once (the service's own read use case, so an event carries
-  the JSON the read endpoint returns) and fans it out to the SSE subscribers whose filters match.
+  backoff) whose changes go, in commit order, to the SSE subscribers whose filters match. For each
+  of them the row is rendered by the service's own read use case inside that subscriber's request
+  context (its caller, and whatever the auth dependency bound for the request), so an event is
+  exactly what that caller's read endpoint returns, and a record the caller may not read (the
+  read's 404) is not sent to them.
 - `stream(request, ...)` is the endpoint's response: `event: <name>\\nid: <uuid>\\ndata: <json>\\n\\n`
   per change, a `: keepalive` comment while quiet, and `event: resync` after the hub lost its
   LISTEN connection (changes may have been missed: the client re-reads).
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import ssl
@@ -54,6 +58,8 @@ class LiveFeed:
 class _Subscriber:
     wanted: dict[str, str]
     queue: asyncio.Queue[tuple[str, str]]
+    # The stream's request context (a copy), in which its events are rendered.
+    context: contextvars.Context
 
     def matches(self, feed: LiveFeed, keys: Mapping[str, Any]) -> bool:
         for name, value in self.wanted.items():
@@ -102,7 +108,8 @@ class LiveHub:
 
     @contextlib.asynccontextmanager
     async def subscribe(self, wanted: Mapping[str, str | None]) -> AsyncIterator[asyncio.Queue[tuple[str, str]]]:
-        subscriber = _Subscriber({k: v for k, v in wanted.items() if v is not None}, asyncio.Queue(self.queue_size))
+        wanted_now = {k: v for k, v in wanted.items() if v is not None}
+        subscriber = _Subscriber(wanted_now, asyncio.Queue(self.queue_size), contextvars.copy_context())
         self.subscribers.add(subscriber)
         try:
             yield subscriber.queue
@@ -146,25 +153,27 @@ class LiveHub:
             log.warning("live %s: a payload that is not JSON: %r", self.feed.channel, payload[:200])
 
     async def _fan_out(self) -> None:
-        """One change at a time, in commit order: rendered once, for the subscribers that want it."""
+        """One change at a time, in commit order, to each subscriber that wants it."""
         while True:
             keys = await self._changes.get()
-            if not any(s.matches(self.feed, keys) for s in self.subscribers):
-                continue
-            try:
-                async with self.sessions() as session:
-                    data = await self.render(session, keys)
-            except ProblemError:  # gone meanwhile (a 404 of the read use case)
-                continue
-            except Exception:
-                log.exception("live %s: rendering %s failed", self.feed.channel, keys)
-                continue
-            if data is None:
-                continue
-            body = data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data, default=str)
-            for subscriber in list(self.subscribers):
-                if subscriber.matches(self.feed, keys):
+            for subscriber in [s for s in self.subscribers if s.matches(self.feed, keys)]:
+                body = await asyncio.create_task(self._render(keys), context=subscriber.context)
+                if body is not None and subscriber in self.subscribers:
                     self._deliver(subscriber, (self.feed.event, body))
+
+    async def _render(self, keys: Mapping[str, Any]) -> str | None:
+        """The change as the read use case shows it to the current caller; None: not theirs, or gone."""
+        try:
+            async with self.sessions() as session:
+                data = await self.render(session, keys)
+        except ProblemError:  # the read's 404 (gone, or beyond the caller's reach) or 403
+            return None
+        except Exception:
+            log.exception("live %s: rendering %s failed", self.feed.channel, keys)
+            return None
+        if data is None:
+            return None
+        return data.model_dump_json() if isinstance(data, BaseModel) else json.dumps(data, default=str)
 
     def _broadcast(self, item: tuple[str, str]) -> None:
         for subscriber in list(self.subscribers):
