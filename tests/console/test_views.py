@@ -128,3 +128,60 @@ def test_page_has_no_serious_accessibility_violations(
     violations = axe(page)
     screenshot(name)
     assert violations == [], describe(violations)
+
+
+@pytest.mark.parametrize(
+    ("user", "shown", "hidden"),
+    [
+        (("olga", "analyst"), ["My work", "Cases", "Dashboard"], ["Caller desk", "Admin"]),
+        (("erin", "agent"), ["Caller desk", "My work", "Cases", "Dashboard"], ["Admin"]),
+        (("root", "admin"), ["Caller desk", "My work", "Cases", "Dashboard", "Admin"], []),
+    ],
+    ids=["analyst", "agent", "admin"],
+)
+def test_menu_shows_only_what_the_token_can_use(
+    page: Any, console_url: str, dev_token: Any, user: tuple[str, str], shown: list[str], hidden: list[str]
+) -> None:
+    sign_in(page, dev_token(*user), "/")
+    nav = page.get_by_role("navigation")
+    nav.get_by_role("link").first.wait_for()
+    links = nav.get_by_role("link").all_inner_texts()
+    assert links == shown
+    for name in hidden:
+        assert name not in links
+    if user[1] == "analyst":
+        # Read-only: it lands on the first page it may use; a customer's tasks and card have no write buttons.
+        page.get_by_role("heading", name="My work").wait_for()
+        k01 = _customer_id(console_url, dev_token("root", "admin"), "Nordlicht Logistik")
+        page.goto(f"/#/customers/{k01}")
+        page.locator("#tasks li.task").first.wait_for()
+        assert page.get_by_role("button", name="Claim").count() == 0
+        assert page.get_by_role("button", name="Edit the card").count() == 0
+
+
+def test_admin_rescores_everyone_with_progress(page: Any, dev_token: Any, screenshot: Any) -> None:
+    sign_in(page, dev_token("root", "admin"), "/#/admin")
+    page.get_by_role("tab", name="Scorecard").click()
+    editor = page.get_by_label("scorecard", exact=True)
+    editor.wait_for()
+    assert '"weights"' in editor.input_value()
+    page.get_by_role("button", name="Rescore everyone").click()
+    page.locator("#scorecard [role=status]", has_text="Run done").wait_for(timeout=60_000)
+    screenshot("admin-rescore")
+
+
+def test_caller_desk_works_from_the_keyboard(page: Any, dev_token: Any) -> None:
+    sign_in(page, dev_token("erin", "agent"), "/#/desk")
+    page.get_by_role("heading", name="Caller desk").wait_for()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "desk-query"
+    page.keyboard.type("+44 20 7946 0001")
+    page.keyboard.press("Enter")
+    page.locator("#customer-card").get_by_role("heading", name="Nordlicht Logistik GmbH").wait_for()
+    # Tab order reaches the feedback form's fields after the card.
+    page.get_by_label("Description").focus()
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.id") == "fb-channel"

@@ -16,33 +16,43 @@ export interface View360 {
   missing: { part: string; reason: string }[];
 }
 
+/** The view with one task added or replaced, in the group its status puts it in. */
+export function withTask(view: View360, task: Task): View360 {
+  const all = [...(view.tasks?.open ?? []), ...(view.tasks?.claimed ?? []), ...(view.tasks?.recently_closed ?? [])];
+  const merged = upsertTask(all, task, true);
+  return {
+    ...view,
+    tasks: {
+      open: merged.filter((x) => x.status === "open"),
+      claimed: merged.filter((x) => x.status === "claimed"),
+      recently_closed: merged.filter((x) => x.status === "done" || x.status === "cancelled"),
+    },
+  };
+}
+
 /** Live updates of one customer's tasks, scores and cases into a loaded 360 view. */
-export function useCustomerLive(id: string, set: (f: (prev: View360 | null) => View360 | null) => void) {
+export function useCustomerLive(
+  id: string,
+  set: (f: (prev: View360 | null) => View360 | null) => void,
+  reload: () => void,
+) {
   const { session } = useApp();
   const q = `customer_id=${encodeURIComponent(id)}`;
   const apply = (change: (v: View360) => View360) => set((prev) => (prev ? change(prev) : prev));
   const tasks = useLive(can(session, "tasks:read") ? `/api/notifications/v1/live?${q}` : null, (event) => {
+    if (event.event === "resync") reload();
     if (event.event !== "task") return;
     const task = JSON.parse(event.data) as Task;
-    apply((v) => {
-      const all = [...(v.tasks?.open ?? []), ...(v.tasks?.claimed ?? []), ...(v.tasks?.recently_closed ?? [])];
-      const merged = upsertTask(all, task, true);
-      return {
-        ...v,
-        tasks: {
-          open: merged.filter((x) => x.status === "open"),
-          claimed: merged.filter((x) => x.status === "claimed"),
-          recently_closed: merged.filter((x) => x.status === "done" || x.status === "cancelled"),
-        },
-      };
-    });
+    apply((v) => withTask(v, task));
   });
   const scores = useLive(can(session, "scores:read") ? `/api/scoring/v1/live?${q}` : null, (event) => {
+    if (event.event === "resync") reload();
     if (event.event !== "score") return;
     const data = JSON.parse(event.data) as Scores & { scores?: Scores };
     apply((v) => ({ ...v, scores: data.scores ?? data }));
   });
   const cases = useLive(can(session, "feedback:read") ? `/api/feedback/v1/live?${q}` : null, (event) => {
+    if (event.event === "resync") reload();
     if (event.event !== "case") return;
     const item = JSON.parse(event.data) as Feedback;
     apply((v) => ({ ...v, recent_feedback: [item, ...(v.recent_feedback ?? []).filter((f) => f.id !== item.id)] }));
@@ -57,25 +67,13 @@ export function CustomerCard({ id }: { id: string }) {
   const { api } = useApp();
   const locale = useLocale();
   const view = useLoad(() => api.get<View360>("contacts", `/v1/customers/${id}/360`), [id]);
-  const live = useCustomerLive(id, view.set);
-  if (view.loading && !view.data) return <Loading />;
-  if (view.error) return <ErrorBox error={view.error} />;
+  const live = useCustomerLive(id, view.set, view.reload);
+  if (!view.data) return view.error ? <ErrorBox error={view.error} /> : <Loading />;
   const v = view.data!;
   const c = v.customer;
   const openCases = (v.recent_feedback ?? []).filter((f) => f.type === "complaint" && OPEN_CASE.includes(f.status));
   const openTasks = sortQueue([...(v.tasks?.open ?? []), ...(v.tasks?.claimed ?? [])]);
-  const onTask = (task: Task) => {
-    const all = [...(v.tasks?.open ?? []), ...(v.tasks?.claimed ?? []), ...(v.tasks?.recently_closed ?? [])];
-    const merged = upsertTask(all, task, true);
-    view.set({
-      ...v,
-      tasks: {
-        open: merged.filter((x) => x.status === "open"),
-        claimed: merged.filter((x) => x.status === "claimed"),
-        recently_closed: merged.filter((x) => x.status === "done" || x.status === "cancelled"),
-      },
-    });
-  };
+  const onTask = (task: Task) => view.set((prev) => (prev ? withTask(prev, task) : prev));
   return (
     <Section title={c.name} id="customer-card" actions={<LiveDot state={live} />}>
       <dl class="facts">

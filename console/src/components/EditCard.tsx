@@ -5,11 +5,23 @@ import { formatDateTime, t, type MessageKey } from "../lib/i18n";
 import type { Customer, Page } from "../lib/types";
 import { ErrorBox, Loading } from "./common";
 
-interface AuditEntry {
+export interface AuditEntry {
   actor: string;
   action: string;
   changes: Record<string, { from: unknown; to: unknown }>;
   at: string;
+}
+
+/** The changes to the card made after the version the form was opened on (not activities). */
+export function changesSince(entries: AuditEntry[], readUpdatedAt: string): AuditEntry[] {
+  const card = entries.filter((e) => !e.action.startsWith("activity") && e.action !== "created");
+  const newer = card.filter((e) => Date.parse(e.at) > Date.parse(readUpdatedAt));
+  return newer.length ? newer : card.slice(0, 1);
+}
+
+function show(value: unknown): string {
+  if (value === null || value === undefined || value === "") return "–";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
 }
 
 const FIELDS = ["name", "email", "phone", "owner", "region", "industry"] as const;
@@ -31,8 +43,7 @@ export function EditCard({ customerId, onSaved }: { customerId: string; onSaved:
   const [busy, setBusy] = useState(false);
 
   // Also while their version reloads after a conflict: never an edit on top of the stale values.
-  if (loaded.loading) return <Loading />;
-  if (loaded.error) return <ErrorBox error={loaded.error} />;
+  if (loaded.loading || !loaded.data) return loaded.error ? <ErrorBox error={loaded.error} /> : <Loading />;
   const { customer, etag } = loaded.data!;
 
   const save = async (event: Event) => {
@@ -55,8 +66,7 @@ export function EditCard({ customerId, onSaved }: { customerId: string; onSaved:
     } catch (e) {
       if (e instanceof ApiError && e.status === 412) {
         const audit = await api.get<Page<AuditEntry>>("contacts", `/v1/customers/${customerId}/audit`, { limit: 20 });
-        const newer = audit.items.filter((entry) => Date.parse(entry.at) > Date.parse(customer.updated_at));
-        setConflict(newer.length ? newer : audit.items.slice(0, 1));
+        setConflict(changesSince(audit.items, customer.updated_at));
       } else setError(e);
     } finally {
       setBusy(false);
@@ -75,7 +85,7 @@ export function EditCard({ customerId, onSaved }: { customerId: string; onSaved:
               {t("c360.conflict_who", {
                 actor: entry.actor,
                 fields: Object.entries(entry.changes)
-                  .map(([f, c]) => `${f}: ${String(c?.from ?? "–")} → ${String(c?.to ?? "–")}`)
+                  .map(([f, c]) => `${f}: ${show(c?.from)} → ${show(c?.to)}`)
                   .join("; "),
                 at: formatDateTime(entry.at),
               })}
@@ -85,6 +95,8 @@ export function EditCard({ customerId, onSaved }: { customerId: string; onSaved:
         <button
           type="button"
           onClick={() => {
+            // Drop the stale copy first, so nothing can be edited on it while theirs loads.
+            loaded.set(null);
             setConflict(null);
             setDraft({});
             loaded.reload();

@@ -4,13 +4,14 @@ import { can } from "../lib/auth";
 import { newKey } from "../lib/api";
 import { t } from "../lib/i18n";
 import { isOverdue } from "../lib/queue";
+import { word } from "../lib/taxonomy";
 import type { Task } from "../lib/types";
 import { Badge, ErrorBox, When } from "./common";
 
 /** One task with its actions: claim, complete with an outcome, cancel with a reason. */
 export function TaskItem({ task, onChange }: { task: Task; onChange: (task: Task) => void }) {
   const { api, session } = useApp();
-  useLocale();
+  const locale = useLocale();
   const [mode, setMode] = useState<"none" | "complete" | "cancel">("none");
   const [text, setText] = useState("");
   const [key, setKey] = useState(newKey);
@@ -39,7 +40,7 @@ export function TaskItem({ task, onChange }: { task: Task; onChange: (task: Task
     <li class={`task task-${task.status}${overdue ? " overdue" : ""}`} data-task-id={task.id} data-status={task.status}>
       <div class="task-head">
         <strong>{task.title}</strong>
-        <Badge kind={task.priority}>{task.priority}</Badge>
+        <Badge kind={task.priority}>{word(task.priority, locale)}</Badge>
         {overdue && <Badge kind="danger">{t("task.overdue")}</Badge>}
         {task.escalation_level > 0 && <Badge kind="warn">{t("task.escalated", { level: task.escalation_level })}</Badge>}
       </div>
@@ -47,7 +48,10 @@ export function TaskItem({ task, onChange }: { task: Task; onChange: (task: Task
         {task.claimed_by ?? task.assignee}
         {task.team ? ` · ${task.team}` : ""} · {t("task.due", { at: "" })}
         <When iso={task.due_at} />
-        {task.outcome && ` · ${task.outcome}`}
+        {task.outcome && ` · ${task.outcome}`} ·{" "}
+        <a href={`#/customers/${task.customer_id}`} aria-label={`${t("card.view360")}: ${task.title}`}>
+          360
+        </a>
       </div>
       {writable && mode === "none" && (
         <div class="actions">

@@ -25,7 +25,7 @@ describe("live connection", () => {
     expect(backoffDelay(0, () => 0)).toBe(400);
   });
 
-  it("sends the bearer header, reconnects after the stream ends, and resumes from the last id", async () => {
+  it("sends the bearer header, reconnects after the stream ends, resumes from the last id and asks for a re-read", async () => {
     const calls: Record<string, string>[] = [];
     const events: string[] = [];
     let stop = () => {};
@@ -57,7 +57,7 @@ describe("live connection", () => {
         onState: (s) => s === "closed" && calls.length >= 3 && resolve(),
       });
     });
-    expect(events).toEqual(["task"]);
+    expect(events).toEqual(["task", "resync"]);
     expect(calls[0].Authorization).toBe("Bearer tok");
     expect(calls[1]["Last-Event-ID"]).toBe("7");
     expect(delays.length).toBeGreaterThanOrEqual(2);

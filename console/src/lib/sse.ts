@@ -72,12 +72,17 @@ export interface LiveOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Opens the stream and keeps it open until the returned function is called. */
+/**
+ * Opens the stream and keeps it open until the returned function is called. After a reconnect it
+ * hands on a `resync` event first: changes made while the stream was down were not sent, so the
+ * view should read its list again.
+ */
 export function openLive(options: LiveOptions): () => void {
   const controller = new AbortController();
   const doFetch = options.fetchImpl ?? fetch.bind(globalThis);
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let lastEventId: string | null = null;
+  let connected = false;
 
   const run = async () => {
     let attempt = 0;
@@ -92,6 +97,8 @@ export function openLive(options: LiveOptions): () => void {
         if (!response.ok || !response.body) throw new Error(`live stream answered ${response.status}`);
         options.onState?.("open");
         attempt = 0;
+        if (connected) options.onEvent({ event: "resync", id: null, data: "{}" });
+        connected = true;
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         const parser = new SseParser();
         for (;;) {

@@ -31,6 +31,8 @@ const ZH: Record<string, string> = {
   time: "时效",
   low: "低",
   medium: "中",
+  normal: "普通",
+  urgent: "紧急",
   high: "高",
   critical: "紧急",
   phone: "电话",

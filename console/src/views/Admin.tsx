@@ -25,7 +25,16 @@ export function Admin() {
             id={`tab-${name}`}
             aria-selected={tab === name}
             aria-controls="admin-panel"
+            tabIndex={tab === name ? 0 : -1}
             onClick={() => setTab(name)}
+            onKeyDown={(e) => {
+              // Arrow keys move between tabs (the WAI-ARIA tabs pattern); Tab goes on to the panel.
+              const step = e.key === "ArrowRight" ? 1 : e.key === "ArrowLeft" ? -1 : 0;
+              if (!step) return;
+              const next = TABS[(TABS.indexOf(name) + step + TABS.length) % TABS.length];
+              setTab(next);
+              document.getElementById(`tab-${next}`)?.focus();
+            }}
           >
             {t(`admin.${name}` as MessageKey)}
           </button>
@@ -77,8 +86,7 @@ function Keyed(props: {
   const { api } = useApp();
   const items = useLoad(() => props.list(api), [props.base]);
   const [open, setOpen] = useState<string | null>(null);
-  if (items.loading && !items.data) return <Loading />;
-  if (items.error) return <ErrorBox error={items.error} />;
+  if (!items.data) return items.error ? <ErrorBox error={items.error} /> : <Loading />;
   return (
     <Section title={props.title} id="admin-list">
       <ul class="plain">
@@ -123,8 +131,7 @@ function JsonEditor(props: {
   useEffect(() => {
     if (data.data) setText(JSON.stringify(props.pick(data.data), null, 2));
   }, [data.data]);
-  if (data.loading && !data.data) return <Loading />;
-  if (data.error) return <ErrorBox error={data.error} />;
+  if (!data.data) return data.error ? <ErrorBox error={data.error} /> : <Loading />;
   const id = `json-${props.title.replace(/\W+/g, "-")}`;
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -234,8 +241,7 @@ function Webhooks() {
     [],
   );
   const [open, setOpen] = useState<string | null>(null);
-  if (hooks.loading && !hooks.data) return <Loading />;
-  if (hooks.error) return <ErrorBox error={hooks.error} />;
+  if (!hooks.data) return hooks.error ? <ErrorBox error={hooks.error} /> : <Loading />;
   return (
     <Section title={t("admin.webhooks")} id="webhooks">
       {hooks.data!.items.length === 0 && <p class="muted">{t("common.none")}</p>}
@@ -258,8 +264,7 @@ function Deliveries({ hook }: { hook: string }) {
   const { api, session } = useApp();
   const list = useLoad(() => api.get<Page<Delivery>>("notifications", `/v1/webhooks/${hook}/deliveries`, { limit: 50 }), [hook]);
   const [error, setError] = useState<unknown>(null);
-  if (list.loading && !list.data) return <Loading />;
-  if (list.error) return <ErrorBox error={list.error} />;
+  if (!list.data) return list.error ? <ErrorBox error={list.error} /> : <Loading />;
   const replay = async (id: string) => {
     try {
       await api.post("notifications", `/v1/webhooks/${hook}/deliveries/${id}/replay`, {});

@@ -14,7 +14,7 @@ interface History {
   items: { from_status: string | null; to_status: string; reopened: boolean; changed_by: string; changed_at: string; reason: string | null }[];
 }
 
-function Countdown({ view }: { view: ClockView | null }) {
+export function Countdown({ view }: { view: ClockView | null }) {
   const locale = useLocale();
   if (!view) return <span class="muted">–</span>;
   const label = word(view.clock, locale);
@@ -26,6 +26,15 @@ function Countdown({ view }: { view: ClockView | null }) {
       {label}: {late ? t("cases.late_by", { time: formatDuration(view.remaining) }) : t("cases.due_in", { time: formatDuration(view.remaining) })}
     </span>
   );
+}
+
+/** An open case's SLA state, counting down (for lists outside this page). */
+export function CaseSla({ id }: { id: string }) {
+  const { api } = useApp();
+  const now = useNow(1000);
+  const sla = useLoad(() => api.get<{ clocks: SlaClock[] }>("feedback", `/v1/feedback/${id}/sla`), [id]);
+  if (!sla.data) return null;
+  return <Countdown view={urgentClock(sla.data.clocks, now)} />;
 }
 
 /** Complaint cases with live SLA countdowns; open one for its history, notes and next moves. */
@@ -45,6 +54,7 @@ export function Cases({ focus }: { focus?: string }) {
     );
   }, []);
   const live = useLive("/api/feedback/v1/live", (event) => {
+    if (event.event === "resync") rows.reload();
     if (event.event !== "case") return;
     const item = JSON.parse(event.data) as Feedback;
     if (item.type !== "complaint") return;
@@ -138,16 +148,16 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
     return { feedback, history, notes: notes.items, clocks: sla.clocks, surveys };
   }, [id]);
   useLive(`/api/feedback/v1/live`, (event) => {
-    if (event.event === "case" && (JSON.parse(event.data) as Feedback).id === id) data.reload();
+    if (event.event === "resync" || (event.event === "case" && (JSON.parse(event.data) as Feedback).id === id)) data.reload();
   });
   const [to, setTo] = useState("");
   const [reason, setReason] = useState("");
   const [note, setNote] = useState("");
+  const [pauseReason, setPauseReason] = useState("");
   const [key, setKey] = useState(newKey);
   const [error, setError] = useState<unknown>(null);
 
-  if (data.loading && !data.data) return <Loading />;
-  if (data.error) return <ErrorBox error={data.error} />;
+  if (!data.data) return data.error ? <ErrorBox error={data.error} /> : <Loading />;
   const d = data.data!;
   const reopening = ["resolved", "closed"].includes(d.history.status);
 
@@ -161,6 +171,20 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
       setTo("");
       data.reload();
       onChange();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const running = d.clocks.some((c) => c.status === "running");
+  const paused = d.clocks.some((c) => c.status === "paused");
+  const pauseOrResume = async (event: Event) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      await api.post("feedback", `/v1/feedback/${id}/sla/${paused ? "resume" : "pause"}`, paused ? {} : { reason: pauseReason }, key);
+      setKey(newKey());
+      setPauseReason("");
+      data.reload();
     } catch (e) {
       setError(e);
     }
@@ -187,8 +211,21 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
           </li>
         ))}
       </ul>
+      {canWrite && (running || paused) && (
+        <form class="inline" onSubmit={pauseOrResume}>
+          {!paused && (
+            <>
+              <label for="sla-reason">{t("cases.pause_reason")}</label>
+              <input id="sla-reason" required value={pauseReason} onInput={(e) => setPauseReason((e.target as HTMLInputElement).value)} />
+            </>
+          )}
+          <button type="submit" class="secondary">
+            {paused ? t("cases.resume") : t("cases.pause")}
+          </button>
+        </form>
+      )}
       {d.surveys.length > 0 && (
-        <ul class="plain" aria-label="surveys">
+        <ul class="plain" aria-label={t("cases.surveys")}>
           {d.surveys.map((s) => (
             <li key={s.id}>
               <When iso={s.received_at} /> · {s.survey?.metric.toUpperCase()} {s.survey?.score}
@@ -201,7 +238,7 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
         {d.history.items.map((h, i) => (
           <li key={i}>
             <When iso={h.changed_at} /> · {h.from_status ? word(h.from_status, locale) : "–"} → {word(h.to_status, locale)}{" "}
-            {h.reopened && <Badge kind="warn">{t("cases.reopen")}</Badge>} · {h.changed_by}
+            {h.reopened && <Badge kind="warn">{t("cases.reopened")}</Badge>} · {h.changed_by}
             {h.reason && <span class="muted"> — {h.reason}</span>}
           </li>
         ))}

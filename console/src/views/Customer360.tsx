@@ -1,16 +1,16 @@
 import { useState } from "preact/hooks";
 import { LineChart, color } from "../components/Chart";
 import { Badge, ErrorBox, LiveDot, Loading, Section, When } from "../components/common";
-import { useCustomerLive, type View360 } from "../components/CustomerCard";
+import { useCustomerLive, withTask, type View360 } from "../components/CustomerCard";
+import { CaseSla } from "./Cases";
 import { EditCard } from "../components/EditCard";
 import { TaskItem } from "../components/TaskItem";
 import { useApp, useLive, useLoad, useLocale } from "../context";
 import { can } from "../lib/auth";
 import { formatNumber, t, type MessageKey } from "../lib/i18n";
 import { formatPhone } from "../lib/phone";
-import { upsertTask } from "../lib/queue";
 import { SCORE_NAMES, describeChange, feedbackFor } from "../lib/scores";
-import { word } from "../lib/taxonomy";
+import { OPEN_CASE, word } from "../lib/taxonomy";
 import type { Activity, Page, ScoreChange, Task } from "../lib/types";
 
 interface Message {
@@ -28,7 +28,7 @@ export function Customer360({ id }: { id: string }) {
   const { api, session } = useApp();
   const locale = useLocale();
   const view = useLoad(() => api.get<View360>("contacts", `/v1/customers/${id}/360`), [id]);
-  const live = useCustomerLive(id, view.set);
+  const live = useCustomerLive(id, view.set, view.reload);
   const history = useLoad(
     () =>
       can(session, "scores:read")
@@ -38,7 +38,7 @@ export function Customer360({ id }: { id: string }) {
   );
   // A score change on screen also adds a point to the trend.
   useLive(can(session, "scores:read") ? `/api/scoring/v1/live?customer_id=${encodeURIComponent(id)}` : null, (e) => {
-    if (e.event === "score") history.reload();
+    if (e.event === "score" || e.event === "resync") history.reload();
   });
   const activities = useLoad(() => api.get<Page<Activity>>("contacts", `/v1/customers/${id}/activities`, { limit: 20 }), [id]);
   const messages = useLoad(
@@ -50,8 +50,7 @@ export function Customer360({ id }: { id: string }) {
   );
   const [editing, setEditing] = useState(false);
 
-  if (view.loading && !view.data) return <Loading />;
-  if (view.error) return <ErrorBox error={view.error} />;
+  if (!view.data) return view.error ? <ErrorBox error={view.error} /> : <Loading />;
   const v = view.data!;
   const c = v.customer;
   const changes = history.data?.items ?? [];
@@ -63,20 +62,8 @@ export function Customer360({ id }: { id: string }) {
     values: chronological.map((h) => h[name] as number | null),
   }));
   const feedback = v.recent_feedback ?? [];
-  const onTask = (task: Task) =>
-    view.set((prev) => {
-      if (!prev) return prev;
-      const all = [...(prev.tasks?.open ?? []), ...(prev.tasks?.claimed ?? []), ...(prev.tasks?.recently_closed ?? [])];
-      const merged = upsertTask(all, task, true);
-      return {
-        ...prev,
-        tasks: {
-          open: merged.filter((x) => x.status === "open"),
-          claimed: merged.filter((x) => x.status === "claimed"),
-          recently_closed: merged.filter((x) => x.status === "done" || x.status === "cancelled"),
-        },
-      };
-    });
+  const allTasks = [...(v.tasks?.open ?? []), ...(v.tasks?.claimed ?? []), ...(v.tasks?.recently_closed ?? [])];
+  const onTask = (task: Task) => view.set((prev) => (prev ? withTask(prev, task) : prev));
 
   return (
     <div class="c360">
@@ -158,6 +145,8 @@ export function Customer360({ id }: { id: string }) {
         <ol class="changes">
           {changes.slice(0, 15).map((change) => {
             const cause = feedbackFor(change, feedback);
+            // A task made by the same event names the cause exactly (scoring and notifications both keep its id).
+            const sameCause = allTasks.filter((task) => task.cause_event_id === change.cause_event_id);
             return (
               <li key={change.id}>
                 <When iso={change.computed_at} /> — {describeChange(change, locale)}
@@ -169,6 +158,12 @@ export function Customer360({ id }: { id: string }) {
                     </a>
                     )
                   </>
+                )}
+                {sameCause.length > 0 && (
+                  <span class="muted small">
+                    {" "}
+                    → {sameCause.map((task) => task.title).join("; ")}
+                  </span>
                 )}
               </li>
             );
@@ -197,7 +192,8 @@ export function Customer360({ id }: { id: string }) {
                   <a href={`#/cases/${f.id}`}>
                     <Badge kind={f.status}>{word(f.status, locale)}</Badge>
                   </a>
-                )}
+                )}{" "}
+                {f.type === "complaint" && OPEN_CASE.includes(f.status) && <CaseSla key={`${f.id}-${f.status}`} id={f.id} />}
                 <div class="small">{f.description}</div>
               </li>
             ))}

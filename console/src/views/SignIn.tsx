@@ -3,14 +3,17 @@ import { ErrorBox, Loading } from "../components/common";
 import { t } from "../lib/i18n";
 import { beginSignIn, completeSignIn, type OidcConfig } from "../lib/pkce";
 
-interface DevUser {
+export interface DevUser {
   subject: string;
   display_name: string;
   role: string;
   teams: string[];
 }
 
-const ROLES = ["agent", "account_manager", "service_manager", "analyst", "admin"];
+/** The roles a demo user may sign in with (the server refuses other pairs). */
+export function rolesOf(users: DevUser[], subject: string): string[] {
+  return [...new Set(users.filter((u) => u.subject === subject).map((u) => u.role))];
+}
 
 async function json<T>(response: Response): Promise<T> {
   if (!response.ok) throw new Error(`${response.url} answered ${response.status}`);
@@ -101,7 +104,7 @@ export function SignIn({ onToken }: { onToken: (token: string) => void }) {
           <label>
             {t("signin.role")}
             <select name="role" value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
-              {ROLES.map((r) => (
+              {rolesOf(users, subject).map((r) => (
                 <option key={r} value={r}>
                   {r}
                 </option>

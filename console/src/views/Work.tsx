@@ -67,18 +67,20 @@ export function Work() {
         team: team ? upsertTask(prev.team, task) : prev.team.filter((x) => x.id !== task.id),
       };
     });
+  // "resync": the server dropped events for this slow tab, so the list is read again.
   const live = useLive(`/api/notifications/v1/live?assignee=${encodeURIComponent(session.subject)}`, (event) => {
     if (event.event === "task") onTask(JSON.parse(event.data) as Task);
+    else if (event.event === "resync") queues.reload();
   });
   const teamLive = useLive(
     session.teams[0] ? `/api/notifications/v1/live?queue=${encodeURIComponent(session.teams[0])}` : null,
     (event) => {
       if (event.event === "task") onTask(JSON.parse(event.data) as Task);
+      else if (event.event === "resync") queues.reload();
     },
   );
 
-  if (queues.loading && !queues.data) return <Loading />;
-  if (queues.error) return <ErrorBox error={queues.error} />;
+  if (!queues.data) return queues.error ? <ErrorBox error={queues.error} /> : <Loading />;
   const q = queues.data!;
   return (
     <div>
