@@ -85,6 +85,9 @@ def test_resolved_case_reopens_live_after_an_unhappy_survey(
 
     detail.get_by_label("Move to").select_option("resolved")
     detail.get_by_label("Reason", exact=True).fill("Replaced the gear hub; tested with the customer.")
+    # A complaint is resolved with its cause and remedy (the cause Pareto counts them).
+    detail.get_by_label("Cause").select_option(index=1)
+    detail.get_by_label("Remedy").fill("Gear hub replaced under warranty.")
     detail.get_by_role("button", name="Move to").click()
     detail.get_by_role("heading", name="purchase › time — resolved").wait_for()  # noqa: RUF001
 

@@ -125,16 +125,20 @@ export function Cases({ focus }: { focus?: string }) {
   );
 }
 
+type CauseCode = { code: string; label: string; active: boolean };
+
 function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => void; canWrite: boolean }) {
   const { api } = useApp();
   const locale = useLocale();
   const now = useNow(1000);
   const data = useLoad(async () => {
-    const [feedback, history, notes, sla] = await Promise.all([
+    const [feedback, history, notes, sla, causes] = await Promise.all([
       api.get<Feedback>("feedback", `/v1/feedback/${id}`),
       api.get<History>("feedback", `/v1/feedback/${id}/history`),
       api.get<{ items: { id: string; text: string; author: string; created_at: string }[] }>("feedback", `/v1/feedback/${id}/notes`),
       api.get<{ clocks: SlaClock[] }>("feedback", `/v1/feedback/${id}/sla`).catch(() => ({ clocks: [] as SlaClock[] })),
+      // Resolving a complaint names its cause (the taxonomy admins keep) and the remedy.
+      api.get<{ items: CauseCode[] }>("feedback", "/v1/cause-codes").catch(() => ({ items: [] as CauseCode[] })),
     ]);
     const surveys = feedback.customer_id
       ? (
@@ -145,13 +149,17 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
           })
         ).items.filter((s) => s.related_feedback_id === id)
       : [];
-    return { feedback, history, notes: notes.items, clocks: sla.clocks, surveys };
+    return { feedback, history, notes: notes.items, clocks: sla.clocks, surveys, causes: causes.items };
   }, [id]);
   useLive(`/api/feedback/v1/live`, (event) => {
     if (event.event === "resync" || (event.event === "case" && (JSON.parse(event.data) as Feedback).id === id)) data.reload();
   });
   const [to, setTo] = useState("");
   const [reason, setReason] = useState("");
+  const [cause, setCause] = useState("");
+  const [remedy, setRemedy] = useState("");
+  const [amount, setAmount] = useState("");
+  const [currency, setCurrency] = useState("EUR");
   const [note, setNote] = useState("");
   const [pauseReason, setPauseReason] = useState("");
   const [key, setKey] = useState(newKey);
@@ -160,15 +168,23 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
   if (!data.data) return data.error ? <ErrorBox error={data.error} /> : <Loading />;
   const d = data.data!;
   const reopening = ["resolved", "closed"].includes(d.history.status);
+  const target = to || d.history.allowed_next[0];
+  const resolving = target === "resolved" && d.feedback.type === "complaint";
 
   const move = async (event: Event) => {
     event.preventDefault();
     setError(null);
     try {
-      await api.post("feedback", `/v1/feedback/${id}/transitions`, { to: to || d.history.allowed_next[0], reason: reason || undefined }, key);
+      const resolution = resolving
+        ? { cause_code: cause || undefined, remedy: remedy || undefined, compensation: amount ? { amount, currency } : undefined }
+        : undefined;
+      await api.post("feedback", `/v1/feedback/${id}/transitions`, { to: target, reason: reason || undefined, resolution }, key);
       setKey(newKey());
       setReason("");
       setTo("");
+      setCause("");
+      setRemedy("");
+      setAmount("");
       data.reload();
       onChange();
     } catch (e) {
@@ -255,6 +271,39 @@ function CaseDetail({ id, onChange, canWrite }: { id: string; onChange: () => vo
           </select>
           <label for="case-reason">{t("common.reason")}</label>
           <input id="case-reason" value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} />
+          {resolving && (
+            <>
+              <label for="case-cause">{t("cases.cause")}</label>
+              <select id="case-cause" required value={cause} onChange={(e) => setCause((e.target as HTMLSelectElement).value)}>
+                <option value="">–</option>
+                {d.causes
+                  .filter((c) => c.active)
+                  .map((c) => (
+                    <option key={c.code} value={c.code}>
+                      {c.label}
+                    </option>
+                  ))}
+              </select>
+              <label for="case-remedy">{t("cases.remedy")}</label>
+              <input id="case-remedy" required value={remedy} onInput={(e) => setRemedy((e.target as HTMLInputElement).value)} />
+              <label for="case-compensation">{t("cases.compensation")}</label>
+              <input
+                id="case-compensation"
+                inputMode="decimal"
+                pattern="[0-9]+([.][0-9]{1,2})?"
+                value={amount}
+                onInput={(e) => setAmount((e.target as HTMLInputElement).value)}
+              />
+              <label for="case-currency">{t("cases.currency")}</label>
+              <input
+                id="case-currency"
+                size={3}
+                pattern="[A-Z]{3}"
+                value={currency}
+                onInput={(e) => setCurrency((e.target as HTMLInputElement).value.toUpperCase())}
+              />
+            </>
+          )}
           <button type="submit">{t("cases.move")}</button>
         </form>
       )}

@@ -98,7 +98,9 @@ class CauseCodeIn(RequestModel):
 
     label: str = Field(min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2_000)
-    active: StrictBool = Field(default=True, description="False: no longer offered for new resolutions (old ones keep it).")
+    active: StrictBool = Field(
+        default=True, description="False: no longer offered for new resolutions (old ones keep it)."
+    )
 
 
 class CauseCodeRead(BaseModel):
