@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, String, case, cast, delete, false, func, literal, or_, select, text, update
+from sqlalchemy import Row, String, any_, case, cast, delete, false, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from crm_shared.db import Repository
@@ -42,7 +42,7 @@ def _segment_conditions(segment: dict[str, Any]) -> list[Any]:
         stage = func.coalesce(_FACTS.lifecycle_stage, literal("customer"))
         conditions.append(stage.in_([str(s) for s in stages]))
     if product := segment.get("product"):
-        conditions.append(_FACTS.products.any(product))
+        conditions.append(literal(product) == any_(_FACTS.products))
     if before := segment.get("last_contact_before"):
         conditions.append(or_(_FACTS.last_contact_at.is_(None), _FACTS.last_contact_at < before))
     if after := segment.get("last_contact_after"):
