@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
-import signal
-import sys
 import tempfile
 import threading
 import time
@@ -40,6 +37,7 @@ from crm_devstack.supervisor import ProcessSupervisor, wait_until_ready
 from crm_devstack.testing import free_port, new_stack
 from crm_shared.config import AuthSettings
 from crm_shared.http.auth import mint_token
+from tests.bench import cli
 
 PROCESSES = ("notifications-api", "notifications-worker")
 QUESTIONNAIRE = [
@@ -212,17 +210,9 @@ def render(raw: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.parser(__doc__.splitlines()[0], ROOT / "docs" / "benchmarks-campaigns.md")
     parser.add_argument("--customers", type=int, default=100_000, help="customers in the segment")
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-campaigns.md")
-    parser.add_argument("--render-only", action="store_true", help="rewrite the report from the saved figures")
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a stopped run still stops its stack (finally)
-    if not args.render_only:
-        args.output.with_suffix(".json").write_text(json.dumps(run(args), indent=1))
-    text = render(json.loads(args.output.with_suffix(".json").read_text()))
-    args.output.write_text(text)
-    print("\n" + text)
+    cli.measure_and_report(parser.parse_args(), run, render)
 
 
 if __name__ == "__main__":

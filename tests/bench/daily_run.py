@@ -22,8 +22,6 @@ import json
 import os
 import platform
 import random
-import signal
-import sys
 import tempfile
 import time
 import uuid
@@ -40,6 +38,7 @@ from crm_shared.config import AuthSettings
 from crm_shared.contracts.vocabulary import FeedbackType, Severity
 from crm_shared.http.auth import mint_token
 from scoring import calculation
+from tests.bench import cli
 
 PROCESSES = ("scoring-api", "scoring-worker")
 T = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
@@ -247,17 +246,9 @@ def render(r: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.parser(__doc__.splitlines()[0], ROOT / "docs" / "benchmarks-daily-run.md")
     parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-daily-run.md")
-    parser.add_argument("--render-only", action="store_true", help="rewrite the report from the saved figures")
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a stopped run still stops its stack (finally)
-    if not args.render_only:
-        args.output.with_suffix(".json").write_text(json.dumps(run(args), indent=1))
-    text = render(json.loads(args.output.with_suffix(".json").read_text()))
-    args.output.write_text(text)
-    print("\n" + text)
+    cli.measure_and_report(parser.parse_args(), run, render)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
-import signal
-import sys
 import tempfile
 import threading
 import time
@@ -36,6 +33,7 @@ from crm_devstack.supervisor import ProcessSupervisor, wait_until_ready
 from crm_devstack.testing import new_stack
 from crm_shared.config import AuthSettings
 from crm_shared.http.auth import mint_token
+from tests.bench import cli
 
 PROCESSES = ("contacts-api", "contacts-worker")
 HEADER = "external_id,name,email,phone,owner,region,tags\n"
@@ -267,17 +265,9 @@ def render(raw: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.parser(__doc__.splitlines()[0], ROOT / "docs" / "benchmarks-imports.md")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the large import (the small one: a tenth)")
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-imports.md")
-    parser.add_argument("--render-only", action="store_true", help="rewrite the report from the saved figures")
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a stopped run still stops its stack (finally)
-    if not args.render_only:
-        args.output.with_suffix(".json").write_text(json.dumps(run(args), indent=1))
-    text = render(json.loads(args.output.with_suffix(".json").read_text()))
-    args.output.write_text(text)
-    print("\n" + text)
+    cli.measure_and_report(parser.parse_args(), run, render)
 
 
 if __name__ == "__main__":

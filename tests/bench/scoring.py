@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import random
-import signal
-import sys
 import tempfile
 import time
 import uuid
@@ -43,6 +40,7 @@ from crm_shared.contracts import Topics, new_event
 from crm_shared.contracts.events import CustomerRef, FeedbackReceivedV1, SurveyAnswer
 from crm_shared.contracts.vocabulary import Channel, FeedbackType, Severity, SurveyMetric, Tier
 from crm_shared.http.auth import mint_token
+from tests.bench import cli
 
 PROCESSES = ("scoring-api", "scoring-worker")
 NEW_WEIGHTS = {"satisfaction": 0.6, "loyalty": 0.05, "value": 0.05, "retention": 0.3}
@@ -278,18 +276,10 @@ def render(raw: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.parser(__doc__.splitlines()[0], ROOT / "docs" / "benchmarks-scoring.md")
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-scoring.md")
-    parser.add_argument("--render-only", action="store_true", help="rewrite the report from the saved figures")
-    args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a stopped run still stops its stack (finally)
-    if not args.render_only:
-        args.output.with_suffix(".json").write_text(json.dumps(run(args), indent=1))
-    text = render(json.loads(args.output.with_suffix(".json").read_text()))
-    args.output.write_text(text)
-    print("\n" + text)
+    cli.measure_and_report(parser.parse_args(), run, render)
 
 
 if __name__ == "__main__":
