@@ -8,7 +8,7 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 # The services are the packages under services/ (each declares itself: its manifest.py).
 SERVICE_DIRS := $(filter services/%,$(PACKAGES))
 
-.PHONY: install console run test test-unit bench token seed lint schemas lock clean
+.PHONY: install console run test test-unit bench bench-guard token seed lint schemas lock clean
 
 install: $(STAMP) console
 
@@ -41,6 +41,11 @@ bench: install
 	$(BIN)/python -m tests.bench.scoring
 	$(BIN)/python -m tests.bench.daily_run
 	$(BIN)/python -m tests.bench.campaigns
+
+## CI's CPU regression guard: a short complaint-path run on Apache Kafka and the floor; fails when CPU
+## per complaint, as a ratio to the floor's, is more than 30% above tests/bench/guard-baseline.json.
+bench-guard: install
+	$(BIN)/python -m tests.bench.guard
 
 ## Print a dev bearer token with every scope (last line of output).
 token: install
