@@ -135,6 +135,37 @@ def signal_workers(supervisor: ProcessSupervisor, sig: int) -> None:
             os.kill(process.pid, sig)
 
 
+async def intake_steps(client, watcher, body, args, pause, rows: list[dict], label: str = "intake  ") -> list:
+    """Rising open-loop steps of POST /v1/feedback with the consumers paused (`pause(SIGSTOP)`), until
+    a step fails or its p99 reaches the limit; what is accepted waits in the broker meanwhile."""
+    pause(signal.SIGSTOP)
+    runs = []
+    try:
+        for rate in args.intake_rates:
+            runs.append(await offered_load(client, watcher, body, rate, args.step_seconds, 0))
+            rows.append(summarise(runs[-1]))
+            print(line(label, rows[-1]), flush=True)
+            if rows[-1]["errors"] or rows[-1]["accept_p99"] >= INTAKE_P99_LIMIT_MS:
+                break
+            await asyncio.sleep(1)
+    finally:
+        pause(signal.SIGCONT)
+    return runs
+
+
+async def sustained_steps(client, watcher, body, args, label: str) -> list[dict]:
+    """Rising steps until the backlog stops being bounded (see BACKLOG_LIMIT_SECONDS)."""
+    rows = []
+    for rate in args.pipeline_rates:
+        row = summarise(await offered_load(client, watcher, body, rate, args.step_seconds * 2, 120))
+        row["bounded"] = not row["errors"] and row["end_backlog"] <= max(5, rate * BACKLOG_LIMIT_SECONDS)
+        rows.append(row)
+        print(line(f"{label:<8}", row) + f"  drained {row['drained_after']:.2f}s after  bounded={row['bounded']}")
+        if not row["bounded"]:
+            break
+    return rows
+
+
 async def pipeline_sections(
     stack: DevStack, supervisor: ProcessSupervisor, args: argparse.Namespace, monitor: ProcessMonitor
 ) -> dict:
@@ -167,19 +198,9 @@ async def pipeline_sections(
         print(f"\n2. intake: one feedback-api process, p99 of the 201 under {INTAKE_P99_LIMIT_MS:.0f} ms", flush=True)
         # The four workers are paused (SIGSTOP) so that the api, PostgreSQL and the broker have the
         # machine; what it accepts waits in the broker and is processed once they resume.
-        signal_workers(supervisor, signal.SIGSTOP)
-        intake_runs = []
-        try:
-            for rate in args.intake_rates:
-                intake_runs.append(await offered_load(clients["feedback"], watcher, body, rate, args.step_seconds, 0))
-                row = summarise(intake_runs[-1])
-                results["intake"].append(row)
-                print(line("intake  ", row), flush=True)
-                if row["errors"] or row["accept_p99"] >= INTAKE_P99_LIMIT_MS:
-                    break
-                await asyncio.sleep(1)
-        finally:
-            signal_workers(supervisor, signal.SIGCONT)
+        intake_runs = await intake_steps(
+            clients["feedback"], watcher, body, args, lambda sig: signal_workers(supervisor, sig), results["intake"]
+        )
         backlog = [s for r in intake_runs for s in r.samples.values()]
         started = time.perf_counter()
         while any(s.tasked is None for s in backlog) and time.perf_counter() - started < 300:
@@ -196,13 +217,7 @@ async def pipeline_sections(
         print(f"   every consumer group caught up {caught_up:.1f} s after that", flush=True)
         await asyncio.sleep(3)  # let PostgreSQL and the broker settle after the burst
         print(f"\n3. whole pipeline: backlog bounded (<= {BACKLOG_LIMIT_SECONDS} s of arrivals at the end)", flush=True)
-        for rate in args.pipeline_rates:
-            row = summarise(await offered_load(clients["feedback"], watcher, body, rate, args.step_seconds * 2, 120))
-            row["bounded"] = not row["errors"] and row["end_backlog"] <= max(5, rate * BACKLOG_LIMIT_SECONDS)
-            results["sustained"].append(row)
-            print(line("pipeline", row) + f"  drained {row['drained_after']:.2f}s after  bounded={row['bounded']}")
-            if not row["bounded"]:
-                break
+        results["sustained"] = await sustained_steps(clients["feedback"], watcher, body, args, "pipeline")
 
         await wait_for_consumer_groups(stack.bootstrap)
         print(f"\n4. call centre: {args.agents} agents for {args.callcentre_seconds:.0f} s", flush=True)
@@ -231,8 +246,16 @@ async def prepare_floor(stack: DevStack, customers: int) -> tuple[str, list[str]
 
 
 async def measure_floor(
-    stack: DevStack, args: argparse.Namespace, monitor: ProcessMonitor, port: int, ids: list[str]
+    stack: DevStack,
+    args: argparse.Namespace,
+    monitor: ProcessMonitor,
+    port: int,
+    ids: list[str],
+    consumers: list[subprocess.Popen],
+    steps: dict[str, list[dict]],
 ) -> tuple[list[dict], dict[str, float]]:
+    """The floor's latency at the offered loads of section 1; with `--floor-steps`, also its intake
+    and sustained rates (sections 2 and 3 on the floor): what the hardware allows at all."""
     rows, cpu = [], {}
     client = BenchClient("127.0.0.1", port, {"Authorization": "Bearer floor"}, connections=512)
     watcher = Watcher(stack.bootstrap, floor.SCORES, floor.OUTREACH)
@@ -256,6 +279,18 @@ async def measure_floor(
             cpu = cpu or rate_cpu
             rows.append(summarise(run))
             print(line("floor   ", rows[-1]), flush=True)
+        if getattr(args, "floor_steps", False):
+
+            def pause(sig: int) -> None:
+                for process in consumers:
+                    os.kill(process.pid, sig)
+
+            print("   the floor's intake (its scorer and tasker paused) and sustained rate", flush=True)
+            runs = await intake_steps(client, watcher, body, args, pause, steps.setdefault("intake", []), "floor in")
+            while any(s.tasked is None for r in runs for s in r.samples.values()):
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(3)
+            steps["sustained"] = await sustained_steps(client, watcher, body, args, "floor")
     finally:
         await watcher.stop()
         await client.close()
@@ -263,7 +298,7 @@ async def measure_floor(
 
 
 def floor_section(
-    stack: DevStack, args: argparse.Namespace, monitor: ProcessMonitor, tmp: Path
+    stack: DevStack, args: argparse.Namespace, monitor: ProcessMonitor, tmp: Path, steps: dict | None = None
 ) -> tuple[list[dict], dict[str, float]]:
     """The floor's three processes on the same PostgreSQL and broker, then the same offered loads."""
     dsn, ids = asyncio.run(prepare_floor(stack, args.customers))
@@ -279,7 +314,8 @@ def floor_section(
                 stderr=subprocess.STDOUT,
             )
             monitor.watch(f"floor-{role}", processes[role].pid)
-        return asyncio.run(measure_floor(stack, args, monitor, port, ids))
+        consumers = [processes["scorer"], processes["tasker"]]
+        return asyncio.run(measure_floor(stack, args, monitor, port, ids, consumers, {} if steps is None else steps))
     finally:
         for process in processes.values():
             process.terminate()
@@ -308,7 +344,10 @@ def run_on(broker: str, args: argparse.Namespace, calibration: float) -> dict:
             started = time.perf_counter()
             results = asyncio.run(pipeline_sections(stack, supervisor, args, monitor))
             supervisor.stop_all()
-            results["floor"], results["floor_cpu"] = floor_section(stack, args, monitor, Path(tmp))
+            results["floor_steps"] = {}
+            results["floor"], results["floor_cpu"] = floor_section(
+                stack, args, monitor, Path(tmp), results["floor_steps"]
+            )
             results["elapsed"] = time.perf_counter() - started
             results["broker"] = kind
         finally:
@@ -352,6 +391,12 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=40)
     parser.add_argument("--callcentre-seconds", type=float, default=60)
     parser.add_argument("--customers", type=int, default=300)
+    parser.add_argument(
+        "--floor-steps",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure the floor's intake and sustained rates (what the machine allows at all)",
+    )
     parser.add_argument(
         "--brokers",
         type=lambda s: s.split(","),

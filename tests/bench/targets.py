@@ -43,6 +43,14 @@ def _scoring() -> dict:
         return {}
 
 
+def _sustained(steps: list[dict]) -> int:
+    return max((r["rate"] for r in steps if r["bounded"]), default=0)
+
+
+def _intake(steps: list[dict]) -> int:
+    return max((r["rate"] for r in steps if not r["errors"] and r["accept_p99"] < 100.0), default=0)
+
+
 def rows(results: dict, rss: dict[str, float]) -> list[tuple[str, str, str, bool | None]]:
     """(figure, measured, target, met) for every target the benchmark measures."""
     cpu, floor_cpu = results.get("cpu", {}), results.get("floor_cpu", {})
@@ -80,13 +88,26 @@ def rows(results: dict, rss: dict[str, float]) -> list[tuple[str, str, str, bool
                     ok,
                 )
             )
-    sustained = max((r["rate"] for r in results["sustained"] if r["bounded"]), default=0)
-    out.append(("whole pipeline, backlog bounded", f"{sustained} complaints/s", ">= 200/s", sustained >= 200))
-    intake = max(
-        (r["rate"] for r in results["intake"] if not r["errors"] and r["accept_p99"] < 100.0),
-        default=0,
+    floor = results.get("floor_steps") or {}
+    sustained = _sustained(results["sustained"])
+    out.append(
+        (
+            "whole pipeline, backlog bounded",
+            f"{sustained} complaints/s"
+            + (f" (floor: {_sustained(floor['sustained'])}/s)" if "sustained" in floor else ""),
+            ">= 200/s",
+            sustained >= 200,
+        )
     )
-    out.append(("one feedback-api, 201 p99 < 100 ms", f"{intake} complaints/s", ">= 1,000/s", intake >= 1000))
+    intake = _intake(results["intake"])
+    out.append(
+        (
+            "one feedback-api, 201 p99 < 100 ms",
+            f"{intake} complaints/s" + (f" (floor: {_intake(floor['intake'])}/s)" if "intake" in floor else ""),
+            ">= 1,000/s",
+            intake >= 1000,
+        )
+    )
     scoring = _scoring()
     if scoring.get("backlog"):
         drained = scoring["backlog"]["events_per_s"]
