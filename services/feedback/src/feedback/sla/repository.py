@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from crm_shared.db import Repository
 from crm_shared.versioning import VersionedRepository
@@ -16,6 +16,11 @@ from feedback.sla.models import SlaClock, SlaPolicyRecord
 class SlaPolicyRepository(VersionedRepository[SlaPolicyRecord]):
     model = SlaPolicyRecord
     lock_id = 0x736C_6170  # "slap"
+
+
+_CLOCK_COLUMNS = [c.name for c in SlaClock.__table__.columns]
+# Built once: every case inserts its clocks (the intake's hot path), without the ORM's flush.
+_INSERT_CLOCKS = insert(SlaClock.__table__)
 
 
 class SlaClockRepository(Repository):
@@ -29,8 +34,10 @@ class SlaClockRepository(Repository):
         )
 
     async def add_all(self, clocks: list[SlaClock]) -> None:
-        self.session.add_all(clocks)
-        await self.session.flush()
+        """New clocks in one statement; they are not kept in the session (nothing reads them back)."""
+        rows = [{c: getattr(clock, c) for c in _CLOCK_COLUMNS} for clock in clocks]
+        if rows:
+            await self.session.execute(_INSERT_CLOCKS, rows)
 
     async def of_feedback(self, feedback_id: uuid.UUID, *, for_update: bool = False) -> list[SlaClock]:
         query = select(SlaClock).where(SlaClock.feedback_id == feedback_id).order_by(SlaClock.clock)

@@ -27,6 +27,7 @@ from feedback.records.models import Feedback
 from feedback.records.repository import FeedbackRepository
 from feedback.sla import clocks as clock_rules
 from feedback.sla.models import SlaClock
+from feedback.sla.policy_cache import PolicyCache
 from feedback.sla.repository import SlaClockRepository, SlaPolicyRepository
 from feedback.sla.schemas import (
     DEFAULT_TARGETS,
@@ -48,7 +49,26 @@ async def current_policy(session: AsyncSession) -> SlaPolicy:
 
 async def change_policy(session: AsyncSession, targets: SlaTargets, *, actor: str) -> SlaPolicy:
     record = await SlaPolicyRepository(session).add_version(actor, targets=targets.model_dump(mode="json"))
+    POLICIES.forget(_database(session))
     return SlaPolicy.model_validate(record)
+
+
+# What new cases start their clocks with (feedback/sla/policy_cache.py).
+POLICIES = PolicyCache()
+
+
+def _database(session: AsyncSession) -> str:
+    return str(session.bind.sync_engine.url) if session.bind is not None else ""
+
+
+async def policy_for_new_cases(session: AsyncSession) -> SlaPolicy:
+    """The policy in force, read at most once per `TTL_SECONDS` per process."""
+    database = _database(session)
+    if (cached := POLICIES.get(database)) is not None:
+        return cached
+    policy = await current_policy(session)
+    POLICIES.put(database, policy)
+    return policy
 
 
 async def start_clocks(session: AsyncSession, feedback: Feedback) -> None:
@@ -56,7 +76,7 @@ async def start_clocks(session: AsyncSession, feedback: Feedback) -> None:
     deadlines, and the insert's trigger wakes the timer when that transaction commits."""
     if FeedbackType(feedback.type) not in CASE_TYPES:
         return
-    policy = await current_policy(session)
+    policy = await policy_for_new_cases(session)
     await SlaClockRepository(session).add_all(
         clock_rules.new_clocks(
             feedback.id,
