@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import and_, distinct, func, literal, select, tuple_
+from sqlalchemy import and_, bindparam, distinct, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from crm_shared.access import Reach
@@ -40,6 +40,20 @@ def _complaints_between(reach: Reach, since: datetime, until: datetime) -> list[
         Feedback.received_at < until,
         in_reach(reach, Feedback.customer_id),
     ]
+
+
+# Built once: every complaint the worker consumes asks it (escalate_recurring_theme).
+_THEME_OF = (
+    select(Feedback.product, ThemeEscalation.escalated_at)
+    .outerjoin(
+        ThemeEscalation,
+        and_(
+            ThemeEscalation.category == bindparam("category"),
+            ThemeEscalation.product == func.coalesce(Feedback.product, literal("")),
+        ),
+    )
+    .where(Feedback.id == bindparam("feedback_id"))
+)
 
 
 class ReportRepository(Repository):
@@ -103,16 +117,7 @@ class ReportRepository(Repository):
     async def theme_of(self, feedback_id: Any, category: str) -> tuple[str | None, datetime | None] | None:
         """The complaint's product and when its theme (`category`, that product) last went to
         management (None: never), in one statement; None when there is no such feedback."""
-        escalation = and_(
-            ThemeEscalation.category == category,
-            ThemeEscalation.product == func.coalesce(Feedback.product, literal("")),
-        )
-        query = (
-            select(Feedback.product, ThemeEscalation.escalated_at)
-            .outerjoin(ThemeEscalation, escalation)
-            .where(Feedback.id == feedback_id)
-        )
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(_THEME_OF, {"feedback_id": feedback_id, "category": category})).first()
         return None if row is None else (row[0], row[1])
 
     async def escalated_at(self, category: str, product: str | None) -> datetime | None:
