@@ -71,23 +71,23 @@ async def policy_for_new_cases(session: AsyncSession) -> SlaPolicy:
     return policy
 
 
-async def start_clocks(session: AsyncSession, feedback: Feedback) -> None:
-    """Called in the transaction that records the feedback: a complaint is never without its
-    deadlines, and the insert's trigger wakes the timer when that transaction commits."""
+async def record(session: AsyncSession, feedback: Feedback) -> bool:
+    """Stores new feedback and, for a case, its clocks with it (one statement): a complaint is
+    never without its deadlines, and the clocks' trigger wakes the timer when that transaction
+    commits. False: nothing stored, the same source reference was stored first."""
     if FeedbackType(feedback.type) not in CASE_TYPES:
-        return
+        return await FeedbackRepository(session).add(feedback)
     policy = await policy_for_new_cases(session)
-    await SlaClockRepository(session).add_all(
-        clock_rules.new_clocks(
-            feedback.id,
-            severity=feedback.severity,
-            tier=feedback.customer_tier,
-            received_at=feedback.received_at,
-            targets=policy.targets,
-            policy_version=policy.version,
-            type=feedback.type,
-        )
+    clocks = clock_rules.new_clocks(
+        feedback.id,
+        severity=feedback.severity,
+        tier=feedback.customer_tier,
+        received_at=feedback.received_at,
+        targets=policy.targets,
+        policy_version=policy.version,
+        type=feedback.type,
     )
+    return await SlaClockRepository(session).add_case(feedback, clocks)
 
 
 async def on_status_changed(
