@@ -46,6 +46,14 @@ CORS_REQUEST_HEADERS = [
 CORS_RESPONSE_HEADERS = ["ETag", "Location", "Idempotent-Replayed", "Retry-After", CORRELATION_HEADER, "traceparent"]
 
 
+_CONTEXT_HEADERS = frozenset({CORRELATION_HEADER.encode(), b"traceparent"})
+
+
+def _context_headers(scope: Scope) -> dict[str, str]:
+    """The two headers the request context reads (ASGI names are lower case; the last one wins)."""
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _CONTEXT_HEADERS}
+
+
 class CorrelationMiddleware:
     """Binds correlation id and trace context for the request; echoes the correlation id.
 
@@ -61,7 +69,7 @@ class CorrelationMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = _context_headers(scope)
         if not tracing.enabled():
             await self._handle(scope, receive, send, headers, None)
             return

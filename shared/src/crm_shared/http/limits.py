@@ -10,7 +10,9 @@ Rate: each caller has a budget per scope class (read, write, import), counted by
 library in a moving window, keyed by the verified token's subject (a request without a valid token
 by client address). Over budget: 429 with `Retry-After`. The counters live in the process
 (`async+memory://`) unless `CRM_LIMITS_STORAGE_URI` points all replicas at one store
-(`async+redis://...`), see docs/security.md.
+(`async+redis://...`), see docs/security.md. In the process they are `LocalWindows`, the same
+moving window without the library's memory storage (which hands an expiry scan per caller to a
+thread after every request).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any, Literal
 
 import orjson
@@ -76,19 +80,70 @@ async def _send_problem(
     await send({"type": "http.response.body", "body": body})
 
 
+LOCAL_STORAGE = "async+memory://"
+
+
+class LocalWindows:
+    """Moving windows counted in this process: the times of a caller's hits within each budget's
+    window, oldest first. A hit over budget is not counted (as the `limits` library's moving
+    window does); callers quiet for a whole window are swept out now and then."""
+
+    sweep_seconds = 60.0
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.hits: dict[tuple[str, str, int, int], deque[float]] = {}
+        self.swept = clock()
+
+    def _window(self, item: RateLimitItem, scope: str, caller: str, now: float) -> deque[float]:
+        key = (scope, caller, item.amount, item.get_expiry())
+        hits = self.hits.get(key)
+        if hits is None:
+            hits = self.hits[key] = deque()
+        start = now - item.get_expiry()
+        while hits and hits[0] < start:
+            hits.popleft()
+        return hits
+
+    def hit(self, item: RateLimitItem, scope: str, caller: str) -> bool:
+        now = self.clock()
+        hits = self._window(item, scope, caller, now)
+        if len(hits) >= item.amount:
+            return False
+        hits.append(now)
+        if now - self.swept >= self.sweep_seconds:
+            self._sweep(now)
+        return True
+
+    def reset_time(self, item: RateLimitItem, scope: str, caller: str) -> float:
+        """When the oldest hit in the window leaves it (a budget frees up)."""
+        now = self.clock()
+        hits = self._window(item, scope, caller, now)
+        return (hits[0] if hits else now) + item.get_expiry()
+
+    def _sweep(self, now: float) -> None:
+        self.swept = now
+        for key in [k for k, hits in self.hits.items() if not hits or hits[-1] < now - k[3]]:
+            del self.hits[key]
+
+
 class RateLimiter:
     """The budgets of one process, over the storage the settings name."""
 
     def __init__(self, settings: LimitSettings, clock: Any = time.time) -> None:
         self.settings = settings
-        storage = storage_from_string(settings.storage_uri)
-        if not isinstance(storage, Storage):
-            raise ValueError(
-                f"CRM_LIMITS_STORAGE_URI must name an async storage (async+...), not {settings.storage_uri}"
-            )
-        self.storage = storage
-        self.strategy = MovingWindowRateLimiter(self.storage)
         self.clock = clock
+        self.local: LocalWindows | None = None
+        if settings.storage_uri == LOCAL_STORAGE:
+            self.local = LocalWindows(clock)
+        else:
+            storage = storage_from_string(settings.storage_uri)
+            if not isinstance(storage, Storage):
+                raise ValueError(
+                    f"CRM_LIMITS_STORAGE_URI must name an async storage (async+...), not {settings.storage_uri}"
+                )
+            self.storage = storage
+            self.strategy = MovingWindowRateLimiter(self.storage)
         self.items: dict[ScopeClass, list[RateLimitItem]] = {
             "read": parse_many(settings.read_rate),
             "write": parse_many(settings.write_rate),
@@ -97,6 +152,12 @@ class RateLimiter:
 
     async def check(self, scope: ScopeClass, caller: str) -> int | None:
         """None if the request may go on (it is counted), else the seconds to wait."""
+        if self.local is not None:
+            for item in self.items[scope]:
+                if not self.local.hit(item, scope, caller):
+                    seconds: int = max(1, math.ceil(self.local.reset_time(item, scope, caller) - self.clock()))
+                    return seconds
+            return None
         for item in self.items[scope]:
             if not await self.strategy.hit(item, scope, caller):
                 stats = await self.strategy.get_window_stats(item, scope, caller)

@@ -148,6 +148,8 @@ class LiveHub:
         self._lost.set()
 
     def _on_notify(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        if not self.subscribers:  # nobody streams: every write of the table would be parsed for nothing
+            return
         try:
             self._changes.put_nowait(json.loads(payload))
         except ValueError:

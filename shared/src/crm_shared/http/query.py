@@ -66,6 +66,8 @@ def _invalid(detail: str, name: str, code: str) -> ProblemError:
 
 async def strict_query_parameters(request: Request) -> None:
     """App-wide dependency (see create_service_app)."""
+    if not request.scope.get("query_string"):  # most writes: no query string to parse
+        return
     query = request.query_params
     route = request.scope.get("route")
     if not query or route is None:

@@ -81,12 +81,11 @@ async def record_feedback(session: AsyncSession, data: FeedbackCreate, resolver:
         status=transitions.initial_status(data.type),
         customer_tier=customer.tier if customer else UNMATCHED_TIER,
     )
-    if not await repository.add(feedback):
+    if not await sla.record(session, feedback):
         assert data.external_ref  # the source reference is the only unique key a new row can hit
         winner = await repository.by_source_ref(data.source_system, data.external_ref)
         assert winner is not None
         return Recorded(winner, created=False)
-    await sla.start_clocks(session, feedback)
     if customer is not None:
         await publish_feedback_received(session, feedback, owner=customer.owner)
     return Recorded(feedback, created=True)

@@ -16,7 +16,8 @@ from feedback.records.models import Feedback
 _COLUMNS = [c.name for c in Feedback.__table__.columns]
 # A second insert of the same (source_system, external_ref) does nothing instead of failing: it
 # waits for a concurrent first insert to commit, so exactly one of them stores the row.
-_INSERT = (
+# Public for the SLA clocks, which a case inserts in the same statement (feedback/sla/repository.py).
+INSERT_FEEDBACK = _INSERT = (
     insert(Feedback.__table__)
     .values({c: bindparam(c) for c in _COLUMNS})
     .on_conflict_do_nothing()
@@ -30,11 +31,16 @@ _BY_SOURCE_REF = select(Feedback).where(
 ERASED_TEXT = "[erased]"
 
 
+def insert_params(feedback: Feedback) -> dict[str, object]:
+    """The row's values for `INSERT_FEEDBACK`."""
+    return {c: getattr(feedback, c) for c in _COLUMNS}
+
+
 class FeedbackRepository(Repository):
     async def add(self, feedback: Feedback) -> bool:
         """Insert with a statement built once: this is the hot path of every complaint. False: the
         same source reference was stored first (by a concurrent request); `by_source_ref` finds it."""
-        inserted = await self.session.execute(_INSERT, {c: getattr(feedback, c) for c in _COLUMNS})
+        inserted = await self.session.execute(_INSERT, insert_params(feedback))
         return inserted.first() is not None
 
     async def by_source_ref(self, source_system: str | None, external_ref: str) -> Feedback | None:

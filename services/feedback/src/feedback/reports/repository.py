@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import distinct, func, literal, select, tuple_
+from sqlalchemy import and_, bindparam, distinct, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 
 from crm_shared.access import Reach
@@ -40,6 +40,20 @@ def _complaints_between(reach: Reach, since: datetime, until: datetime) -> list[
         Feedback.received_at < until,
         in_reach(reach, Feedback.customer_id),
     ]
+
+
+# Built once: every complaint the worker consumes asks it (escalate_recurring_theme).
+_THEME_OF = (
+    select(Feedback.product, ThemeEscalation.escalated_at)
+    .outerjoin(
+        ThemeEscalation,
+        and_(
+            ThemeEscalation.category == bindparam("category"),
+            ThemeEscalation.product == func.coalesce(Feedback.product, literal("")),
+        ),
+    )
+    .where(Feedback.id == bindparam("feedback_id"))
+)
 
 
 class ReportRepository(Repository):
@@ -83,16 +97,34 @@ class ReportRepository(Repository):
         # cast: only the themes asked for match, and each has a category.
         return {(cast(str, row[0]), row[1] or None): row[2] for row in (await self.session.execute(query)).all()}
 
-    async def theme_stats(
-        self, category: str, product: str | None, since: datetime, until: datetime
-    ) -> tuple[int, int]:
-        """(complaints, distinct customers) of one theme in a period."""
+    async def theme_windows(
+        self, category: str, product: str | None, since: datetime, middle: datetime, until: datetime
+    ) -> tuple[int, int, int, int]:
+        """(complaints, distinct customers) of one theme in [middle, until), then in [since, middle):
+        one scan of the theme's index range (`ix_feedback_complaint_theme`) for both windows."""
         same_product = Feedback.product.is_(None) if product is None else Feedback.product == product
-        query = select(func.count(), func.count(distinct(Feedback.customer_id))).where(
-            *_complaints_between(self.reach, since, until), Feedback.category == category, same_product
-        )
+        recent, earlier = Feedback.received_at >= middle, Feedback.received_at < middle
+        customer = distinct(Feedback.customer_id)
+        query = select(
+            func.count().filter(recent),
+            func.count(customer).filter(recent),
+            func.count().filter(earlier),
+            func.count(customer).filter(earlier),
+        ).where(*_complaints_between(self.reach, since, until), Feedback.category == category, same_product)
         row = (await self.session.execute(query)).one()
-        return int(row[0]), int(row[1])
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+    async def theme_of(self, feedback_id: Any, category: str) -> tuple[str | None, datetime | None] | None:
+        """The complaint's product and when its theme (`category`, that product) last went to
+        management (None: never), in one statement; None when there is no such feedback."""
+        row = (await self.session.execute(_THEME_OF, {"feedback_id": feedback_id, "category": category})).first()
+        return None if row is None else (row[0], row[1])
+
+    async def escalated_at(self, category: str, product: str | None) -> datetime | None:
+        query = select(ThemeEscalation.escalated_at).where(
+            ThemeEscalation.category == category, ThemeEscalation.product == (product or "")
+        )
+        return cast(datetime | None, await self.session.scalar(query))
 
     async def mark_escalated(
         self,
@@ -118,9 +150,6 @@ class ReportRepository(Repository):
             .returning(ThemeEscalation.category)
         )
         return (await self.session.execute(statement)).first() is not None
-
-    async def product_of(self, feedback_id: Any) -> str | None:
-        return cast(str | None, await self.session.scalar(select(Feedback.product).where(Feedback.id == feedback_id)))
 
 
 def _segment(group_by: GroupBy | None) -> Any:

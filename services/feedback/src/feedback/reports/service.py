@@ -176,17 +176,28 @@ async def escalate_recurring_theme(session: AsyncSession, event: Envelope) -> No
     """Each complaint checks its theme over the last 30 days: once it escalates, management hears of
     it (`crm.feedback.theme_escalated.v1`, which a notifications playbook turns into a task), at most
     once per 30 days per theme, however many complaints follow. A redelivered event finds the theme
-    already escalated and publishes nothing."""
+    already escalated and publishes nothing.
+
+    A theme escalated within the last 30 days cannot go to management again, whatever the counts:
+    that is the common case of a recurring theme, answered by one indexed lookup (the complaint's
+    product and its theme's last escalation) without counting anything."""
     complaint = event.payload()
     assert isinstance(complaint, FeedbackReceivedV1)
     if complaint.type is not FeedbackType.complaint or complaint.category is None:
         return
     repository = ReportRepository(session)
-    product = await repository.product_of(complaint.feedback_id)
     now = utcnow()
     since = now - ESCALATION_WINDOW
-    complaints, customers = await repository.theme_stats(complaint.category, product, since, now + timedelta(seconds=1))
-    before, previous = await repository.theme_stats(complaint.category, product, since - ESCALATION_WINDOW, since)
+    theme = await repository.theme_of(complaint.feedback_id, complaint.category)
+    if theme is None:
+        product, escalated_at = None, await repository.escalated_at(complaint.category, None)
+    else:
+        product, escalated_at = theme
+    if escalated_at is not None and escalated_at >= since:
+        return  # mark_escalated would refuse it: still within its quiet window
+    complaints, customers, before, previous = await repository.theme_windows(
+        complaint.category, product, since - ESCALATION_WINDOW, since, now + timedelta(seconds=1)
+    )
     if not escalates(customers, complaints, before):
         return
     fresh = await repository.mark_escalated(

@@ -27,6 +27,7 @@ from feedback.records.models import Feedback
 from feedback.records.repository import FeedbackRepository
 from feedback.sla import clocks as clock_rules
 from feedback.sla.models import SlaClock
+from feedback.sla.policy_cache import PolicyCache
 from feedback.sla.repository import SlaClockRepository, SlaPolicyRepository
 from feedback.sla.schemas import (
     DEFAULT_TARGETS,
@@ -48,26 +49,45 @@ async def current_policy(session: AsyncSession) -> SlaPolicy:
 
 async def change_policy(session: AsyncSession, targets: SlaTargets, *, actor: str) -> SlaPolicy:
     record = await SlaPolicyRepository(session).add_version(actor, targets=targets.model_dump(mode="json"))
+    POLICIES.forget(_database(session))
     return SlaPolicy.model_validate(record)
 
 
-async def start_clocks(session: AsyncSession, feedback: Feedback) -> None:
-    """Called in the transaction that records the feedback: a complaint is never without its
-    deadlines, and the insert's trigger wakes the timer when that transaction commits."""
-    if FeedbackType(feedback.type) not in CASE_TYPES:
-        return
+# What new cases start their clocks with (feedback/sla/policy_cache.py).
+POLICIES = PolicyCache()
+
+
+def _database(session: AsyncSession) -> str:
+    return str(session.bind.sync_engine.url) if session.bind is not None else ""
+
+
+async def policy_for_new_cases(session: AsyncSession) -> SlaPolicy:
+    """The policy in force, read at most once per `TTL_SECONDS` per process."""
+    database = _database(session)
+    if (cached := POLICIES.get(database)) is not None:
+        return cached
     policy = await current_policy(session)
-    await SlaClockRepository(session).add_all(
-        clock_rules.new_clocks(
-            feedback.id,
-            severity=feedback.severity,
-            tier=feedback.customer_tier,
-            received_at=feedback.received_at,
-            targets=policy.targets,
-            policy_version=policy.version,
-            type=feedback.type,
-        )
+    POLICIES.put(database, policy)
+    return policy
+
+
+async def record(session: AsyncSession, feedback: Feedback) -> bool:
+    """Stores new feedback and, for a case, its clocks with it (one statement): a complaint is
+    never without its deadlines, and the clocks' trigger wakes the timer when that transaction
+    commits. False: nothing stored, the same source reference was stored first."""
+    if FeedbackType(feedback.type) not in CASE_TYPES:
+        return await FeedbackRepository(session).add(feedback)
+    policy = await policy_for_new_cases(session)
+    clocks = clock_rules.new_clocks(
+        feedback.id,
+        severity=feedback.severity,
+        tier=feedback.customer_tier,
+        received_at=feedback.received_at,
+        targets=policy.targets,
+        policy_version=policy.version,
+        type=feedback.type,
     )
+    return await SlaClockRepository(session).add_case(feedback, clocks)
 
 
 async def on_status_changed(
