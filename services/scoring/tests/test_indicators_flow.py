@@ -189,6 +189,52 @@ async def test_a_threshold_crossing_raises_one_alert_and_one_event_until_it_reco
         assert restored.status_code == 200
 
 
+async def test_each_threshold_edit_decides_the_very_next_event(services) -> None:
+    """The worker keeps the thresholds in memory between events: a new version (from any api
+    replica) must still decide the next complaint, not a cached one."""
+    region, owner = f"region-{uuid.uuid4().hex[:10]}", f"owner-{uuid.uuid4().hex[:10]}"
+    indicator = "complaint_rate_per_100"
+    scoped = f"/v1/indicator-thresholds/{indicator}/segments/region/{region}"
+    params = {"indicator": indicator, "dimension": "region", "segment": region}
+    first, second = [await new_customer(services, region, owner) for _ in range(2)]
+
+    async def counted(name: str, count: int):
+        item = await month_of(services, "region", region)
+        return item if item and item["counters"][name] == count else None
+
+    async def alerts() -> list[dict]:
+        return (await services.scoring.get("/v1/alerts", params=params)).json()["items"]
+
+    await eventually(lambda: counted("customers_joined", 2))
+    try:
+        await complaint(services, first["id"])  # 50 per 100 of 2 customers: the shipped threshold needs 20
+        await eventually(lambda: counted("complaints", 1))
+        assert await alerts() == []
+
+        strict = {"value": 60, "direction": "above", "min_sample": 2, "enabled": True, "period": "month"}
+        assert (await services.scoring.put(scoped, json=strict)).status_code == 200
+        await complaint(services, second["id"])  # 100 > 60: crossed under the new version
+
+        async def opened():
+            found = await alerts()
+            return found if found and found[0]["state"] == "open" else None
+
+        [alert] = await eventually(opened)
+        assert (alert["value"], alert["threshold"], alert["threshold_version"]) == (100.0, 60.0, 1)
+
+        loose = await services.scoring.put(scoped, json={**strict, "value": 200})
+        assert loose.status_code == 200 and loose.json()["version"] == 2
+        await complaint(services, first["id"])  # 150, inside 200: recovered under version 2
+
+        async def closed():
+            found = (await services.scoring.get(f"/v1/alerts/{alert['id']}")).json()
+            return found if found["state"] == "closed" else None
+
+        assert (await eventually(closed))["recovered_value"] == 150.0
+    finally:
+        assert (await services.scoring.delete(scoped)).status_code == 204
+
+
 async def test_thresholds_are_listed_and_bad_ones_refused(services) -> None:
     listed = (await services.scoring.get("/v1/indicator-thresholds")).json()["items"]
     by_name = {t["indicator"]: t for t in listed}

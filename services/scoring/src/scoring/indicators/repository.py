@@ -2,7 +2,10 @@
 
 The per-event statements are one multi-row upsert each (counters, gauges, order counts, alert
 states), built once at import: an event costs a constant number of round trips, whatever the
-history holds.
+history holds. The counters' upsert takes its rows as one array per column (one statement of a
+fixed shape, however many rows), reads the segments' gauges for new rows in the same statement,
+and returns the thresholds' change stamp, so the threshold check needs no query of its own while
+no admin edits them.
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import BigInteger, DateTime, Float, Row, String, and_, bindparam, delete, func, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from crm_shared.db import Repository
-from crm_shared.versioning import VersionedRepository
+from crm_shared.versioning import VersionedRepository, change_stamp
 from scoring.indicators.formulas import COUNTERS
 from scoring.indicators.models import (
     IndicatorAlert,
@@ -35,14 +38,48 @@ _ORDERS = IndicatorCustomerOrders.__table__
 _STATE = IndicatorAlertState.__table__
 _KEY = ("dimension", "segment", "period", "period_start")
 
-_add_counters = insert(_COUNTERS)
+# The counters an event adds to (all but the gauge, which only a new row takes, from the segment).
+DELTAS = tuple(name for name in COUNTERS if name != "customers_at_start")
+_ARRAY_TYPES = {"period_start": ARRAY(DateTime(timezone=True))} | {
+    name: ARRAY(Float if isinstance(_COUNTERS.c[name].type, Float) else BigInteger) for name in DELTAS
+}
+_rows = (
+    func.unnest(*(bindparam(name, type_=_ARRAY_TYPES.get(name, ARRAY(String))) for name in (*_KEY, *DELTAS)))
+    .table_valued(*_KEY, *DELTAS)
+    .render_derived(name="row")
+)
+_new_rows = (
+    select(
+        *(_rows.c[name] for name in (*_KEY, *DELTAS)),
+        func.coalesce(_SEGMENTS.c.active_customers, 0).label("customers_at_start"),
+    )
+    .select_from(
+        _rows.outerjoin(
+            _SEGMENTS, and_(_SEGMENTS.c.dimension == _rows.c.dimension, _SEGMENTS.c.segment == _rows.c.segment)
+        )
+    )
+    .order_by(*(_rows.c[name] for name in _KEY))  # the lock order
+)
+_add_counters = insert(_COUNTERS).from_select([*_KEY, *DELTAS, "customers_at_start"], _new_rows)
 _ADD_COUNTERS = _add_counters.on_conflict_do_update(
     index_elements=list(_KEY),
-    set_={
-        **{name: _COUNTERS.c[name] + _add_counters.excluded[name] for name in COUNTERS if name != "customers_at_start"},
-        "updated_at": func.now(),
-    },
-).returning(_COUNTERS)
+    set_={**{name: _COUNTERS.c[name] + _add_counters.excluded[name] for name in DELTAS}, "updated_at": func.now()},
+).returning(
+    _COUNTERS,
+    change_stamp(IndicatorThresholdVersion.__table__, IndicatorSegmentThresholdVersion.__table__).label(
+        "thresholds_stamp"
+    ),
+)
+_COMPLAINTS = IndicatorComplaint.__table__
+_COMPLAINT_VALUES = ("feedback_id", "received_at", "tier", "region", "industry", "owner")
+_ADD_COMPLAINT = insert(_COMPLAINTS).on_conflict_do_nothing(index_elements=["feedback_id"])
+# A new complaint: its clocks' row is written by the counters' statement too (one round trip).
+_ADD_COUNTERS_AND_COMPLAINT = _ADD_COUNTERS.add_cte(
+    insert(_COMPLAINTS)
+    .values({name: bindparam(f"complaint_{name}", type_=_COMPLAINTS.c[name].type) for name in _COMPLAINT_VALUES})
+    .on_conflict_do_nothing(index_elements=["feedback_id"])
+    .cte("complaint")
+)
 
 _add_gauge = insert(_SEGMENTS)
 _ADD_GAUGE = _add_gauge.on_conflict_do_update(
@@ -66,20 +103,23 @@ _LOCK_STATES = _lock_states.on_conflict_do_update(
 class IndicatorRepository(Repository):
     # --- per event ---------------------------------------------------------------------
 
-    async def gauges(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        query = select(_SEGMENTS).where(tuple_(_SEGMENTS.c.dimension, _SEGMENTS.c.segment).in_(keys))
-        return {(r.dimension, r.segment): r.active_customers for r in await self.session.execute(query)}
-
     async def add_to_gauges(self, deltas: dict[tuple[str, str], int]) -> None:
         rows = [{"dimension": d, "segment": s, "active_customers": n} for (d, s), n in sorted(deltas.items()) if n]
         if rows:
             await self.session.execute(_ADD_GAUGE, rows)
 
-    async def add_to_counters(self, rows: list[dict[str, Any]]) -> list[Row[Any]]:
-        """Adds each row's deltas to its counters (creating them; `customers_at_start` is only
-        set by the insert) and returns the counters as they are now."""
-        full = [{**dict.fromkeys(COUNTERS, 0), **row} for row in rows]
-        return list((await self.session.execute(_ADD_COUNTERS, full)).all())
+    async def add_to_counters(
+        self, rows: list[dict[str, Any]], complaint: dict[str, Any] | None = None
+    ) -> list[Row[Any]]:
+        """Adds each row's deltas to its counters and returns the counters as they are now, each
+        with the thresholds' `thresholds_stamp`. A new row starts with its segment's active
+        customers of that moment (`customers_at_start`, set by the insert only). A `complaint`
+        (as `add_complaint` takes it) is stored by the same statement."""
+        params = {name: [row.get(name, 0) for row in rows] for name in (*_KEY, *DELTAS)}
+        if complaint is None:
+            return list((await self.session.execute(_ADD_COUNTERS, params)).all())
+        params |= {f"complaint_{name}": complaint[name] for name in _COMPLAINT_VALUES}
+        return list((await self.session.execute(_ADD_COUNTERS_AND_COMPLAINT, params)).all())
 
     async def count_order(self, customer_id: uuid.UUID, periods: list[tuple[str, datetime]]) -> dict[str, int]:
         rows = [{"customer_id": customer_id, "period": p, "period_start": s, "orders": 1} for p, s in periods]
@@ -126,9 +166,7 @@ class IndicatorRepository(Repository):
         return (await self.session.scalars(query)).first()
 
     async def add_complaint(self, values: dict[str, Any]) -> None:
-        await self.session.execute(
-            insert(IndicatorComplaint).values(values).on_conflict_do_nothing(index_elements=["feedback_id"])
-        )
+        await self.session.execute(_ADD_COMPLAINT, values)
 
     async def lock_states(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Row[Any]]:
         rows = [{"indicator": i, "dimension": d, "segment": s, "open_alert_id": None} for i, d, s in sorted(keys)]

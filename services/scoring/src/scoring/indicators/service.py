@@ -57,12 +57,14 @@ async def _add(
     gauge_deltas: dict[tuple[str, str], int] | None = None,
     per_key: dict[tuple[str, str], dict[str, float]] | None = None,
     per_period: dict[str, dict[str, float]] | None = None,
+    complaint: dict[str, Any] | None = None,
 ) -> None:
     """One upsert for every (dimension, segment, period) the event touches, then the threshold check.
 
     `per_key` adds deltas to given (dimension, segment) keys only (moves between segments);
     `per_period` to given period kinds only (repeat buyers). A new counter row starts with the
-    segment's active customers of that moment (`customers_at_start`).
+    segment's active customers of that moment (`customers_at_start`). A new `complaint`'s row
+    (its clocks) is written by the same statement.
     """
     repository = IndicatorRepository(session)
     rows: dict[tuple[str, str, str, datetime], dict[str, float]] = {}
@@ -80,20 +82,14 @@ async def _add(
     moved = {key for key, delta in (gauge_deltas or {}).items() if delta}
     rows = {key: row for key, row in rows.items() if any(row.values()) or key[:2] in moved}
     if not rows:
+        if complaint is not None:
+            await repository.add_complaint(complaint)
         return
-    gauges = await repository.gauges(sorted({(d, s) for d, s, _, _ in rows}))
     batch = [
-        {
-            "dimension": d,
-            "segment": s,
-            "period": p,
-            "period_start": start,
-            **row,
-            "customers_at_start": gauges.get((d, s), 0),
-        }
+        {"dimension": d, "segment": s, "period": p, "period_start": start, **row}
         for (d, s, p, start), row in sorted(rows.items())
     ]
-    counters = await repository.add_to_counters(batch)
+    counters = await repository.add_to_counters(batch, complaint)
     if gauge_deltas:
         await repository.add_to_gauges(gauge_deltas)
     touched = {(d, s, p, start): formulas.touched(row) for (d, s, p, start), row in rows.items()}
@@ -226,17 +222,15 @@ async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:
     assert isinstance(feedback, FeedbackReceivedV1)
     segments = await _segments_of(session, feedback.customer_id, feedback.customer.tier.value, feedback.customer.owner)
     if feedback.type.value == "complaint":
-        await IndicatorRepository(session).add_complaint(
-            {
-                "feedback_id": feedback.feedback_id,
-                "received_at": feedback.received_at,
-                "tier": segments.tier,
-                "region": segments.region,
-                "industry": segments.industry,
-                "owner": segments.owner,
-            }
-        )
-        await _add(session, segments, feedback.received_at, {"complaints": 1})
+        complaint = {
+            "feedback_id": feedback.feedback_id,
+            "received_at": feedback.received_at,
+            "tier": segments.tier,
+            "region": segments.region,
+            "industry": segments.industry,
+            "owner": segments.owner,
+        }
+        await _add(session, segments, feedback.received_at, {"complaints": 1}, complaint=complaint)
     elif feedback.survey is not None:
         deltas = formulas.survey_deltas(feedback.survey.metric.value, feedback.survey.score)
         await _add(session, segments, feedback.received_at, deltas)

@@ -53,15 +53,30 @@ async def segment_thresholds_in_force(session: AsyncSession) -> dict[tuple[str, 
     return {key: (_as_threshold(record), record.version) for key, record in stored.items()}
 
 
+InForce = tuple[dict[str, tuple[Threshold, int]], dict[tuple[str, str, str], tuple[Threshold, int]]]
+# The thresholds and segment overrides in force, under the change stamp they were read with
+# (crm_shared.versioning.change_stamp): read again only when an edit changed the stamp.
+_IN_FORCE: dict[str, InForce] = {}
+
+
+async def _in_force(session: AsyncSession, stamp: str) -> InForce:
+    cached = _IN_FORCE.get(stamp)
+    if cached is None:
+        cached = (await thresholds_in_force(session), await segment_thresholds_in_force(session))
+        _IN_FORCE.clear()  # one entry: the stamp only moves forward
+        _IN_FORCE[stamp] = cached
+    return cached
+
+
 async def check_thresholds(
     session: AsyncSession, counters: list[Row[Any]], touched: dict[tuple[str, str, str, datetime], list[str]]
 ) -> None:
+    """`counters` as `IndicatorRepository.add_to_counters` returns them (with the thresholds' stamp)."""
     now = utcnow()
     current: dict[str, datetime] = {p: formulas.period_start(p, now) for p in formulas.PERIODS}
     if not any(names and start == current[p] for (_, _, p, start), names in touched.items()):
         return  # nothing this event moved is checked (a past period, or only a gauge)
-    defaults = await thresholds_in_force(session)
-    overrides = await segment_thresholds_in_force(session)
+    defaults, overrides = await _in_force(session, counters[0].thresholds_stamp)
 
     def threshold_of(name: str, dimension: str, segment: str) -> tuple[Threshold, int]:
         """A segment's own threshold (key accounts held to a stricter complaint rate), else the indicator's."""

@@ -16,7 +16,7 @@ from sqlalchemy import Row, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from crm_shared.db import Repository
-from crm_shared.projections import current_id_of, in_reach, survivor_id
+from crm_shared.projections import current_id_of, in_reach
 from crm_shared.versioning import VersionedRepository
 from scoring.scores.models import CustomerScore, RescoreRun, ScorecardVersion, ScoreHistory
 
@@ -34,6 +34,11 @@ _LOCK_CURRENT = (
     .where(_SCORES.c.customer_id == current_id_of(bindparam("customer_id")))
     .with_for_update(of=_SCORES)
 )
+# A miss of `_LOCK_CURRENT` (a customer not scored yet): where the customer lives now, and the
+# scorecard a new row starts on, in one round trip.
+_MISS = select(
+    current_id_of(bindparam("customer_id")).label("customer_id"), _CURRENT_VERSION.label("current_scorecard")
+)
 _LOCK_BOTH = (
     select(_SCORES)
     .where(_SCORES.c.customer_id.in_(bindparam("customer_ids", expanding=True)))
@@ -48,6 +53,12 @@ _SAVE = _upsert.on_conflict_do_update(
     set_={c.name: _upsert.excluded[c.name] for c in _SCORES.columns if c.name != "customer_id"},
 )
 _ADD_HISTORY = insert(_HISTORY).values({c.name: bindparam(c.name) for c in _HISTORY.columns})
+# An event that moved a score: the upsert and the history row in one statement (one round trip).
+_SAVE_WITH_HISTORY = _SAVE.add_cte(
+    insert(_HISTORY)
+    .values({c.name: bindparam(f"history_{c.name}", type_=c.type) for c in _HISTORY.columns})
+    .cte("history")
+)
 _BATCH = (
     select(_SCORES)
     .where(_SCORES.c.customer_id > bindparam("after"))
@@ -90,17 +101,22 @@ class ScoreRepository(Repository):
         """The customer's row, locked until commit: updates of one customer apply one at a time."""
         return (await self.session.execute(_LOCK, {"customer_id": customer_id})).first()
 
-    async def lock_current(self, customer_id: uuid.UUID) -> tuple[uuid.UUID, Row[Any] | None]:
-        """Like `lock`, but for the id the customer lives under now (a merged id's survivor).
+    async def lock_current(self, customer_id: uuid.UUID) -> tuple[uuid.UUID, Row[Any] | None, int | None]:
+        """Like `lock`, but for the id the customer lives under now (a merged id's survivor);
+        also the current scorecard version.
 
         One query when the row exists; on a miss (a customer not scored yet, or a merge that
-        committed while this waited for the lock) the alias is read again and followed.
+        committed while this waited for the lock) the alias is read again (with the scorecard
+        version) and followed.
         """
         row = (await self.session.execute(_LOCK_CURRENT, {"customer_id": customer_id})).first()
         if row is not None:
-            return row.customer_id, row
-        current = await survivor_id(self.session, customer_id)
-        return current, (await self.lock(current) if current != customer_id else None)
+            return row.customer_id, row, row.current_scorecard
+        current, version = (await self.session.execute(_MISS, {"customer_id": customer_id})).one()
+        if current == customer_id:
+            return current, None, version
+        row = await self.lock(current)
+        return current, row, (row.current_scorecard if row is not None else version)
 
     async def lock_pair(self, first: uuid.UUID, second: uuid.UUID) -> tuple[Row[Any] | None, Row[Any] | None]:
         """Both rows, locked in id order so two merges never wait on each other in a cycle."""
@@ -116,6 +132,10 @@ class ScoreRepository(Repository):
 
     async def save(self, values: dict[str, Any] | list[dict[str, Any]]) -> None:
         await self.session.execute(_SAVE, values)
+
+    async def save_with_history(self, values: dict[str, Any], history: dict[str, Any]) -> None:
+        """`save` and `add_history` of one customer in one statement."""
+        await self.session.execute(_SAVE_WITH_HISTORY, values | {f"history_{k}": v for k, v in history.items()})
 
     async def add_history(self, values: dict[str, Any] | list[dict[str, Any]]) -> None:
         await self.session.execute(_ADD_HISTORY, values)

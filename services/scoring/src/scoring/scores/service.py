@@ -1,7 +1,8 @@
 """Score use cases: fold an event into a customer's inputs, store, announce (reads.py answers the GETs).
 
-Per event: one locked row read (which also reads the current scorecard version), one upsert,
-and only when a rounded score moved one history insert and one outbox row. The scorecard's
+Per event: one locked row read (which also reads the current scorecard version; for a customer
+not scored yet, one more read that follows a merge), one upsert, which also inserts the history
+row when a rounded score moved, and then one outbox row. The scorecard's
 parameters are cached per process by version, so they cost a query only when a new version
 appears.
 """
@@ -154,10 +155,11 @@ async def _apply(
     values, history, event = build_update(
         customer_id, inputs, row, card, cause_id=cause.id, cause_type=cause.type, last_event_id=cause.id
     )
-    await repository.save(values)
-    if history is not None and event is not None:
-        await repository.add_history(history)
-        await add_event(session, event, Topics.scores)
+    if history is None or event is None:
+        await repository.save(values)
+        return
+    await repository.save_with_history(values, history)
+    await add_event(session, event, Topics.scores)
 
 
 async def _card_for(session: AsyncSession, row: Row[Any] | None) -> calculation.Scorecard:
@@ -171,8 +173,8 @@ async def _fold(session: AsyncSession, event: Envelope, customer_id: uuid.UUID, 
     Events for a merged id count for the survivor: the feedback topic is not ordered with the
     contacts topic.
     """
-    current, row = await ScoreRepository(session).lock_current(customer_id)
-    card = await _card_for(session, row)
+    current, row, version = await ScoreRepository(session).lock_current(customer_id)
+    card = await scorecard(session, version)
     await _apply(session, current, fold(_inputs(row), card), row, card, event)
 
 
