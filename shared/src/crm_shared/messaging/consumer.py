@@ -5,8 +5,16 @@ For each record, in partition order:
 2. in ONE transaction: insert (consumer, event id) into processed_events and run the handler;
    a redelivered event hits the primary key and does nothing;
 3. after the commit, events the handler wrote to the outbox are published right away.
-Offsets are committed per partition after its records are processed, so a crash re-delivers
-at most one batch, which step 2 turns into no-ops.
+
+When a fetch brings several records (a burst, a backlog), up to `CRM_MESSAGING_BATCH_SIZE` of them
+share one transaction: one inbox INSERT for all, each partition's records handled in order (each
+with a fresh identity map, as if alone), one COMMIT, then their outbox rows are published. If any
+record of the batch fails, the batch rolls back and its records are handled one by one as above,
+so a poison record is retried and dead-lettered alone.
+
+Offsets of processed records are committed for all partitions in one request, at most every
+`CRM_MESSAGING_OFFSET_COMMIT_SECONDS` (and before partitions are revoked or the consumer stops),
+so a crash re-delivers at most that window, which step 2 turns into no-ops.
 
 Failures: infrastructure errors (database or broker unreachable, serialisation conflicts) are
 retried with backoff until they heal, because dead-lettering a good event for a database restart
@@ -21,8 +29,11 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -64,6 +75,14 @@ class _Stopping(Exception):
     """Raised inside a retry loop when the worker is asked to stop."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """Why a batch was rolled back: the record whose handler raised (None: no handler did)."""
+
+    record: ConsumerRecord | None
+    error: Exception
+
+
 class EventConsumer:
     """One consumer group: subscribes to topics and dispatches event types to handlers."""
 
@@ -90,6 +109,9 @@ class EventConsumer:
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self.assigned: set[TopicPartition] = set()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._uncommitted: dict[TopicPartition, int] = {}  # next offset to commit, per partition
+        self._next_commit = 0.0
         self.processed = 0
         self.dead_lettered = 0
 
@@ -108,16 +130,15 @@ class EventConsumer:
                 if now >= next_lag_sample:  # local state only (no broker round trip), once a second
                     next_lag_sample = now + LAG_SAMPLE_SECONDS
                     await self._sample_lag(consumer)
-                if not batches:
-                    continue
-                async with self._lock:  # a rebalance waits for the batch in hand
-                    for tp, records in batches.items():
-                        done = await self._process_partition(records)
-                        if done is not None:
-                            await self._commit(consumer, tp, done.offset + 1)
-                        if stop.is_set():
-                            break
+                if batches:
+                    async with self._lock:  # a rebalance waits for the batch in hand
+                        await self._process_fetch(batches)
+                if self._uncommitted and now >= self._next_commit:
+                    async with self._lock:
+                        await self.commit_offsets()
         finally:
+            async with self._lock:
+                await self.commit_offsets()
             await consumer.stop()
             log.info("consumer stopped", extra={"consumer": self.name, "processed": self.processed})
 
@@ -147,6 +168,7 @@ class EventConsumer:
             consumer.subscribe(self.topics, listener=_Listener(self))
             try:
                 await consumer.start()
+                self._consumer = consumer
                 log.info("consumer started", extra={"consumer": self.name, "topics": self.topics})
                 return consumer
             except Exception as exc:
@@ -159,30 +181,57 @@ class EventConsumer:
                 delay = min(delay * 2, 5.0)
         return None
 
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+    async def commit_offsets(self) -> None:
+        """Commit what was processed since the last commit, every partition in one request.
+
+        Callers hold the lock (the loop, a revocation, the stop), so no batch is half done."""
+        self._next_commit = time.monotonic() + self._settings.offset_commit_seconds
+        consumer, offsets = self._consumer, self._uncommitted
+        if consumer is None or not offsets:
+            return
+        self._uncommitted = {}
         try:
-            await consumer.commit({tp: offset})
+            await consumer.commit(offsets)
         except CommitFailedError:
-            # The partition moved to another member; it resumes from the last committed offset
+            # The partitions moved to another member; it resumes from the last committed offsets
             # and the inbox turns the replays into no-ops.
-            log.info("offset commit lost to a rebalance", extra={"consumer": self.name, "partition": str(tp)})
+            log.info("offset commit lost to a rebalance", extra={"consumer": self.name, "partitions": len(offsets)})
         except KafkaError as exc:
             log.warning("offset commit failed", extra={"consumer": self.name, "error": repr(exc)})
+            for tp, offset in offsets.items():  # retried with the next commit, unless newer by then
+                self._uncommitted.setdefault(tp, offset)
 
     # -- processing ------------------------------------------------------------------------
 
-    async def _process_partition(self, records: list[ConsumerRecord]) -> ConsumerRecord | None:
-        """Process records in order; returns the last one fully handled."""
-        last_done = None
-        for record in records:
-            try:
-                await self.process(record)
-            except _Stopping:
-                break
-            last_done = record
-        return last_done
+    async def _process_fetch(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Process what one fetch returned, each partition in order, in batches of up to
+        `batch_size` records per transaction; marks what is done for the next offset commit."""
+        records = [record for partition in batches.values() for record in partition]
+        size = max(self._settings.batch_size, 1)
+        for start in range(0, len(records), size):
+            chunk = records[start : start + size]
+            failed: _Failed | None = None
+            if len(chunk) > 1:
+                failed = await self._process_together(chunk)
+                if failed is None:
+                    self._done(chunk)
+                    continue
+            for record in chunk:
+                try:
+                    await self.process(record, failed.error if failed and failed.record is record else None)
+                except _Stopping:
+                    return
+                self._done([record])
+                if self._stop.is_set():
+                    return
 
-    async def process(self, record: ConsumerRecord) -> None:
+    def _done(self, records: list[ConsumerRecord]) -> None:
+        for record in records:
+            self._uncommitted[TopicPartition(record.topic, record.partition)] = record.offset + 1
+
+    async def process(self, record: ConsumerRecord, failed_in_batch: Exception | None = None) -> None:
+        """Handle one record in its own transaction (`failed_in_batch`: its handler's error in a
+        batch, which counts as its first attempt)."""
         try:
             event = Envelope.model_validate_json(record.value or b"")
         except ValidationError as exc:
@@ -191,8 +240,14 @@ class EventConsumer:
         handler = self.handlers.get(event.type)
         if handler is None:
             return  # an event type this consumer does not care about
-        headers = {name: value.decode(errors="replace") for name, value in (record.headers or ())}
-        with tracing.span(
+        headers = _headers(record)
+        with self._span(record, event, headers) as span:
+            outcome = await self._handle(record, event, handler, headers, tracing.trace_context(span), failed_in_batch)
+            if span is not None:
+                span.set_attribute("crm.outcome", outcome)
+
+    def _span(self, record: ConsumerRecord, event: Envelope, headers: dict[str, str]) -> Any:
+        return tracing.span(
             f"{record.topic} process",
             kind=SpanKind.CONSUMER,
             traceparent=headers.get("traceparent"),
@@ -207,10 +262,60 @@ class EventConsumer:
                 "messaging.message.id": str(event.id),
                 "crm.event.type": event.type,
             },
-        ) as span:
-            outcome = await self._handle(record, event, handler, headers, tracing.trace_context(span))
-            if span is not None:
-                span.set_attribute("crm.outcome", outcome)
+        )
+
+    async def _process_together(self, records: list[ConsumerRecord]) -> _Failed | None:
+        """Handle the records in one transaction. If any fails, nothing is committed and the
+        failure is returned (with the record whose handler raised, if one did): the caller then
+        handles the records one by one."""
+        items = []
+        for record in records:
+            try:
+                event = Envelope.model_validate_json(record.value or b"")
+            except ValidationError as exc:
+                return _Failed(None, exc)  # dead-lettered on the one-by-one path
+            handler = self.handlers.get(event.type)
+            if handler is not None:
+                items.append((record, event, handler))
+        if not items:
+            return None
+        outcomes: list[tuple[str, str, float]] = []
+        current = None
+        try:
+            async with unit_of_work(self._sessions, self._publisher.dispatch) as session:
+                first = await self._first_deliveries(session, [event for _, event, _ in items])
+                for record, event, handler in items:
+                    if event.id not in first:  # handled before (or earlier in this batch)
+                        outcomes.append((event.type, "duplicate", 0.0))
+                        continue
+                    first.discard(event.id)
+                    current, started, headers = record, time.perf_counter(), _headers(record)
+                    with (
+                        self._span(record, event, headers) as span,
+                        context.bind(
+                            correlation_id=event.correlationid,
+                            causation_id=str(event.id),
+                            traceparent=headers.get("traceparent"),
+                            span=tracing.trace_context(span),
+                        ),
+                    ):
+                        await handler(session, event)
+                        await session.flush()
+                    session.expunge_all()  # the next handler starts with a fresh identity map, as if alone
+                    current = None
+                    outcomes.append((event.type, "ok", time.perf_counter() - started))
+        except Exception as exc:
+            log.info(
+                "batch failed; handling its records one by one",
+                extra={"consumer": self.name, "records": len(records), "error": repr(exc)},
+            )
+            return _Failed(current, exc)
+        self.processed += len(outcomes)
+        for event_type, outcome, seconds in outcomes:
+            EVENTS_CONSUMED.labels(self.service, self.name, event_type, outcome).inc()
+            if outcome == "ok":
+                HANDLER_LATENCY.labels(self.service, self.name, event_type).observe(seconds)
+        return None
 
     async def _handle(
         self,
@@ -219,10 +324,17 @@ class EventConsumer:
         handler: Handler,
         headers: dict[str, str],
         span: context.TraceContext | None,
+        failed_in_batch: Exception | None = None,
     ) -> str:
         """Runs the handler until it commits or the event is dead-lettered; returns the outcome."""
         attempt = 0
         outage = 0
+        if failed_in_batch is not None and not is_transient(failed_in_batch):
+            attempt = 1  # its handler already failed once, in the batch
+            if attempt >= self._settings.max_handler_attempts:
+                return await self._give_up(record, event, failed_in_batch, attempt)
+            EVENTS_CONSUMED.labels(self.service, self.name, event.type, "retried").inc()
+            await self._sleep(self._backoff(attempt))
         while True:
             attempt += 1
             started = time.perf_counter()
@@ -255,20 +367,32 @@ class EventConsumer:
                     await self._sleep(self._backoff(min(outage, 6)))
                     continue
                 if attempt >= self._settings.max_handler_attempts:
-                    log.error(
-                        "handler failed; dead-lettering event",
-                        extra={"consumer": self.name, "event_id": str(event.id), "error": repr(exc)},
-                    )
-                    await self._dead_letter(record, exc, attempts=attempt, event_type=event.type)
-                    return "dead_lettered"
+                    return await self._give_up(record, event, exc, attempt)
                 EVENTS_CONSUMED.labels(self.service, self.name, event.type, "retried").inc()
                 await self._sleep(self._backoff(attempt))
 
+    async def _give_up(self, record: ConsumerRecord, event: Envelope, exc: Exception, attempts: int) -> str:
+        log.error(
+            "handler failed; dead-lettering event",
+            extra={"consumer": self.name, "event_id": str(event.id), "error": repr(exc)},
+        )
+        await self._dead_letter(record, exc, attempts=attempts, event_type=event.type)
+        return "dead_lettered"
+
     async def _first_delivery(self, session: AsyncSession, event: Envelope) -> bool:
-        inserted = await session.execute(
+        # On the session's connection: a Core statement gains nothing from the ORM's execute path.
+        connection = await session.connection()
+        inserted = await connection.execute(
             _INSERT_PROCESSED, {"consumer": self.name, "event_id": event.id, "event_type": event.type}
         )
         return inserted.first() is not None
+
+    async def _first_deliveries(self, session: AsyncSession, events: list[Envelope]) -> set[uuid.UUID]:
+        """Inbox rows for a batch in one statement; returns the ids not processed before."""
+        rows = {e.id: {"consumer": self.name, "event_id": e.id, "event_type": e.type} for e in events}
+        connection = await session.connection()
+        inserted = await connection.execute(_INSERT_PROCESSED, list(rows.values()))
+        return set(inserted.scalars())
 
     async def _dead_letter(
         self, record: ConsumerRecord, exc: BaseException, attempts: int, event_type: str = "unknown"
@@ -316,6 +440,10 @@ class EventConsumer:
         raise _Stopping
 
 
+def _headers(record: ConsumerRecord) -> dict[str, str]:
+    return {name: value.decode(errors="replace") for name, value in (record.headers or ())}
+
+
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no type information: its classes are Any
     def __init__(self, runner: EventConsumer) -> None:
         self.runner = runner
@@ -324,6 +452,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ha
         # Wait for the batch in hand to finish and commit before the partitions move on.
         started = time.monotonic()
         async with self.runner._lock:
+            await self.runner.commit_offsets()
             self.runner.assigned -= set(revoked)
         self.runner.forget_lag(set(revoked))
         log.info(
