@@ -26,19 +26,16 @@ partition moves on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
-from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
@@ -49,7 +46,9 @@ from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import dead_letter_topic
 from crm_shared.db import unit_of_work
 from crm_shared.failures import is_transient as is_transient  # re-exported: the services' loops import it here
+from crm_shared.messaging import records as consumed
 from crm_shared.messaging.models import ProcessedEvent
+from crm_shared.messaging.offsets import OffsetCommitter
 from crm_shared.messaging.outbox import EventPublisher
 from crm_shared.messaging.producer import create_consumer
 from crm_shared.observability import context, tracing
@@ -60,6 +59,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 LAG_SAMPLE_SECONDS = 1.0
+STOP_COMMIT_SECONDS = 5.0
 
 
 # Built once; a redelivered event conflicts on the primary key and inserts nothing.
@@ -109,9 +109,7 @@ class EventConsumer:
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self.assigned: set[TopicPartition] = set()
-        self._consumer: AIOKafkaConsumer | None = None
-        self._uncommitted: dict[TopicPartition, int] = {}  # next offset to commit, per partition
-        self._next_commit = 0.0
+        self.offsets = OffsetCommitter(name, messaging.offset_commit_seconds)
         self.processed = 0
         self.dead_lettered = 0
 
@@ -133,12 +131,13 @@ class EventConsumer:
                 if batches:
                     async with self._lock:  # a rebalance waits for the batch in hand
                         await self._process_fetch(batches)
-                if self._uncommitted and now >= self._next_commit:
+                if self.offsets.due(now):
                     async with self._lock:
-                        await self.commit_offsets()
+                        await self.offsets.commit()
         finally:
-            async with self._lock:
-                await self.commit_offsets()
+            async with self._lock:  # bounded: a broker that is down does not hold up the stop
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.offsets.commit(), STOP_COMMIT_SECONDS)
             await consumer.stop()
             log.info("consumer stopped", extra={"consumer": self.name, "processed": self.processed})
 
@@ -168,7 +167,7 @@ class EventConsumer:
             consumer.subscribe(self.topics, listener=_Listener(self))
             try:
                 await consumer.start()
-                self._consumer = consumer
+                self.offsets.consumer = consumer
                 log.info("consumer started", extra={"consumer": self.name, "topics": self.topics})
                 return consumer
             except Exception as exc:
@@ -180,26 +179,6 @@ class EventConsumer:
                     return None
                 delay = min(delay * 2, 5.0)
         return None
-
-    async def commit_offsets(self) -> None:
-        """Commit what was processed since the last commit, every partition in one request.
-
-        Callers hold the lock (the loop, a revocation, the stop), so no batch is half done."""
-        self._next_commit = time.monotonic() + self._settings.offset_commit_seconds
-        consumer, offsets = self._consumer, self._uncommitted
-        if consumer is None or not offsets:
-            return
-        self._uncommitted = {}
-        try:
-            await consumer.commit(offsets)
-        except CommitFailedError:
-            # The partitions moved to another member; it resumes from the last committed offsets
-            # and the inbox turns the replays into no-ops.
-            log.info("offset commit lost to a rebalance", extra={"consumer": self.name, "partitions": len(offsets)})
-        except KafkaError as exc:
-            log.warning("offset commit failed", extra={"consumer": self.name, "error": repr(exc)})
-            for tp, offset in offsets.items():  # retried with the next commit, unless newer by then
-                self._uncommitted.setdefault(tp, offset)
 
     # -- processing ------------------------------------------------------------------------
 
@@ -214,20 +193,16 @@ class EventConsumer:
             if len(chunk) > 1:
                 failed = await self._process_together(chunk)
                 if failed is None:
-                    self._done(chunk)
+                    self.offsets.done(chunk)
                     continue
             for record in chunk:
                 try:
                     await self.process(record, failed.error if failed and failed.record is record else None)
                 except _Stopping:
                     return
-                self._done([record])
+                self.offsets.done([record])
                 if self._stop.is_set():
                     return
-
-    def _done(self, records: list[ConsumerRecord]) -> None:
-        for record in records:
-            self._uncommitted[TopicPartition(record.topic, record.partition)] = record.offset + 1
 
     async def process(self, record: ConsumerRecord, failed_in_batch: Exception | None = None) -> None:
         """Handle one record in its own transaction (`failed_in_batch`: its handler's error in a
@@ -240,29 +215,11 @@ class EventConsumer:
         handler = self.handlers.get(event.type)
         if handler is None:
             return  # an event type this consumer does not care about
-        headers = _headers(record)
-        with self._span(record, event, headers) as span:
+        headers = consumed.headers(record)
+        with consumed.process_span(record, event, headers, self.service, self.name) as span:
             outcome = await self._handle(record, event, handler, headers, tracing.trace_context(span), failed_in_batch)
             if span is not None:
                 span.set_attribute("crm.outcome", outcome)
-
-    def _span(self, record: ConsumerRecord, event: Envelope, headers: dict[str, str]) -> Any:
-        return tracing.span(
-            f"{record.topic} process",
-            kind=SpanKind.CONSUMER,
-            traceparent=headers.get("traceparent"),
-            attributes={
-                tracing.SERVICE_ATTRIBUTE: self.service,
-                "messaging.system": "kafka",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": record.topic,
-                "messaging.consumer.group.name": self.name,
-                "messaging.destination.partition.id": str(record.partition),
-                "messaging.kafka.offset": record.offset,
-                "messaging.message.id": str(event.id),
-                "crm.event.type": event.type,
-            },
-        )
 
     async def _process_together(self, records: list[ConsumerRecord]) -> _Failed | None:
         """Handle the records in one transaction. If any fails, nothing is committed and the
@@ -289,9 +246,9 @@ class EventConsumer:
                         outcomes.append((event.type, "duplicate", 0.0))
                         continue
                     first.discard(event.id)
-                    current, started, headers = record, time.perf_counter(), _headers(record)
+                    current, started, headers = record, time.perf_counter(), consumed.headers(record)
                     with (
-                        self._span(record, event, headers) as span,
+                        consumed.process_span(record, event, headers, self.service, self.name) as span,
                         context.bind(
                             correlation_id=event.correlationid,
                             causation_id=str(event.id),
@@ -398,17 +355,7 @@ class EventConsumer:
         self, record: ConsumerRecord, exc: BaseException, attempts: int, event_type: str = "unknown"
     ) -> None:
         """Never drop: keep trying until the dead-letter topic has the record."""
-        headers = [
-            *list(record.headers or ()),
-            ("dlq-consumer", self.name.encode()),
-            ("dlq-original-topic", record.topic.encode()),
-            ("dlq-original-partition", str(record.partition).encode()),
-            ("dlq-original-offset", str(record.offset).encode()),
-            ("dlq-error-type", type(exc).__name__.encode()),
-            ("dlq-error", str(exc)[:4000].encode()),
-            ("dlq-attempts", str(attempts).encode()),
-            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
-        ]
+        headers = consumed.dead_letter_headers(record, self.name, exc, attempts)
         delay = 0.2
         while True:
             producer = self._publisher.producer
@@ -440,10 +387,6 @@ class EventConsumer:
         raise _Stopping
 
 
-def _headers(record: ConsumerRecord) -> dict[str, str]:
-    return {name: value.decode(errors="replace") for name, value in (record.headers or ())}
-
-
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no type information: its classes are Any
     def __init__(self, runner: EventConsumer) -> None:
         self.runner = runner
@@ -452,7 +395,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ha
         # Wait for the batch in hand to finish and commit before the partitions move on.
         started = time.monotonic()
         async with self.runner._lock:
-            await self.runner.commit_offsets()
+            await self.runner.offsets.commit()
             self.runner.assigned -= set(revoked)
         self.runner.forget_lag(set(revoked))
         log.info(
