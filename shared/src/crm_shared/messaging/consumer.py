@@ -236,6 +236,9 @@ class EventConsumer:
                 items.append((record, event, handler))
         if not items:
             return None
+        # By key (stable, so each key keeps its order): concurrent batches of the service's
+        # consumers then lock the customers' rows in one order instead of deadlocking.
+        items.sort(key=lambda item: item[0].key or b"")
         outcomes: list[tuple[str, str, float]] = []
         current = None
         try:
