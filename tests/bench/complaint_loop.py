@@ -129,6 +129,23 @@ async def wait_for_consumer_groups(bootstrap: str, timeout: float = 300) -> floa
     return time.perf_counter() - started
 
 
+async def wait_for_outboxes(stack: DevStack, timeout: float = 120) -> float:
+    """Seconds until no service has an unsent outbox row. After the workers resume from a pause,
+    what they publish in the burst can still be unacknowledged or unmarked (then the relay re-sends
+    it after its grace period); a step measured then would measure that, not the steady state."""
+    started = time.perf_counter()
+    for service in stack.config.service_ports:
+        connection = await asyncpg.connect(stack.database_url(service).replace("+asyncpg", ""))
+        try:
+            while time.perf_counter() - started < timeout:
+                if not await connection.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"):
+                    break
+                await asyncio.sleep(0.2)
+        finally:
+            await connection.close()
+    return time.perf_counter() - started
+
+
 def signal_workers(supervisor: ProcessSupervisor, sig: int) -> None:
     for name, process in supervisor.processes.items():
         if name.endswith("-worker"):
@@ -215,6 +232,8 @@ async def pipeline_sections(
         caught_up = await wait_for_consumer_groups(stack.bootstrap)
         results["intake_backlog_all_groups_seconds"] = results["intake_backlog"][2] + caught_up
         print(f"   every consumer group caught up {caught_up:.1f} s after that", flush=True)
+        published = await wait_for_outboxes(stack)
+        print(f"   every outbox row published and marked {published:.1f} s after that", flush=True)
         await asyncio.sleep(3)  # let PostgreSQL and the broker settle after the burst
         print(f"\n3. whole pipeline: backlog bounded (<= {BACKLOG_LIMIT_SECONDS} s of arrivals at the end)", flush=True)
         results["sustained"] = await sustained_steps(clients["feedback"], watcher, body, args, "pipeline")

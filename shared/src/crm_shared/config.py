@@ -138,6 +138,14 @@ class MessagingSettings(BaseSettings):
     max_handler_attempts: int = 4
     retry_backoff_seconds: float = 0.1
     retry_backoff_max_seconds: float = 5.0
+    # When a fetch brings several records (a burst, a backlog), up to this many share one
+    # transaction (one inbox INSERT, one COMMIT); 1 = a transaction per record. A batch that
+    # fails is rolled back and handled one record at a time.
+    batch_size: int = 100
+    # Consumers commit the offsets of what they processed at most this often, all partitions in
+    # one request (and before a rebalance or stop); a crash re-delivers at most this window,
+    # which the inbox turns into no-ops.
+    offset_commit_seconds: float = 0.5
     # How often the worker samples its gauges that need a query (outbox backlog, pending timers).
     backlog_sample_seconds: float = 5.0
 

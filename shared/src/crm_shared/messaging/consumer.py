@@ -5,8 +5,16 @@ For each record, in partition order:
 2. in ONE transaction: insert (consumer, event id) into processed_events and run the handler;
    a redelivered event hits the primary key and does nothing;
 3. after the commit, events the handler wrote to the outbox are published right away.
-Offsets are committed per partition after its records are processed, so a crash re-delivers
-at most one batch, which step 2 turns into no-ops.
+
+When a fetch brings several records (a burst, a backlog), up to `CRM_MESSAGING_BATCH_SIZE` of them
+share one transaction: one inbox INSERT for all, each partition's records handled in order (each
+with a fresh identity map, as if alone), one COMMIT, then their outbox rows are published. If any
+record of the batch fails, the batch rolls back and its records are handled one by one as above,
+so a poison record is retried and dead-lettered alone.
+
+Offsets of processed records are committed for all partitions in one request, at most every
+`CRM_MESSAGING_OFFSET_COMMIT_SECONDS` (and before partitions are revoked or the consumer stops),
+so a crash re-delivers at most that window, which step 2 turns into no-ops.
 
 Failures: infrastructure errors (database or broker unreachable, serialisation conflicts) are
 retried with backoff until they heal, because dead-lettering a good event for a database restart
@@ -18,16 +26,16 @@ partition moves on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
-from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert
@@ -38,7 +46,9 @@ from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import dead_letter_topic
 from crm_shared.db import unit_of_work
 from crm_shared.failures import is_transient as is_transient  # re-exported: the services' loops import it here
+from crm_shared.messaging import records as consumed
 from crm_shared.messaging.models import ProcessedEvent
+from crm_shared.messaging.offsets import OffsetCommitter
 from crm_shared.messaging.outbox import EventPublisher
 from crm_shared.messaging.producer import create_consumer
 from crm_shared.observability import context, tracing
@@ -49,6 +59,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 LAG_SAMPLE_SECONDS = 1.0
+STOP_COMMIT_SECONDS = 5.0
 
 
 # Built once; a redelivered event conflicts on the primary key and inserts nothing.
@@ -62,6 +73,14 @@ _INSERT_PROCESSED = (
 
 class _Stopping(Exception):
     """Raised inside a retry loop when the worker is asked to stop."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    """Why a batch was rolled back: the record whose handler raised (None: no handler did)."""
+
+    record: ConsumerRecord | None
+    error: Exception
 
 
 class EventConsumer:
@@ -90,6 +109,7 @@ class EventConsumer:
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self.assigned: set[TopicPartition] = set()
+        self.offsets = OffsetCommitter(name, messaging.offset_commit_seconds)
         self.processed = 0
         self.dead_lettered = 0
 
@@ -108,16 +128,16 @@ class EventConsumer:
                 if now >= next_lag_sample:  # local state only (no broker round trip), once a second
                     next_lag_sample = now + LAG_SAMPLE_SECONDS
                     await self._sample_lag(consumer)
-                if not batches:
-                    continue
-                async with self._lock:  # a rebalance waits for the batch in hand
-                    for tp, records in batches.items():
-                        done = await self._process_partition(records)
-                        if done is not None:
-                            await self._commit(consumer, tp, done.offset + 1)
-                        if stop.is_set():
-                            break
+                if batches:
+                    async with self._lock:  # a rebalance waits for the batch in hand
+                        await self._process_fetch(batches)
+                if self.offsets.due(now):
+                    async with self._lock:
+                        await self.offsets.commit()
         finally:
+            async with self._lock:  # bounded: a broker that is down does not hold up the stop
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.offsets.commit(), STOP_COMMIT_SECONDS)
             await consumer.stop()
             log.info("consumer stopped", extra={"consumer": self.name, "processed": self.processed})
 
@@ -147,6 +167,7 @@ class EventConsumer:
             consumer.subscribe(self.topics, listener=_Listener(self))
             try:
                 await consumer.start()
+                self.offsets.consumer = consumer
                 log.info("consumer started", extra={"consumer": self.name, "topics": self.topics})
                 return consumer
             except Exception as exc:
@@ -159,30 +180,33 @@ class EventConsumer:
                 delay = min(delay * 2, 5.0)
         return None
 
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
-        try:
-            await consumer.commit({tp: offset})
-        except CommitFailedError:
-            # The partition moved to another member; it resumes from the last committed offset
-            # and the inbox turns the replays into no-ops.
-            log.info("offset commit lost to a rebalance", extra={"consumer": self.name, "partition": str(tp)})
-        except KafkaError as exc:
-            log.warning("offset commit failed", extra={"consumer": self.name, "error": repr(exc)})
-
     # -- processing ------------------------------------------------------------------------
 
-    async def _process_partition(self, records: list[ConsumerRecord]) -> ConsumerRecord | None:
-        """Process records in order; returns the last one fully handled."""
-        last_done = None
-        for record in records:
-            try:
-                await self.process(record)
-            except _Stopping:
-                break
-            last_done = record
-        return last_done
+    async def _process_fetch(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Process what one fetch returned, each partition in order, in batches of up to
+        `batch_size` records per transaction; marks what is done for the next offset commit."""
+        records = [record for partition in batches.values() for record in partition]
+        size = max(self._settings.batch_size, 1)
+        for start in range(0, len(records), size):
+            chunk = records[start : start + size]
+            failed: _Failed | None = None
+            if len(chunk) > 1:
+                failed = await self._process_together(chunk)
+                if failed is None:
+                    self.offsets.done(chunk)
+                    continue
+            for record in chunk:
+                try:
+                    await self.process(record, failed.error if failed and failed.record is record else None)
+                except _Stopping:
+                    return
+                self.offsets.done([record])
+                if self._stop.is_set():
+                    return
 
-    async def process(self, record: ConsumerRecord) -> None:
+    async def process(self, record: ConsumerRecord, failed_in_batch: Exception | None = None) -> None:
+        """Handle one record in its own transaction (`failed_in_batch`: its handler's error in a
+        batch, which counts as its first attempt)."""
         try:
             event = Envelope.model_validate_json(record.value or b"")
         except ValidationError as exc:
@@ -191,26 +215,67 @@ class EventConsumer:
         handler = self.handlers.get(event.type)
         if handler is None:
             return  # an event type this consumer does not care about
-        headers = {name: value.decode(errors="replace") for name, value in (record.headers or ())}
-        with tracing.span(
-            f"{record.topic} process",
-            kind=SpanKind.CONSUMER,
-            traceparent=headers.get("traceparent"),
-            attributes={
-                tracing.SERVICE_ATTRIBUTE: self.service,
-                "messaging.system": "kafka",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": record.topic,
-                "messaging.consumer.group.name": self.name,
-                "messaging.destination.partition.id": str(record.partition),
-                "messaging.kafka.offset": record.offset,
-                "messaging.message.id": str(event.id),
-                "crm.event.type": event.type,
-            },
-        ) as span:
-            outcome = await self._handle(record, event, handler, headers, tracing.trace_context(span))
+        headers = consumed.headers(record)
+        with consumed.process_span(record, event, headers, self.service, self.name) as span:
+            outcome = await self._handle(record, event, handler, headers, tracing.trace_context(span), failed_in_batch)
             if span is not None:
                 span.set_attribute("crm.outcome", outcome)
+
+    async def _process_together(self, records: list[ConsumerRecord]) -> _Failed | None:
+        """Handle the records in one transaction. If any fails, nothing is committed and the
+        failure is returned (with the record whose handler raised, if one did): the caller then
+        handles the records one by one."""
+        items = []
+        for record in records:
+            try:
+                event = Envelope.model_validate_json(record.value or b"")
+            except ValidationError as exc:
+                return _Failed(None, exc)  # dead-lettered on the one-by-one path
+            handler = self.handlers.get(event.type)
+            if handler is not None:
+                items.append((record, event, handler))
+        if not items:
+            return None
+        # By key (stable, so each key keeps its order): concurrent batches of the service's
+        # consumers then lock the customers' rows in one order instead of deadlocking.
+        items.sort(key=lambda item: item[0].key or b"")
+        outcomes: list[tuple[str, str, float]] = []
+        current = None
+        try:
+            async with unit_of_work(self._sessions, self._publisher.dispatch) as session:
+                first = await self._first_deliveries(session, [event for _, event, _ in items])
+                for record, event, handler in items:
+                    if event.id not in first:  # handled before (or earlier in this batch)
+                        outcomes.append((event.type, "duplicate", 0.0))
+                        continue
+                    first.discard(event.id)
+                    current, started, headers = record, time.perf_counter(), consumed.headers(record)
+                    with (
+                        consumed.process_span(record, event, headers, self.service, self.name) as span,
+                        context.bind(
+                            correlation_id=event.correlationid,
+                            causation_id=str(event.id),
+                            traceparent=headers.get("traceparent"),
+                            span=tracing.trace_context(span),
+                        ),
+                    ):
+                        await handler(session, event)
+                        await session.flush()
+                    session.expunge_all()  # the next handler starts with a fresh identity map, as if alone
+                    current = None
+                    outcomes.append((event.type, "ok", time.perf_counter() - started))
+        except Exception as exc:
+            log.info(
+                "batch failed; handling its records one by one",
+                extra={"consumer": self.name, "records": len(records), "error": repr(exc)},
+            )
+            return _Failed(current, exc)
+        self.processed += len(outcomes)
+        for event_type, outcome, seconds in outcomes:
+            EVENTS_CONSUMED.labels(self.service, self.name, event_type, outcome).inc()
+            if outcome == "ok":
+                HANDLER_LATENCY.labels(self.service, self.name, event_type).observe(seconds)
+        return None
 
     async def _handle(
         self,
@@ -219,10 +284,17 @@ class EventConsumer:
         handler: Handler,
         headers: dict[str, str],
         span: context.TraceContext | None,
+        failed_in_batch: Exception | None = None,
     ) -> str:
         """Runs the handler until it commits or the event is dead-lettered; returns the outcome."""
         attempt = 0
         outage = 0
+        if failed_in_batch is not None and not is_transient(failed_in_batch):
+            attempt = 1  # its handler already failed once, in the batch
+            if attempt >= self._settings.max_handler_attempts:
+                return await self._give_up(record, event, failed_in_batch, attempt)
+            EVENTS_CONSUMED.labels(self.service, self.name, event.type, "retried").inc()
+            await self._sleep(self._backoff(attempt))
         while True:
             attempt += 1
             started = time.perf_counter()
@@ -255,36 +327,38 @@ class EventConsumer:
                     await self._sleep(self._backoff(min(outage, 6)))
                     continue
                 if attempt >= self._settings.max_handler_attempts:
-                    log.error(
-                        "handler failed; dead-lettering event",
-                        extra={"consumer": self.name, "event_id": str(event.id), "error": repr(exc)},
-                    )
-                    await self._dead_letter(record, exc, attempts=attempt, event_type=event.type)
-                    return "dead_lettered"
+                    return await self._give_up(record, event, exc, attempt)
                 EVENTS_CONSUMED.labels(self.service, self.name, event.type, "retried").inc()
                 await self._sleep(self._backoff(attempt))
 
+    async def _give_up(self, record: ConsumerRecord, event: Envelope, exc: Exception, attempts: int) -> str:
+        log.error(
+            "handler failed; dead-lettering event",
+            extra={"consumer": self.name, "event_id": str(event.id), "error": repr(exc)},
+        )
+        await self._dead_letter(record, exc, attempts=attempts, event_type=event.type)
+        return "dead_lettered"
+
     async def _first_delivery(self, session: AsyncSession, event: Envelope) -> bool:
-        inserted = await session.execute(
+        # On the session's connection: a Core statement gains nothing from the ORM's execute path.
+        connection = await session.connection()
+        inserted = await connection.execute(
             _INSERT_PROCESSED, {"consumer": self.name, "event_id": event.id, "event_type": event.type}
         )
         return inserted.first() is not None
+
+    async def _first_deliveries(self, session: AsyncSession, events: list[Envelope]) -> set[uuid.UUID]:
+        """Inbox rows for a batch in one statement; returns the ids not processed before."""
+        rows = {e.id: {"consumer": self.name, "event_id": e.id, "event_type": e.type} for e in events}
+        connection = await session.connection()
+        inserted = await connection.execute(_INSERT_PROCESSED, list(rows.values()))
+        return set(inserted.scalars())
 
     async def _dead_letter(
         self, record: ConsumerRecord, exc: BaseException, attempts: int, event_type: str = "unknown"
     ) -> None:
         """Never drop: keep trying until the dead-letter topic has the record."""
-        headers = [
-            *list(record.headers or ()),
-            ("dlq-consumer", self.name.encode()),
-            ("dlq-original-topic", record.topic.encode()),
-            ("dlq-original-partition", str(record.partition).encode()),
-            ("dlq-original-offset", str(record.offset).encode()),
-            ("dlq-error-type", type(exc).__name__.encode()),
-            ("dlq-error", str(exc)[:4000].encode()),
-            ("dlq-attempts", str(attempts).encode()),
-            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
-        ]
+        headers = consumed.dead_letter_headers(record, self.name, exc, attempts)
         delay = 0.2
         while True:
             producer = self._publisher.producer
@@ -324,6 +398,7 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ha
         # Wait for the batch in hand to finish and commit before the partitions move on.
         started = time.monotonic()
         async with self.runner._lock:
+            await self.runner.offsets.commit()
             self.runner.assigned -= set(revoked)
         self.runner.forget_lag(set(revoked))
         log.info(
