@@ -8,6 +8,10 @@ the statement wrote (epoch seconds), and no notification is sent when they hold 
 closed or done): the timer (crm_shared.timers) wakes only for a deadline earlier than the one it
 plans for, and then without a query. Two statement triggers (insert, update) with transition
 tables, since PostgreSQL allows a transition table on one event per trigger.
+
+And `webhook_subscriptions` NOTIFYs channel `webhook_subscriptions` on any change, so the worker's
+webhooks consumer keeps the active subscriptions in memory and drops them at once
+(notifications.webhooks.watch) instead of reading the table for every event.
 """
 
 from alembic import op
@@ -42,8 +46,24 @@ def upgrade() -> None:
             "REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION tasks_notify_deadline()"
         )
 
+    op.execute(
+        """
+        CREATE FUNCTION webhook_subscriptions_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('webhook_subscriptions', '');
+            RETURN NULL;
+        END $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER webhook_subscriptions_changed AFTER INSERT OR UPDATE OR DELETE ON webhook_subscriptions "
+        "FOR EACH STATEMENT EXECUTE FUNCTION webhook_subscriptions_notify()"
+    )
+
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER webhook_subscriptions_changed ON webhook_subscriptions")
+    op.execute("DROP FUNCTION webhook_subscriptions_notify()")
     for event in ("INSERT", "UPDATE"):
         op.execute(f"DROP TRIGGER tasks_{event.lower()}_deadline ON tasks")
     op.execute("DROP FUNCTION tasks_notify_deadline()")

@@ -9,10 +9,11 @@ from notifications.events.handlers import consumers
 from notifications.keyaccounts.runner import key_account_check
 from notifications.outbound import sealing
 from notifications.renewals.timer import renewal_timer
+from notifications.webhooks.watch import subscription_watch
 
 
 def background() -> list[Background]:
-    return [escalation_timer, renewal_timer, key_account_check, delivery_runner]
+    return [escalation_timer, renewal_timer, key_account_check, delivery_runner, subscription_watch]
 
 
 def settings() -> Settings:

@@ -11,6 +11,7 @@ stored bodies reduced to id and type (the erasure event itself is still delivere
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,11 +44,12 @@ from notifications.webhooks.schemas import (
     WebhookPage,
     WebhookRead,
 )
+from notifications.webhooks.watch import SUBSCRIPTIONS
 
 ERASURE_EVENT = "crm.contact.erased.v1"
 
 
-def matches(patterns: list[str], event_type: str) -> bool:
+def matches(patterns: Sequence[str], event_type: str) -> bool:
     """Exact types, prefixes ending in `.*` (`crm.feedback.*`) or `*`."""
     for pattern in patterns:
         if pattern == "*" or pattern == event_type:
@@ -68,8 +70,11 @@ def _customer_id(subject: str) -> uuid.UUID | None:
 
 
 async def on_event(session: AsyncSession, event: Envelope) -> None:
+    """The active subscriptions come from the worker's copy (webhooks/watch.py): no query per event."""
+    subscriptions = [s for s in await SUBSCRIPTIONS.active(session) if matches(s.event_types, event.type)]
+    if not subscriptions:
+        return
     repository = WebhookRepository(session)
-    subscriptions = [s for s in await repository.active_subscriptions() if matches(s.event_types, event.type)]
     now = utcnow()
     payload = event.model_dump(mode="json")
     await repository.insert_deliveries(
