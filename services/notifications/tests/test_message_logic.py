@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import random
+import time as time_module
 from datetime import UTC, datetime, time
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -49,6 +50,33 @@ def test_subscription_patterns_match_exact_types_prefixes_and_all() -> None:
     assert matches(["crm.contact.erased.v1"], "crm.contact.erased.v1")
     assert not matches(["crm.contact.erased.v1"], "crm.contact.created.v1")
     assert matches(["*"], "crm.score.changed.v2")
+
+
+def test_the_webhooks_consumer_passes_by_event_types_nobody_subscribed_to_only_while_its_copy_is_fresh() -> None:
+    """No transaction for an event no subscription wants; without a fresh copy, every event goes to
+    the handler (which reads the subscriptions)."""
+    import asyncio
+    import uuid
+
+    from notifications.webhooks.repository import ActiveSubscription
+    from notifications.webhooks.watch import SubscribedHandlers, SubscriptionCache
+
+    async def handler(session, event) -> None:
+        pass
+
+    cache = SubscriptionCache()
+    handlers = SubscribedHandlers({"crm.feedback.received.v1": handler, "crm.task.created.v1": handler})
+    handlers.cache = cache
+    assert handlers.get("crm.task.created.v1") is handler  # nothing read yet
+    watch = SimpleNamespace(listener=SimpleNamespace(is_closed=lambda: False), event=asyncio.Event())
+    cache.watch = watch  # type: ignore[assignment]
+    cache.rows = [ActiveSubscription(uuid.uuid4(), ("crm.feedback.*",))]
+    cache.loaded_at = time_module.monotonic()
+    assert handlers.get("crm.feedback.received.v1") is handler
+    assert handlers.get("crm.task.created.v1") is None
+    assert handlers.get("crm.contact.created.v1") is None  # no handler at all
+    watch.event.set()  # a subscription changed somewhere
+    assert handlers.get("crm.task.created.v1") is handler
 
 
 # -- templates --------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ stored bodies reduced to id and type (the erasure event itself is still delivere
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,19 +43,9 @@ from notifications.webhooks.schemas import (
     WebhookPage,
     WebhookRead,
 )
-from notifications.webhooks.watch import SUBSCRIPTIONS
+from notifications.webhooks.watch import SUBSCRIPTIONS, matches
 
 ERASURE_EVENT = "crm.contact.erased.v1"
-
-
-def matches(patterns: Sequence[str], event_type: str) -> bool:
-    """Exact types, prefixes ending in `.*` (`crm.feedback.*`) or `*`."""
-    for pattern in patterns:
-        if pattern == "*" or pattern == event_type:
-            return True
-        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
-            return True
-    return False
 
 
 def _customer_id(subject: str) -> uuid.UUID | None:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_shared.db import database_ssl
 from crm_shared.wakeup import WakeUp
-from crm_shared.worker import Worker
+from crm_shared.worker import Handler, Worker
 from notifications.config import Settings
 from notifications.webhooks.repository import ActiveSubscription, WebhookRepository
 
@@ -34,6 +35,16 @@ MAX_AGE_SECONDS = 30.0
 CHECK_SECONDS = 1.0
 
 
+def matches(patterns: Sequence[str], event_type: str) -> bool:
+    """Exact types, prefixes ending in `.*` (`crm.feedback.*`) or `*`."""
+    for pattern in patterns:
+        if pattern == "*" or pattern == event_type:
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
 class SubscriptionCache:
     """One per worker process."""
 
@@ -42,6 +53,17 @@ class SubscriptionCache:
         self.rows: list[ActiveSubscription] | None = None
         self.loaded_at = 0.0
         self.loads = 0  # how many times the table was read (for tests)
+        self._wanted: dict[str, bool] = {}  # by event type, for the copy in hand
+
+    def wanted(self, event_type: str) -> bool | None:
+        """Whether an active subscription matches `event_type`; None when the copy is not fresh."""
+        if not self._fresh():
+            return None
+        found = self._wanted.get(event_type)
+        if found is None:
+            assert self.rows is not None
+            found = self._wanted[event_type] = any(matches(s.event_types, event_type) for s in self.rows)
+        return found
 
     def _fresh(self) -> bool:
         watch = self.watch
@@ -62,11 +84,26 @@ class SubscriptionCache:
             self.watch.clear()  # before the read: a change committed after it sets the flag again
         rows = await WebhookRepository(session).active_subscriptions()
         self.loads += 1
-        self.rows, self.loaded_at = rows, time.monotonic()
+        self.rows, self.loaded_at, self._wanted = rows, time.monotonic(), {}
         return rows
 
 
 SUBSCRIPTIONS = SubscriptionCache()
+
+
+class SubscribedHandlers(dict[str, Handler]):
+    """The webhooks consumer's handlers: while the copy is fresh, an event type that no active
+    subscription matches has no handler, so the consumer passes it by as one it does not care
+    about (no transaction, no inbox row: there is nothing to do exactly once). Otherwise, and for
+    any other way of reading the handlers, every event type goes to the handler."""
+
+    cache: SubscriptionCache = SUBSCRIPTIONS
+
+    def get(self, event_type: str, default: Handler | None = None) -> Handler | None:  # type: ignore[override]
+        handler = super().get(event_type)
+        if handler is None or self.cache.wanted(event_type) is False:
+            return default
+        return handler
 
 
 def subscription_watch(worker: Worker, stop: asyncio.Event):
