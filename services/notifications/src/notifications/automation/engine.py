@@ -42,6 +42,8 @@ class CompiledPlaybook:
     key: str
     definition: PlaybookDefinition
     actions: tuple[CompiledAction, ...]
+    # Whether a condition reads a fact only the customer projection may supply (the tier).
+    needs_customer: bool = False
 
     def matches(self, facts: dict[str, Any]) -> bool:
         return self.definition.trigger.matches(facts)
@@ -57,7 +59,10 @@ def compile_playbooks(playbooks: dict[str, PlaybookDefinition]) -> dict[str, lis
         actions = tuple(
             CompiledAction(a.kind, f"{key}:{i}", a.model_dump(mode="json")) for i, a in enumerate(definition.actions)
         )
-        by_event.setdefault(definition.trigger.event, []).append(CompiledPlaybook(key, definition, actions))
+        needs_customer = any(c.on in rules.CUSTOMER_FACTS for c in definition.trigger.conditions)
+        by_event.setdefault(definition.trigger.event, []).append(
+            CompiledPlaybook(key, definition, actions, needs_customer)
+        )
     return by_event
 
 
@@ -97,10 +102,17 @@ class PlaybookEngine:
             return
         about_nobody = event.type in rules.NO_CUSTOMER  # an alert or a theme: its subject is no customer id
         carries = about_nobody or event.type in rules.CARRIES_CUSTOMER
-        customer = None if carries else await get_customer(session, uuid.UUID(event.subject))
+        # The projection is read before matching only when a condition needs its tier; otherwise
+        # only when a playbook matched (its actions get the customer).
+        looked_up = not carries and any(p.needs_customer for p in candidates)
+        customer = await get_customer(session, uuid.UUID(event.subject)) if looked_up else None
         facts = rules.facts_of(event, customer)
         matched = [p for p in candidates if p.matches(facts)]
-        if not about_nobody and carries and any(a.kind != "create_task" for p in matched for a in p.actions):
+        if not matched:
+            return
+        if not carries and not looked_up:
+            customer = await get_customer(session, uuid.UUID(event.subject))
+        elif not about_nobody and carries and any(a.kind != "create_task" for p in matched for a in p.actions):
             customer = await get_customer(session, uuid.UUID(event.subject))
         for playbook in matched:
             for action in playbook.actions:
