@@ -4,7 +4,6 @@ import base64
 import hashlib
 import hmac
 import random
-import time as time_module
 from datetime import UTC, datetime, time
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -58,24 +57,27 @@ def test_the_webhooks_consumer_passes_by_event_types_nobody_subscribed_to_only_w
     import asyncio
     import uuid
 
+    from notifications.changes import ChangeWatch
     from notifications.webhooks.repository import ActiveSubscription
     from notifications.webhooks.watch import SubscribedHandlers, SubscriptionCache
 
     async def handler(session, event) -> None:
         pass
 
-    cache = SubscriptionCache()
+    watch = ChangeWatch("test")
+    cache = SubscriptionCache(watch)
     handlers = SubscribedHandlers({"crm.feedback.received.v1": handler, "crm.task.created.v1": handler})
     handlers.cache = cache
     assert handlers.get("crm.task.created.v1") is handler  # nothing read yet
-    watch = SimpleNamespace(listener=SimpleNamespace(is_closed=lambda: False), event=asyncio.Event())
-    cache.watch = watch  # type: ignore[assignment]
+    changed = asyncio.Event()
+    wake = SimpleNamespace(listener=SimpleNamespace(is_closed=lambda: False), event=changed, clear=changed.clear)
+    watch.wake = wake  # type: ignore[assignment]
+    watch.reading()
     cache.rows = [ActiveSubscription(uuid.uuid4(), ("crm.feedback.*",))]
-    cache.loaded_at = time_module.monotonic()
     assert handlers.get("crm.feedback.received.v1") is handler
     assert handlers.get("crm.task.created.v1") is None
     assert handlers.get("crm.contact.created.v1") is None  # no handler at all
-    watch.event.set()  # a subscription changed somewhere
+    wake.event.set()  # a subscription changed somewhere
     assert handlers.get("crm.task.created.v1") is handler
 
 

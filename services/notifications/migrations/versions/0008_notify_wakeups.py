@@ -11,7 +11,9 @@ tables, since PostgreSQL allows a transition table on one event per trigger.
 
 And `webhook_subscriptions` NOTIFYs channel `webhook_subscriptions` on any change, so the worker's
 webhooks consumer keeps the active subscriptions in memory and drops them at once
-(notifications.webhooks.watch) instead of reading the table for every event.
+(notifications.webhooks.watch) instead of reading the table for every event; `playbook_state`
+NOTIFYs channel `playbooks` when a change bumps the version, so an event with no causation
+costs the playbook engine no version query while nothing changed.
 """
 
 from alembic import op
@@ -59,9 +61,24 @@ def upgrade() -> None:
         "CREATE TRIGGER webhook_subscriptions_changed AFTER INSERT OR UPDATE OR DELETE ON webhook_subscriptions "
         "FOR EACH STATEMENT EXECUTE FUNCTION webhook_subscriptions_notify()"
     )
+    op.execute(
+        """
+        CREATE FUNCTION playbook_state_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('playbooks', '');
+            RETURN NULL;
+        END $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER playbook_state_changed AFTER INSERT OR UPDATE OR DELETE ON playbook_state "
+        "FOR EACH STATEMENT EXECUTE FUNCTION playbook_state_notify()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER playbook_state_changed ON playbook_state")
+    op.execute("DROP FUNCTION playbook_state_notify()")
     op.execute("DROP TRIGGER webhook_subscriptions_changed ON webhook_subscriptions")
     op.execute("DROP FUNCTION webhook_subscriptions_notify()")
     for event in ("INSERT", "UPDATE"):

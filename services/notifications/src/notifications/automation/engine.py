@@ -1,9 +1,11 @@
 """Runs the playbooks for each consumed event: match the triggers, run the actions.
 
-The enabled playbooks live in memory, compiled once per change: each event costs one small
-query (the playbooks' version number, read in the event's own transaction, and whether the
-event stems from a playbook's own task) and nothing else until a playbook matches. A change
-through the API bumps the version, and the next event reloads.
+The enabled playbooks live in memory, compiled once per change: an event that stems from another
+event costs one small query (the playbooks' version number, read in the event's own transaction,
+and whether the event stems from a playbook's own task) and nothing else until a playbook
+matches; an event with no causation (a complaint taken by the api) costs none while no playbook
+changed (notifications.changes: the `playbook_state` trigger NOTIFYs channel `playbooks`). A
+change through the API bumps the version, and the next event reloads.
 
 Loops: task events (crm.outreach) are not consumed at all, and an event whose causation id is
 an event of playbook P's task (or an event caused by one, recorded in `playbook_effects`) does
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.projections import get_customer
 from notifications.automation.executors import EXECUTORS
+from notifications.changes import ChangeWatch
 from notifications.playbooks import rules
 from notifications.playbooks.repository import PlaybookRepository
 from notifications.playbooks.schemas import PlaybookDefinition
@@ -83,8 +86,12 @@ class PlaybookEngine:
         self.by_event: dict[str, list[CompiledPlaybook]] = {}
 
     async def _playbooks(self, session: AsyncSession, event: Envelope) -> tuple[list[CompiledPlaybook], list[str]]:
-        repository = PlaybookRepository(session)
-        version, caused_by = await repository.state(_uuid(event.causationid))
+        causation_id = _uuid(event.causationid)
+        if causation_id is None and self.version is not None and PLAYBOOK_CHANGES.fresh():
+            # No playbook changed since the version was read: nothing to ask the database.
+            return self.by_event.get(rules.canonical_type(event.type), []), []
+        PLAYBOOK_CHANGES.reading()
+        version, caused_by = await PlaybookRepository(session).state(causation_id)
         if version != self.version:
             definitions = {key: definition for key, (definition, _) in (await in_force(session)).items()}
             self.by_event = compile_playbooks(definitions)
@@ -133,6 +140,10 @@ class PlaybookEngine:
                 )
 
 
+# The `playbook_state` trigger NOTIFYs channel `playbooks` when a change bumps the version.
+PLAYBOOK_CHANGES = ChangeWatch("playbooks")
+# The background loop the notifications worker runs (crm_shared.worker.Background).
+playbook_watch = PLAYBOOK_CHANGES.loop
 ENGINE = PlaybookEngine()
 
 

@@ -3,36 +3,22 @@
 Every event of the four topics goes to the `notifications-webhooks` consumer, and each needs the
 active subscriptions (id and event types): reading them per event was a query per event for a
 table that changes a few times a year. The worker keeps them in memory and drops them the moment
-any replica of the api changes a subscription: a statement trigger on `webhook_subscriptions`
-NOTIFYs channel `webhook_subscriptions` on commit, and a background loop (`subscription_watch`)
-LISTENs on its own connection (crm_shared.wakeup). The notification reaches the worker within
-milliseconds of the commit, well before an event produced after the change has crossed the broker.
-Without a live listener (not started yet, reconnecting) nothing is cached: every event reads the
-table, as before. `MAX_AGE_SECONDS` bounds the age of the copy in any case.
+any replica of the api changes a subscription (notifications.changes: the `webhook_subscriptions`
+trigger NOTIFYs channel `webhook_subscriptions`, the worker LISTENs). While the copy is fresh, an
+event type no subscription wants does not even open a transaction (`SubscribedHandlers`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from collections.abc import Sequence
-from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_shared.db import database_ssl
-from crm_shared.wakeup import WakeUp
-from crm_shared.worker import Handler, Worker
-from notifications.config import Settings
+from crm_shared.worker import Handler
+from notifications.changes import ChangeWatch
 from notifications.webhooks.repository import ActiveSubscription, WebhookRepository
 
-log = logging.getLogger(__name__)
-
 CHANNEL = "webhook_subscriptions"
-MAX_AGE_SECONDS = 30.0
-# How often the loop checks that its listener is still connected (a lost one drops the copy at once).
-CHECK_SECONDS = 1.0
 
 
 def matches(patterns: Sequence[str], event_type: str) -> bool:
@@ -48,47 +34,35 @@ def matches(patterns: Sequence[str], event_type: str) -> bool:
 class SubscriptionCache:
     """One per worker process."""
 
-    def __init__(self) -> None:
-        self.watch: WakeUp | None = None
+    def __init__(self, watch: ChangeWatch) -> None:
+        self.watch = watch
         self.rows: list[ActiveSubscription] | None = None
-        self.loaded_at = 0.0
         self.loads = 0  # how many times the table was read (for tests)
         self._wanted: dict[str, bool] = {}  # by event type, for the copy in hand
 
     def wanted(self, event_type: str) -> bool | None:
         """Whether an active subscription matches `event_type`; None when the copy is not fresh."""
-        if not self._fresh():
+        if self.rows is None or not self.watch.fresh():
             return None
         found = self._wanted.get(event_type)
         if found is None:
-            assert self.rows is not None
             found = self._wanted[event_type] = any(matches(s.event_types, event_type) for s in self.rows)
         return found
 
-    def _fresh(self) -> bool:
-        watch = self.watch
-        return (
-            self.rows is not None
-            and watch is not None
-            and watch.listener is not None
-            and not watch.listener.is_closed()
-            and not watch.event.is_set()
-            and time.monotonic() - self.loaded_at < MAX_AGE_SECONDS
-        )
-
     async def active(self, session: AsyncSession) -> list[ActiveSubscription]:
-        if self._fresh():
-            assert self.rows is not None
+        if self.rows is not None and self.watch.fresh():
             return self.rows
-        if self.watch is not None:
-            self.watch.clear()  # before the read: a change committed after it sets the flag again
+        self.watch.reading()
         rows = await WebhookRepository(session).active_subscriptions()
         self.loads += 1
-        self.rows, self.loaded_at, self._wanted = rows, time.monotonic(), {}
+        self.rows, self._wanted = rows, {}
         return rows
 
 
-SUBSCRIPTIONS = SubscriptionCache()
+SUBSCRIPTION_CHANGES = ChangeWatch(CHANNEL)
+SUBSCRIPTIONS = SubscriptionCache(SUBSCRIPTION_CHANGES)
+# The background loop the notifications worker runs (crm_shared.worker.Background).
+subscription_watch = SUBSCRIPTION_CHANGES.loop
 
 
 class SubscribedHandlers(dict[str, Handler]):
@@ -104,33 +78,3 @@ class SubscribedHandlers(dict[str, Handler]):
         if handler is None or self.cache.wanted(event_type) is False:
             return default
         return handler
-
-
-def subscription_watch(worker: Worker, stop: asyncio.Event):
-    """The background loop the notifications worker runs (crm_shared.worker.Background): keeps the
-    LISTEN connection that lets `SUBSCRIPTIONS` keep its copy."""
-    settings = cast(Settings, worker.settings)
-    wake = WakeUp(
-        settings.database_url,
-        CHANNEL,
-        log=log,
-        cannot_listen="webhooks: cannot listen for subscription changes",
-        tls=database_ssl(settings),
-    )
-    wake.set()  # nothing read yet
-
-    async def run() -> None:
-        SUBSCRIPTIONS.watch = wake
-        try:
-            while not stop.is_set():
-                await wake.listen()
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=CHECK_SECONDS)
-                except TimeoutError:
-                    pass
-        finally:
-            if SUBSCRIPTIONS.watch is wake:
-                SUBSCRIPTIONS.watch = None
-            await wake.close()
-
-    return run()
