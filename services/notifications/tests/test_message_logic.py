@@ -51,6 +51,36 @@ def test_subscription_patterns_match_exact_types_prefixes_and_all() -> None:
     assert matches(["*"], "crm.score.changed.v2")
 
 
+def test_the_webhooks_consumer_passes_by_event_types_nobody_subscribed_to_only_while_its_copy_is_fresh() -> None:
+    """No transaction for an event no subscription wants; without a fresh copy, every event goes to
+    the handler (which reads the subscriptions)."""
+    import asyncio
+    import uuid
+
+    from notifications.changes import ChangeWatch
+    from notifications.webhooks.repository import ActiveSubscription
+    from notifications.webhooks.watch import SubscribedHandlers, SubscriptionCache
+
+    async def handler(session, event) -> None:
+        pass
+
+    watch = ChangeWatch("test")
+    cache = SubscriptionCache(watch)
+    handlers = SubscribedHandlers({"crm.feedback.received.v1": handler, "crm.task.created.v1": handler})
+    handlers.cache = cache
+    assert handlers.get("crm.task.created.v1") is handler  # nothing read yet
+    changed = asyncio.Event()
+    wake = SimpleNamespace(listener=SimpleNamespace(is_closed=lambda: False), event=changed, clear=changed.clear)
+    watch.wake = wake  # type: ignore[assignment]
+    watch.reading()
+    cache.rows = [ActiveSubscription(uuid.uuid4(), ("crm.feedback.*",))]
+    assert handlers.get("crm.feedback.received.v1") is handler
+    assert handlers.get("crm.task.created.v1") is None
+    assert handlers.get("crm.contact.created.v1") is None  # no handler at all
+    wake.event.set()  # a subscription changed somewhere
+    assert handlers.get("crm.task.created.v1") is handler
+
+
 # -- templates --------------------------------------------------------------------------------
 
 VARIANTS = {

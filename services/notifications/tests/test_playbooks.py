@@ -231,6 +231,18 @@ def test_disabled_playbooks_are_not_compiled() -> None:
     assert compile_playbooks({"p": definition}) == {}
 
 
+def test_the_customer_projection_is_read_before_matching_only_for_a_tier_condition() -> None:
+    """A score change no playbook matches costs no projection read unless a condition needs the tier."""
+    on_tier = PlaybookDefinition.model_validate(
+        custom([{"on": "tier", "any_of": ["key"]}], event="crm.score.changed.v2")
+    )
+    on_band = PlaybookDefinition.model_validate(
+        custom([{"on": "band", "to": ["critical"]}], event="crm.score.changed.v2")
+    )
+    compiled = compile_playbooks({"tier": on_tier, "band": on_band})["crm.score.changed.v2"]
+    assert {p.key: p.needs_customer for p in compiled} == {"band": False, "tier": True}
+
+
 def test_templates_fill_in_facts_and_mark_what_the_event_lacks() -> None:
     facts = rules.facts_of(feedback(Severity.critical, category=None))
     assert rules.render("Call back about a {severity} complaint ({category})", facts) == (

@@ -125,3 +125,41 @@ async def test_a_target_that_turned_private_is_refused_at_delivery_without_a_con
         assert attempt["status_code"] is None and "10.255.255.1 is not a public address" in attempt["error"]
     assert receiver.at(path) == []
     assert (await services.notifications.delete(f"/v1/webhooks/{webhook['id']}")).status_code == 204
+
+
+async def test_a_new_subscription_gets_the_next_event_and_unchanged_subscriptions_are_not_read_per_event(
+    services, receiver
+) -> None:
+    """The webhooks consumer keeps the subscriptions in memory (webhooks/watch.py): events cost no
+    read of them, and a subscription made through the api is in force for the next event."""
+    from notifications.webhooks.watch import SUBSCRIPTIONS
+
+    async def subscribe(path: str) -> dict:
+        body = {"url": receiver.url(path), "event_types": ["crm.contact.created.v1"]}
+        created = await services.notifications.post("/v1/webhooks", json=body)
+        assert created.status_code == 201, created.text
+        return created.json()
+
+    async def new_customer() -> str:
+        response = await services.contacts.post("/v1/customers", json={"name": "Hooli", "email": unique_email()})
+        return response.json()["id"]
+
+    def received(path: str, customer: str) -> list:
+        return [r for r in receiver.at(path) if r.json()["subject"] == customer]
+
+    first_path, second_path = f"/hooks/{uuid.uuid4().hex}", f"/hooks/{uuid.uuid4().hex}"
+    first = await subscribe(first_path)
+    warm = await new_customer()
+    await eventually(lambda: asyncio.sleep(0, received(first_path, warm)))
+
+    reads = SUBSCRIPTIONS.loads
+    customers = [await new_customer() for _ in range(3)]
+    await eventually(lambda: asyncio.sleep(0, all(received(first_path, c) for c in customers)))
+    assert SUBSCRIPTIONS.loads == reads
+
+    second = await subscribe(second_path)
+    customer = await new_customer()
+    await eventually(lambda: asyncio.sleep(0, received(second_path, customer) and received(first_path, customer)))
+    assert SUBSCRIPTIONS.loads > reads
+    for webhook in (first, second):
+        assert (await services.notifications.delete(f"/v1/webhooks/{webhook['id']}")).status_code == 204

@@ -1,9 +1,11 @@
 """Runs the playbooks for each consumed event: match the triggers, run the actions.
 
-The enabled playbooks live in memory, compiled once per change: each event costs one small
-query (the playbooks' version number, read in the event's own transaction, and whether the
-event stems from a playbook's own task) and nothing else until a playbook matches. A change
-through the API bumps the version, and the next event reloads.
+The enabled playbooks live in memory, compiled once per change: an event that stems from another
+event costs one small query (the playbooks' version number, read in the event's own transaction,
+and whether the event stems from a playbook's own task) and nothing else until a playbook
+matches; an event with no causation (a complaint taken by the api) costs none while no playbook
+changed (notifications.changes: the `playbook_state` trigger NOTIFYs channel `playbooks`). A
+change through the API bumps the version, and the next event reloads.
 
 Loops: task events (crm.outreach) are not consumed at all, and an event whose causation id is
 an event of playbook P's task (or an event caused by one, recorded in `playbook_effects`) does
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.projections import get_customer
 from notifications.automation.executors import EXECUTORS
+from notifications.changes import ChangeWatch
 from notifications.playbooks import rules
 from notifications.playbooks.repository import PlaybookRepository
 from notifications.playbooks.schemas import PlaybookDefinition
@@ -42,6 +45,8 @@ class CompiledPlaybook:
     key: str
     definition: PlaybookDefinition
     actions: tuple[CompiledAction, ...]
+    # Whether a condition reads a fact only the customer projection may supply (the tier).
+    needs_customer: bool = False
 
     def matches(self, facts: dict[str, Any]) -> bool:
         return self.definition.trigger.matches(facts)
@@ -57,7 +62,10 @@ def compile_playbooks(playbooks: dict[str, PlaybookDefinition]) -> dict[str, lis
         actions = tuple(
             CompiledAction(a.kind, f"{key}:{i}", a.model_dump(mode="json")) for i, a in enumerate(definition.actions)
         )
-        by_event.setdefault(definition.trigger.event, []).append(CompiledPlaybook(key, definition, actions))
+        needs_customer = any(c.on in rules.CUSTOMER_FACTS for c in definition.trigger.conditions)
+        by_event.setdefault(definition.trigger.event, []).append(
+            CompiledPlaybook(key, definition, actions, needs_customer)
+        )
     return by_event
 
 
@@ -78,8 +86,12 @@ class PlaybookEngine:
         self.by_event: dict[str, list[CompiledPlaybook]] = {}
 
     async def _playbooks(self, session: AsyncSession, event: Envelope) -> tuple[list[CompiledPlaybook], list[str]]:
-        repository = PlaybookRepository(session)
-        version, caused_by = await repository.state(_uuid(event.causationid))
+        causation_id = _uuid(event.causationid)
+        if causation_id is None and self.version is not None and PLAYBOOK_CHANGES.fresh():
+            # No playbook changed since the version was read: nothing to ask the database.
+            return self.by_event.get(rules.canonical_type(event.type), []), []
+        PLAYBOOK_CHANGES.reading()
+        version, caused_by = await PlaybookRepository(session).state(causation_id)
         if version != self.version:
             definitions = {key: definition for key, (definition, _) in (await in_force(session)).items()}
             self.by_event = compile_playbooks(definitions)
@@ -97,10 +109,17 @@ class PlaybookEngine:
             return
         about_nobody = event.type in rules.NO_CUSTOMER  # an alert or a theme: its subject is no customer id
         carries = about_nobody or event.type in rules.CARRIES_CUSTOMER
-        customer = None if carries else await get_customer(session, uuid.UUID(event.subject))
+        # The projection is read before matching only when a condition needs its tier; otherwise
+        # only when a playbook matched (its actions get the customer).
+        looked_up = not carries and any(p.needs_customer for p in candidates)
+        customer = await get_customer(session, uuid.UUID(event.subject)) if looked_up else None
         facts = rules.facts_of(event, customer)
         matched = [p for p in candidates if p.matches(facts)]
-        if not about_nobody and carries and any(a.kind != "create_task" for p in matched for a in p.actions):
+        if not matched:
+            return
+        if not carries and not looked_up:
+            customer = await get_customer(session, uuid.UUID(event.subject))
+        elif not about_nobody and carries and any(a.kind != "create_task" for p in matched for a in p.actions):
             customer = await get_customer(session, uuid.UUID(event.subject))
         for playbook in matched:
             for action in playbook.actions:
@@ -121,6 +140,10 @@ class PlaybookEngine:
                 )
 
 
+# The `playbook_state` trigger NOTIFYs channel `playbooks` when a change bumps the version.
+PLAYBOOK_CHANGES = ChangeWatch("playbooks")
+# The background loop the notifications worker runs (crm_shared.worker.Background).
+playbook_watch = PLAYBOOK_CHANGES.loop
 ENGINE = PlaybookEngine()
 
 

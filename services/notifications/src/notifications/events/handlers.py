@@ -20,6 +20,7 @@ from notifications.renewals import service as renewals
 from notifications.renewals.repository import RenewalRepository
 from notifications.tasks import service
 from notifications.webhooks import service as webhooks
+from notifications.webhooks.watch import SubscribedHandlers
 
 
 async def on_indicator_alert(session: AsyncSession, event: Envelope) -> None:
@@ -92,6 +93,6 @@ def consumers() -> list[ConsumerSpec]:
         ConsumerSpec(
             name=WEBHOOKS_GROUP,
             topics=Topics.all(),
-            handlers=dict.fromkeys(EVENT_PAYLOADS, webhooks.on_event),
+            handlers=SubscribedHandlers(dict.fromkeys(EVENT_PAYLOADS, webhooks.on_event)),
         ),
     ]

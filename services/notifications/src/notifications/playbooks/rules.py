@@ -94,6 +94,10 @@ CARRIES_CUSTOMER = frozenset(
 )
 
 
+# Condition subjects (`on`) whose fact the customer projection may supply when the event lacks it.
+CUSTOMER_FACTS = frozenset({"tier"})
+
+
 # Events about no customer: their subject is an alert or a theme, their tasks have no customer and
 # their messages go to staff only.
 NO_CUSTOMER = frozenset({"crm.indicator.threshold_crossed.v1", "crm.feedback.theme_escalated.v1"})

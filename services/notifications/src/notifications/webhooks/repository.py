@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,16 @@ from sqlalchemy.dialects.postgresql import insert
 from notifications.outbound.attempts import PENDING_STATUSES
 from notifications.outbound.repository import DeliveryQueueRepository
 from notifications.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSubscription:
+    id: uuid.UUID
+    event_types: tuple[str, ...]
+
+
+_SUBSCRIPTIONS = WebhookSubscription.__table__
+_ACTIVE = select(_SUBSCRIPTIONS.c.id, _SUBSCRIPTIONS.c.event_types).where(_SUBSCRIPTIONS.c.deleted_at.is_(None))
 
 
 class WebhookRepository(DeliveryQueueRepository[WebhookDelivery, WebhookAttempt]):
@@ -31,9 +42,10 @@ class WebhookRepository(DeliveryQueueRepository[WebhookDelivery, WebhookAttempt]
             return None
         return found if created_by is None or found.created_by == created_by else None
 
-    async def active_subscriptions(self) -> list[WebhookSubscription]:
-        query = select(WebhookSubscription).where(WebhookSubscription.deleted_at.is_(None))
-        return list((await self.session.scalars(query)).all())
+    async def active_subscriptions(self) -> list[ActiveSubscription]:
+        """Id and event types of every live subscription: what the consumer matches events with."""
+        rows = (await self.session.execute(_ACTIVE)).all()
+        return [ActiveSubscription(row.id, tuple(row.event_types)) for row in rows]
 
     async def list_subscriptions(
         self, limit: int, before: tuple[datetime, uuid.UUID] | None, *, created_by: str | None = None

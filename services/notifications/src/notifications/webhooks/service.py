@@ -43,18 +43,9 @@ from notifications.webhooks.schemas import (
     WebhookPage,
     WebhookRead,
 )
+from notifications.webhooks.watch import SUBSCRIPTIONS, matches
 
 ERASURE_EVENT = "crm.contact.erased.v1"
-
-
-def matches(patterns: list[str], event_type: str) -> bool:
-    """Exact types, prefixes ending in `.*` (`crm.feedback.*`) or `*`."""
-    for pattern in patterns:
-        if pattern == "*" or pattern == event_type:
-            return True
-        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
-            return True
-    return False
 
 
 def _customer_id(subject: str) -> uuid.UUID | None:
@@ -68,8 +59,11 @@ def _customer_id(subject: str) -> uuid.UUID | None:
 
 
 async def on_event(session: AsyncSession, event: Envelope) -> None:
+    """The active subscriptions come from the worker's copy (webhooks/watch.py): no query per event."""
+    subscriptions = [s for s in await SUBSCRIPTIONS.active(session) if matches(s.event_types, event.type)]
+    if not subscriptions:
+        return
     repository = WebhookRepository(session)
-    subscriptions = [s for s in await repository.active_subscriptions() if matches(s.event_types, event.type)]
     now = utcnow()
     payload = event.model_dump(mode="json")
     await repository.insert_deliveries(
