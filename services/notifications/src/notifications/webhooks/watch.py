@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crm_shared.worker import Handler
+from crm_shared.messaging.consumer import Handler
 from notifications.changes import ChangeWatch
 from notifications.webhooks.repository import ActiveSubscription, WebhookRepository
 
