@@ -63,7 +63,7 @@ class _DeadlineWakeUp(WakeUp):
         was_listening = self.listener is not None and not self.listener.is_closed()
         await super().listen()
         if not was_listening:
-            self.unknown = True  # notifications sent while it was not listening are lost
+            self.unknown = True  # what was sent while it was not listening is lost
 
     def _notified(self, *args: object) -> None:
         payload = args[3] if len(args) > 3 else ""
