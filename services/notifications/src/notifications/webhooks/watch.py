@@ -77,11 +77,12 @@ SUBSCRIPTIONS = SubscriptionCache(SUBSCRIPTION_CHANGES)
 subscription_watch = SUBSCRIPTION_CHANGES.loop
 
 
-async def rest(stop: asyncio.Event) -> None:
+async def rest(stop: asyncio.Event, cache: SubscriptionCache | None = None) -> None:
     """The webhooks consumer's rest between fetches (crm_shared.messaging.consumer.Rest): while
     no subscription wants any event, until `REST_SECONDS` pass, a subscription changes or `stop`."""
-    wake = SUBSCRIPTION_CHANGES.wake
-    if wake is not None and SUBSCRIPTIONS.wants_nothing():
+    cache = cache or SUBSCRIPTIONS
+    wake = cache.watch.wake
+    if wake is not None and cache.wants_nothing():
         await wake.sleep(stop, REST_SECONDS)
 
 
