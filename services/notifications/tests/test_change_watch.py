@@ -63,7 +63,6 @@ def test_a_copy_is_read_again_after_its_longest_age() -> None:
     assert not watch.fresh()
 
 
-
 async def test_the_webhooks_consumer_rests_while_no_subscription_wants_any_event_until_one_changes() -> None:
     watch = ChangeWatch("test")
     watch.wake = WakeUp("postgresql+asyncpg://test@localhost/test", "test", log=logging.getLogger(), cannot_listen="")
