@@ -103,6 +103,40 @@ async def test_a_failing_record_in_a_batch_is_dead_lettered_alone_and_the_rest_a
     assert sorted(stored) == sorted(e.id for e in events if e.id != events[5].id)  # each applied once
 
 
+async def test_a_resting_consumer_fetches_nothing_meanwhile_then_takes_what_gathered_once_in_order(services) -> None:
+    """A consumer with nothing to do may rest between fetches (the webhooks consumer while no
+    subscription wants anything): what arrives meanwhile waits in the broker, none of it is
+    skipped, and it is handled after the rest, in order, exactly once, in one fetch's batches."""
+    consumer = feedback_worker(services)
+    recorder = Recorder()
+    recorder.release.set()
+    resting, wake = asyncio.Event(), asyncio.Event()
+
+    async def rest(stop: asyncio.Event) -> None:
+        if not wake.is_set():
+            resting.set()
+            await wake.wait()
+
+    async def resting_now() -> bool:
+        return resting.is_set()
+
+    consumer.handlers[TEST_TYPE] = recorder
+    consumer.rest = rest
+    try:
+        first, *events = records(13)
+        await send(services, recorder, [first])
+        await eventually(resting_now)
+        await send(services, recorder, events)
+        assert [n for _, n in recorder.calls] == [0]  # resting: the rest waits in the broker
+        wake.set()
+        await eventually(lambda: _count(inbox(services, consumer, events), 12))
+    finally:
+        consumer.rest = None
+        del consumer.handlers[TEST_TYPE]
+    assert [n for _, n in recorder.calls] == list(range(13))  # each once, in the partition's order
+    assert len({transaction for transaction, n in recorder.calls if n}) < 12  # gathered: handled together
+
+
 async def _count(rows, expected: int):
     found = await rows
     return found if len(found) == expected else None

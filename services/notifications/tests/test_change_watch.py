@@ -2,9 +2,14 @@
 subscriptions, the playbooks' version) hold, and when they must be read again."""
 
 import asyncio
+import logging
+import uuid
 from types import SimpleNamespace
 
+from crm_shared.wakeup import WakeUp
 from notifications.changes import MAX_AGE_SECONDS, ChangeWatch
+from notifications.webhooks.repository import ActiveSubscription
+from notifications.webhooks.watch import SubscriptionCache, rest
 
 
 class Listener:
@@ -56,3 +61,22 @@ def test_a_copy_is_read_again_after_its_longest_age() -> None:
     assert watch.fresh()
     now[0] += 1
     assert not watch.fresh()
+
+
+async def test_the_webhooks_consumer_rests_while_no_subscription_wants_any_event_until_one_changes() -> None:
+    watch = ChangeWatch("test")
+    watch.wake = WakeUp("postgresql+asyncpg://test@localhost/test", "test", log=logging.getLogger(), cannot_listen="")
+    watch.wake.listener = Listener()  # type: ignore[assignment]
+    cache = SubscriptionCache(watch)
+    cache.rows = [ActiveSubscription(id=uuid.uuid4(), event_types=("crm.nothing.*",))]
+    watch.reading()
+    stop = asyncio.Event()
+    resting = asyncio.ensure_future(rest(stop, cache))
+    await asyncio.sleep(0)
+    assert not resting.done()  # nothing wanted: it waits
+    watch.wake.set()  # a subscription changed: the rest ends at once
+    await asyncio.wait_for(resting, 1)
+    cache = SubscriptionCache(watch)  # read again: a subscription now wants feedback events
+    cache.rows = [ActiveSubscription(id=uuid.uuid4(), event_types=("crm.feedback.*",))]
+    watch.reading()
+    await asyncio.wait_for(rest(stop, cache), 1)  # something wanted: no rest at all

@@ -25,7 +25,7 @@ from prometheus_client import start_http_server
 from crm_shared.config import ServiceSettings
 from crm_shared.db import create_engine, create_session_factory, utcnow
 from crm_shared.http.identity import check_auth_settings
-from crm_shared.messaging.consumer import EventConsumer, Handler
+from crm_shared.messaging.consumer import EventConsumer, Handler, Rest
 from crm_shared.messaging.outbox import EventPublisher, OutboxRelay
 from crm_shared.observability import tracing
 from crm_shared.observability.logging import configure_logging
@@ -37,11 +37,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ConsumerSpec:
-    """A consumer group: its name (also the group id), topics and handlers by event type."""
+    """A consumer group: its name (also the group id), topics and handlers by event type; `rest`:
+    for a group that often has nothing to do, how it waits between fetches meanwhile
+    (crm_shared.messaging.consumer.Rest)."""
 
     name: str
     topics: list[str]
     handlers: dict[str, Handler] = field(default_factory=dict)
+    rest: Rest | None = None
 
 
 # A loop that is no consumer (e.g. a bulk import): runs with the worker's sessions and
@@ -80,6 +83,7 @@ class Worker:
                 kafka=settings.kafka,
                 messaging=settings.messaging,
                 service=settings.service_name,
+                rest=spec.rest,
             )
             for spec in consumers
         ]

@@ -57,6 +57,9 @@ from crm_shared.observability.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+# Awaited after each fetch that brought records, the consumer's partitions paused, with the stop
+# event: returns at once while the consumer has work, or rests while it has none (see `_rest`).
+Rest = Callable[[asyncio.Event], Awaitable[None]]
 
 LAG_SAMPLE_SECONDS = 1.0
 STOP_COMMIT_SECONDS = 5.0
@@ -97,11 +100,13 @@ class EventConsumer:
         kafka: KafkaSettings,
         messaging: MessagingSettings,
         service: str = "",
+        rest: Rest | None = None,
     ) -> None:
         self.name = name
         self.service = service or name
         self.topics = topics
         self.handlers = handlers
+        self.rest = rest
         self._sessions = sessions
         self._publisher = publisher
         self._kafka = kafka
@@ -134,6 +139,8 @@ class EventConsumer:
                 if self.offsets.due(now):
                     async with self._lock:
                         await self.offsets.commit()
+                if batches and self.rest is not None:
+                    await self._rest(consumer)
         finally:
             async with self._lock:  # bounded: a broker that is down does not hold up the stop
                 with contextlib.suppress(TimeoutError):
@@ -152,6 +159,19 @@ class EventConsumer:
             except Exception:  # a partition revoked under us: the next sample skips it
                 continue
             CONSUMER_LAG.labels(self.service, self.name, tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+
+    async def _rest(self, consumer: AIOKafkaConsumer) -> None:
+        """A consumer with nothing to do (no webhook subscriber wants any event) need not make a
+        fetch round trip, all its partitions in it, for every event that arrives: its partitions
+        stay paused while `rest` waits, then the next fetch takes what gathered meanwhile. Nothing
+        is skipped: paused partitions resume at their position."""
+        assert self.rest is not None
+        paused = consumer.assignment()
+        consumer.pause(*paused)
+        try:
+            await self.rest(self._stop)
+        finally:  # a rebalance meanwhile may have taken some away (new ones are not paused)
+            consumer.resume(*(paused & consumer.assignment()))
 
     def forget_lag(self, partitions: set[TopicPartition]) -> None:
         for tp in partitions:

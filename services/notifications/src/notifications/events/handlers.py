@@ -20,6 +20,7 @@ from notifications.renewals import service as renewals
 from notifications.renewals.repository import RenewalRepository
 from notifications.tasks import service
 from notifications.webhooks import service as webhooks
+from notifications.webhooks import watch
 from notifications.webhooks.watch import SubscribedHandlers
 
 
@@ -89,10 +90,12 @@ def consumers() -> list[ConsumerSpec]:
                 "crm.contact.erased.v1": on_contact_erased,
             },
         ),
-        # Its own group, so a slow or failing subscriber never holds up the task playbooks.
+        # Its own group, so a slow or failing subscriber never holds up the task playbooks; it
+        # rests between fetches while no subscription wants any event.
         ConsumerSpec(
             name=WEBHOOKS_GROUP,
             topics=Topics.all(),
             handlers=SubscribedHandlers(dict.fromkeys(EVENT_PAYLOADS, webhooks.on_event)),
+            rest=watch.rest,
         ),
     ]
