@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import asyncpg
 import psutil
 
 from crm_devstack.stack import ROOT, procfile_commands
@@ -41,14 +42,25 @@ async def steps(stack, pid: int, rates: list[int], seconds: float) -> list[dict]
     client = BenchClient(*urls["feedback"].removeprefix("http://").split(":"), {"Authorization": f"Bearer {token}"})
     body = complaint_body(customers)
     api = psutil.Process(pid)
+    database = stack.database_url("feedback").replace("postgresql+asyncpg://", "postgresql://")
+
+    async def sessions_opened() -> int:
+        """PostgreSQL sessions ever opened on feedback's database (the pool's new connections)."""
+        connection = await asyncpg.connect(database)
+        try:
+            return int(await connection.fetchval("SELECT sessions FROM pg_stat_database WHERE datname = current_database()"))
+        finally:
+            await connection.close()
     rows = []
     try:
         await offered_load(client, _NoWatcher(), body, 50, 3, drain_seconds=0)  # warm-up: every card cached
         for rate in rates:
+            opened = await sessions_opened()
             before = sum(api.cpu_times()[:2])
             started = time.perf_counter()
             run = await offered_load(client, _NoWatcher(), body, rate, seconds, drain_seconds=0)
             cpu = sum(api.cpu_times()[:2]) - before
+            opened = await sessions_opened() - opened - 1
             summary = summarise(run)
             row = {
                 "rate": rate,
@@ -58,6 +70,7 @@ async def steps(stack, pid: int, rates: list[int], seconds: float) -> list[dict]
                 "accept_p99": round(summary["accept_p99"], 1),
                 "api_cpu_ms_per_complaint": round(cpu * 1000 / max(1, summary["n"]), 2),
                 "api_cpu_share": round(cpu / (time.perf_counter() - started), 2),
+                "db_connections_opened": opened,
             }
             print(row, flush=True)
             rows.append(row)
