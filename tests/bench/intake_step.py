@@ -48,9 +48,12 @@ async def steps(stack, pid: int, rates: list[int], seconds: float) -> list[dict]
         """PostgreSQL sessions ever opened on feedback's database (the pool's new connections)."""
         connection = await asyncpg.connect(database)
         try:
-            return int(await connection.fetchval("SELECT sessions FROM pg_stat_database WHERE datname = current_database()"))
+            return int(
+                await connection.fetchval("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            )
         finally:
             await connection.close()
+
     rows = []
     try:
         await offered_load(client, _NoWatcher(), body, 50, 3, drain_seconds=0)  # warm-up: every card cached
