@@ -80,6 +80,20 @@ async def test_same_idempotency_key_returns_the_same_feedback_and_stores_one(ser
     assert len(await feedback_of(services, customer["id"])) == 1
 
 
+async def test_a_failed_attempt_leaves_its_idempotency_key_free_for_the_corrected_retry(services) -> None:
+    """The key's claim is undone with the failed request (it runs in the request's transaction,
+    on the driver connection): the corrected retry is stored, and its own retry replays it."""
+    customer = await new_customer(services)
+    key = {"Idempotency-Key": f"cc-{uuid.uuid4()}"}
+    failed = await services.feedback.post("/v1/feedback", json=complaint(customer_id=str(uuid.uuid4())), headers=key)
+    assert failed.status_code == 422, failed.text
+    corrected = await services.feedback.post("/v1/feedback", json=complaint(customer_id=customer["id"]), headers=key)
+    assert corrected.status_code == 201, corrected.text
+    again = await services.feedback.post("/v1/feedback", json=complaint(customer_id=customer["id"]), headers=key)
+    assert (again.status_code, again.json(), again.headers["Idempotent-Replayed"]) == (201, corrected.json(), "true")
+    assert len(await feedback_of(services, customer["id"])) == 1
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field"),
     [

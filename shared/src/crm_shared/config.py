@@ -232,8 +232,11 @@ class ServiceSettings(BaseSettings):
 
     service_name: str = "service"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-    database_pool_size: int = 10
-    database_max_overflow: int = 20
+    # 30 connections at most per process, all kept once opened: overflow connections are closed
+    # as soon as they are returned, so a burst beyond the pool paid a new PostgreSQL session (a
+    # backend, codec set-up) for every few requests, just when the process was busiest.
+    database_pool_size: int = 30
+    database_max_overflow: int = 0
     # TLS to PostgreSQL (`<SERVICE>_DATABASE_SSL_MODE`): unset leaves it to the URL and asyncpg
     # (dev: plain on loopback). `verify-full` (production): encrypted, the server's certificate
     # checked against `database_ssl_root_cert` (a CA file; the system's CAs when unset) and its

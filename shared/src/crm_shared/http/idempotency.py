@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crm_shared.db import Prebuilt
 from crm_shared.http.auth import Principal
 from crm_shared.http.idempotency_model import IdempotencyRecord
 from crm_shared.http.problems import ProblemError
@@ -33,7 +34,9 @@ _MATCH = (
     & (_TABLE.c.operation == bindparam("b_operation"))
     & (_TABLE.c.key == bindparam("b_key"))
 )
-_CLAIM = (
+# Claim and complete run on the driver connection (crm_shared.db.Prebuilt): they are two of
+# the few statements of every retried write.
+_CLAIM = Prebuilt(
     insert(_TABLE)
     .values(
         principal=bindparam("principal"),
@@ -45,7 +48,7 @@ _CLAIM = (
     .returning(_TABLE.c.key)
 )
 _STORED = select(_TABLE.c.request_hash, _TABLE.c.status_code, _TABLE.c.response_body).where(_MATCH)
-_COMPLETE = (
+_COMPLETE = Prebuilt(
     update(_TABLE).where(_MATCH).values(status_code=bindparam("status_code"), response_body=bindparam("response_body"))
 )
 
@@ -91,8 +94,7 @@ class Idempotency:
             return None
         request_hash = hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
         ident = {"principal": self.principal.subject, "operation": self.operation, "key": self.key}
-        claimed = await self.session.execute(_CLAIM, ident | {"request_hash": request_hash})
-        if claimed.first() is not None:
+        if await _CLAIM.fetchrow(self.session, ident | {"request_hash": request_hash}) is not None:
             return None
         stored = (await self.session.execute(_STORED, {f"b_{k}": v for k, v in ident.items()})).one()
         assert stored.status_code is not None
@@ -108,8 +110,8 @@ class Idempotency:
     async def complete(self, status_code: int, body: Any) -> None:
         if self.key is None:
             return
-        await self.session.execute(
-            _COMPLETE,
+        await _COMPLETE.fetchrow(
+            self.session,
             {
                 "b_principal": self.principal.subject,
                 "b_operation": self.operation,

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
-from crm_shared.db import Repository
+from crm_shared.db import Prebuilt, Repository
 from crm_shared.projections import in_reach
 from feedback.records.models import Feedback
 
@@ -23,6 +23,7 @@ INSERT_FEEDBACK = _INSERT = (
     .on_conflict_do_nothing()
     .returning(Feedback.__table__.c.id)
 )
+_PREBUILT_INSERT = Prebuilt(_INSERT)  # run on the driver connection (crm_shared.db.Prebuilt)
 # The same expression as the unique index `ux_feedback_source_ref`, so the lookup uses it.
 _BY_SOURCE_REF = select(Feedback).where(
     func.coalesce(Feedback.source_system, "") == bindparam("source_system"),
@@ -40,8 +41,7 @@ class FeedbackRepository(Repository):
     async def add(self, feedback: Feedback) -> bool:
         """Insert with a statement built once: this is the hot path of every complaint. False: the
         same source reference was stored first (by a concurrent request); `by_source_ref` finds it."""
-        inserted = await self.session.execute(_INSERT, insert_params(feedback))
-        return inserted.first() is not None
+        return await _PREBUILT_INSERT.fetchrow(self.session, insert_params(feedback)) is not None
 
     async def by_source_ref(self, source_system: str | None, external_ref: str) -> Feedback | None:
         params = {"source_system": source_system or "", "external_ref": external_ref}

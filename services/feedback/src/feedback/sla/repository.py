@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, union_all, update
 
-from crm_shared.db import Repository
+from crm_shared.db import Prebuilt, Repository
 from crm_shared.versioning import VersionedRepository
 from feedback.records.models import Feedback
 from feedback.records.repository import INSERT_FEEDBACK, insert_params
@@ -25,17 +24,18 @@ _CLOCK_COLUMNS = [c.name for c in SlaClock.__table__.columns]
 
 
 @functools.cache
-def _insert_case(clocks: int) -> Any:
-    """A new case and its clocks in one statement (one round trip on the intake's hot path):
-    the feedback insert is a CTE, the clocks go in only if it stored the row (its source
-    reference was not taken), so rows come back exactly when the case was recorded."""
+def _insert_case(clocks: int) -> Prebuilt:
+    """A new case and its clocks in one statement (one round trip on the intake's hot path, run
+    on the driver connection): the feedback insert is a CTE, the clocks go in only if it stored
+    the row (its source reference was not taken), so rows come back exactly when the case was
+    recorded."""
     table = SlaClock.__table__
     feedback = INSERT_FEEDBACK.cte("new_feedback")
     rows = union_all(
         *(select(*(bindparam(f"c{i}_{c.name}", type_=c.type) for c in table.columns)) for i in range(clocks))
     ).subquery("clocks")
     recorded = select(feedback.c.id).exists()
-    return (
+    return Prebuilt(
         insert(table)
         .from_select(_CLOCK_COLUMNS, select(*rows.c).where(recorded))
         .add_cte(feedback)
@@ -59,7 +59,7 @@ class SlaClockRepository(Repository):
         params: dict[str, object] = insert_params(feedback)
         for i, clock in enumerate(clocks):
             params |= {f"c{i}_{c}": getattr(clock, c) for c in _CLOCK_COLUMNS}
-        return (await self.session.execute(_insert_case(len(clocks)), params)).first() is not None
+        return await _insert_case(len(clocks)).fetchrow(self.session, params) is not None
 
     async def of_feedback(self, feedback_id: uuid.UUID, *, for_update: bool = False) -> list[SlaClock]:
         query = select(SlaClock).where(SlaClock.feedback_id == feedback_id).order_by(SlaClock.clock)
