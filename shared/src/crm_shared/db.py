@@ -129,9 +129,11 @@ class Prebuilt:
         self.names: list[str] = list(compiled.positiontup or ())
         processors = compiled._bind_processors
         self.processors = [processors.get(name) for name in self.names]
+        self.defaults = {name: value for name, value in compiled.params.items() if value is not None}
 
     def arguments(self, params: dict[str, Any]) -> list[Any]:
-        values = [params[name] for name in self.names]
+        """Positional values in the compiled order; a value the statement fixed (`.values(attempts=0)`) is its own."""
+        values = [params[name] if name in params else self.defaults[name] for name in self.names]
         return [v if p is None or v is None else p(v) for v, p in zip(values, self.processors, strict=True)]
 
     async def fetchrow(self, session: AsyncSession, params: dict[str, Any]) -> asyncpg.Record | None:
@@ -139,6 +141,14 @@ class Prebuilt:
         connection = await driver_connection(session)
         try:
             return await connection.fetchrow(self.sql, *self.arguments(params))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise _dbapi_error(self.sql, exc) from exc
+
+    async def execute(self, session: AsyncSession, params: dict[str, Any]) -> None:
+        """Runs the statement for its effect (no rows)."""
+        connection = await driver_connection(session)
+        try:
+            await connection.execute(self.sql, *self.arguments(params))
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise _dbapi_error(self.sql, exc) from exc
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from crm_shared.config import KafkaSettings, MessagingSettings
 from crm_shared.contracts.envelope import Envelope
+from crm_shared.db import Prebuilt
 from crm_shared.messaging.models import OutboxMessage
 from crm_shared.messaging.producer import create_producer
 from crm_shared.observability import context, tracing
@@ -57,6 +58,8 @@ _INSERT_OUTBOX = insert(OutboxMessage.__table__).values(
     headers=bindparam("headers"),
     attempts=0,
 )
+
+_INSERT_ONE = Prebuilt(_INSERT_OUTBOX)
 
 
 def _pending(event: Envelope, topic: str) -> PendingEvent:
@@ -93,7 +96,10 @@ async def add_events(session: AsyncSession, events: Sequence[Envelope], topic: s
         {"id": p.id, "topic": topic, "key": p.key, "event_type": e.type, "payload": p.payload, "headers": p.headers}
         for p, e in zip(pending, events, strict=True)
     ]
-    await session.execute(_INSERT_OUTBOX, rows[0] if len(rows) == 1 else rows)
+    if len(rows) == 1:  # the hot path: one event per handler or request, without SQLAlchemy's per-call work
+        await _INSERT_ONE.execute(session, rows[0])
+    else:
+        await session.execute(_INSERT_OUTBOX, rows)
     session.info.setdefault("outbox", []).extend(pending)
 
 
