@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from crm_shared.config import KafkaSettings, MessagingSettings
 from crm_shared.contracts.envelope import Envelope
 from crm_shared.contracts.events import dead_letter_topic
-from crm_shared.db import unit_of_work
+from crm_shared.db import Prebuilt, unit_of_work
 from crm_shared.failures import is_transient as is_transient  # re-exported: the services' loops import it here
 from crm_shared.messaging import records as consumed
 from crm_shared.messaging.models import ProcessedEvent
@@ -72,6 +72,8 @@ _INSERT_PROCESSED = (
     .on_conflict_do_nothing()
     .returning(ProcessedEvent.event_id)
 )
+
+_INSERT_ONE_PROCESSED = Prebuilt(_INSERT_PROCESSED)
 
 
 class _Stopping(Exception):
@@ -360,12 +362,11 @@ class EventConsumer:
         return "dead_lettered"
 
     async def _first_delivery(self, session: AsyncSession, event: Envelope) -> bool:
-        # On the session's connection: a Core statement gains nothing from the ORM's execute path.
-        connection = await session.connection()
-        inserted = await connection.execute(
-            _INSERT_PROCESSED, {"consumer": self.name, "event_id": event.id, "event_type": event.type}
+        # Compiled once and run on the session's asyncpg connection: the one statement every event pays.
+        inserted = await _INSERT_ONE_PROCESSED.fetchrow(
+            session, {"consumer": self.name, "event_id": event.id, "event_type": event.type}
         )
-        return inserted.first() is not None
+        return inserted is not None
 
     async def _first_deliveries(self, session: AsyncSession, events: list[Envelope]) -> set[uuid.UUID]:
         """Inbox rows for a batch in one statement; returns the ids not processed before."""
