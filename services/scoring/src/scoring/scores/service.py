@@ -46,6 +46,7 @@ Fold = Callable[[calculation.Inputs, calculation.Scorecard], calculation.Inputs]
 RECENT_CAUSES = 10
 RESCORE_CAUSE_TYPE = "crm.scoring.rescore_run"
 _CARDS: dict[int, calculation.Scorecard] = {}
+_SCORES_AND_BAND = (*calculation.SCORES, "band")
 
 
 async def scorecard(session: AsyncSession, version: int | None = None) -> calculation.Scorecard:
@@ -99,9 +100,10 @@ def build_update(
     causes = list(row.recent_causes) if row is not None else []
     if changed:
         causes = [{"id": str(cause_id), "type": cause_type, "at": now.isoformat()}, *causes][:RECENT_CAUSES]
+    current = score.values()
     values = {
         "customer_id": customer_id,
-        **score.values(),
+        **current,
         "inputs": inputs.to_json(),
         "inputs_as_of": inputs.as_of,
         "scorecard_version": card.version,
@@ -116,8 +118,8 @@ def build_update(
     history = {
         "id": new_id(),
         "customer_id": customer_id,
-        **score.values(),
-        **{f"previous_{k}": (previous[k] if previous else None) for k in (*calculation.SCORES, "band")},
+        **current,
+        **{f"previous_{k}": (previous[k] if previous else None) for k in _SCORES_AND_BAND},
         "changed": changed,
         "cause_event_id": cause_id,
         "cause_event_type": cause_type,
