@@ -98,6 +98,12 @@ _DATES = ("first_contract_start", "contract_end")
 _TIMES = (*_DATETIMES, *_DATES)
 
 
+def current_shape(data: dict[str, Any] | None) -> bool:
+    """Whether stored inputs hold exactly the fields `Inputs` has now (`to_json` of what
+    `from_json` reads from them gives them back)."""
+    return data is not None and data.keys() == _KNOWN
+
+
 def decay(seconds: float, half_life_days: float) -> float:
     return 2.0 ** (-seconds / (half_life_days * DAY))
 

@@ -97,6 +97,15 @@ async def _core(session: AsyncSession, statement: Executable, params: Any) -> Cu
     return await connection.execute(statement, params)
 
 
+_CLAIM_RUN = (
+    select(RescoreRun)
+    .where(RescoreRun.status.in_(("queued", "running")))
+    .order_by(RescoreRun.created_at, RescoreRun.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+
+
 class ScoreRepository(Repository):
     async def get(self, customer_id: uuid.UUID) -> CustomerScore | None:
         """The customer's scores, if the customer is within the caller's reach (crm_shared.access)."""
@@ -195,15 +204,9 @@ class ScoreRepository(Repository):
         return await self.session.get(RescoreRun, run_id)
 
     async def claim_run(self) -> RescoreRun | None:
-        """The oldest unfinished run no other worker holds right now, locked until commit."""
-        query = (
-            select(RescoreRun)
-            .where(RescoreRun.status.in_(("queued", "running")))
-            .order_by(RescoreRun.created_at, RescoreRun.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        return (await self.session.scalars(query)).first()
+        """The oldest unfinished run no other worker holds right now, locked until commit
+        (prebuilt: every worker asks twice a second)."""
+        return (await self.session.scalars(_CLAIM_RUN)).first()
 
     async def runs(
         self, *, status: str | None, limit: int, before: tuple[datetime, uuid.UUID] | None

@@ -91,8 +91,12 @@ def build_update(
     last_event_id: uuid.UUID | None,
     rescore_run_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    stored_inputs: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None, Envelope | None]:
-    """The row to upsert and, if a rounded score moved, the history row and the event."""
+    """The row to upsert and, if a rounded score moved, the history row and the event.
+
+    `stored_inputs`: the JSON `inputs` was read from, unchanged (a rescore), stored again as it is
+    when it has the current shape instead of being converted back."""
     score = calculation.compute(inputs, card)
     previous = _previous(row)
     changed = calculation.changed_scores(previous, score)
@@ -104,7 +108,7 @@ def build_update(
     values = {
         "customer_id": customer_id,
         **current,
-        "inputs": inputs.to_json(),
+        "inputs": stored_inputs if calculation.current_shape(stored_inputs) else inputs.to_json(),
         "inputs_as_of": inputs.as_of,
         "scorecard_version": card.version,
         "model_version": card.model_version,
