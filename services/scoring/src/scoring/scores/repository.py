@@ -26,14 +26,33 @@ from scoring.scores.models import CustomerScore, RescoreRun, ScorecardVersion, S
 _SCORES = CustomerScore.__table__
 _HISTORY = ScoreHistory.__table__
 _CARDS = ScorecardVersion.__table__
+# What folding an event in, a rescore and the daily run read of a customer's row: not its
+# explanation, the largest JSON of the row, which only readers of the API need.
+_ROW_COLUMNS = [
+    _SCORES.c[name]
+    for name in (
+        "customer_id",
+        "satisfaction",
+        "loyalty",
+        "value",
+        "churn_risk",
+        "health",
+        "band",
+        "inputs",
+        "scorecard_version",
+        "recent_causes",
+        "last_event_id",
+        "updated_at",
+    )
+]
 _CURRENT_VERSION = select(func.max(_CARDS.c.version)).scalar_subquery()
 _LOCK = (
-    select(_SCORES, _CURRENT_VERSION.label("current_scorecard"))
+    select(*_ROW_COLUMNS, _CURRENT_VERSION.label("current_scorecard"))
     .where(_SCORES.c.customer_id == bindparam("customer_id"))
     .with_for_update(of=_SCORES)
 )
 _LOCK_CURRENT = (
-    select(_SCORES, _CURRENT_VERSION.label("current_scorecard"))
+    select(*_ROW_COLUMNS, _CURRENT_VERSION.label("current_scorecard"))
     .where(_SCORES.c.customer_id == current_id_of(bindparam("customer_id")))
     .with_for_update(of=_SCORES)
 )
@@ -43,7 +62,7 @@ _MISS = select(
     current_id_of(bindparam("customer_id")).label("customer_id"), _CURRENT_VERSION.label("current_scorecard")
 )
 _LOCK_BOTH = (
-    select(_SCORES)
+    select(*_ROW_COLUMNS)
     .where(_SCORES.c.customer_id.in_(bindparam("customer_ids", expanding=True)))
     .order_by(_SCORES.c.customer_id)
     .with_for_update()
@@ -63,31 +82,13 @@ _SAVE_WITH_HISTORY = _SAVE.add_cte(
     .cte("history")
 )
 _BATCH = (
-    select(_SCORES)
+    select(*_ROW_COLUMNS)
     .where(_SCORES.c.customer_id > bindparam("after"))
     .order_by(_SCORES.c.customer_id)
     .limit(bindparam("limit"))
     .with_for_update()
 )
-# The daily run's first look: no lock, only what deciding and scoring need.
-_DAILY_COLUMNS = [
-    _SCORES.c[name]
-    for name in (
-        "customer_id",
-        "satisfaction",
-        "loyalty",
-        "value",
-        "churn_risk",
-        "health",
-        "band",
-        "inputs",
-        "scorecard_version",
-        "recent_causes",
-        "last_event_id",
-        "updated_at",
-    )
-]
-_FIRST_BATCH = select(_SCORES).order_by(_SCORES.c.customer_id).limit(bindparam("limit")).with_for_update()
+_FIRST_BATCH = select(*_ROW_COLUMNS).order_by(_SCORES.c.customer_id).limit(bindparam("limit")).with_for_update()
 
 
 async def _core(session: AsyncSession, statement: Executable, params: Any) -> CursorResult[Any]:
@@ -227,7 +228,7 @@ class ScoreRepository(Repository):
 
     async def read_batch(self, after: uuid.UUID | None, limit: int, ids: list[uuid.UUID] | None) -> list[Row[Any]]:
         """The next customers by id (of `ids` if given), unlocked: the daily run's first look."""
-        query = select(*_DAILY_COLUMNS).order_by(_SCORES.c.customer_id).limit(limit)
+        query = select(*_ROW_COLUMNS).order_by(_SCORES.c.customer_id).limit(limit)
         if after is not None:
             query = query.where(_SCORES.c.customer_id > after)
         if ids is not None:
@@ -237,7 +238,7 @@ class ScoreRepository(Repository):
     async def lock_rows(self, ids: list[uuid.UUID]) -> list[Row[Any]]:
         """These customers' rows, locked in id order (what an event holds while it folds in)."""
         query = (
-            select(*_DAILY_COLUMNS)
+            select(*_ROW_COLUMNS)
             .where(_SCORES.c.customer_id.in_(ids))
             .order_by(_SCORES.c.customer_id)
             .with_for_update()
