@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from crm_shared.db import Repository
 from crm_shared.projections import CustomerAlias, CustomerProjection
@@ -144,11 +145,15 @@ _union = union_all(_own, _via_alias).subquery()
 _SEGMENTS_OF = select(_union).order_by(_union.c.rank).limit(1)
 
 
+def _execute(session: Session, statement: Executable, params: Any) -> CursorResult[Any]:
+    return session.connection().execute(statement, params)
+
+
 async def _core(session: AsyncSession, statement: Executable, params: Any) -> CursorResult[Any]:
-    """A prebuilt Core statement on the session's connection, in its transaction (no ORM
-    changes are pending for these tables: nothing to autoflush)."""
-    connection = await session.connection()
-    return await connection.execute(statement, params)
+    """A prebuilt Core statement on the session's connection, in its transaction, in one hop into
+    SQLAlchemy's greenlet (`session.connection()` then `execute` would take two). Only for tables
+    the ORM holds no pending changes for (nothing to autoflush)."""
+    return await session.run_sync(_execute, statement, params)
 
 
 class IndicatorRepository(Repository):

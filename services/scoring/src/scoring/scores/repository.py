@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import CursorResult, Executable, Row, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from crm_shared.db import Repository
 from crm_shared.projections import current_id_of, in_reach
@@ -91,11 +92,15 @@ _BATCH = (
 _FIRST_BATCH = select(*_ROW_COLUMNS).order_by(_SCORES.c.customer_id).limit(bindparam("limit")).with_for_update()
 
 
+def _execute(session: Session, statement: Executable, params: Any) -> CursorResult[Any]:
+    return session.connection().execute(statement, params)
+
+
 async def _core(session: AsyncSession, statement: Executable, params: Any) -> CursorResult[Any]:
-    """A prebuilt Core statement on the session's connection, in its transaction. Only for
-    statements on tables the ORM does not hold pending changes for (nothing to autoflush)."""
-    connection = await session.connection()
-    return await connection.execute(statement, params)
+    """A prebuilt Core statement on the session's connection, in its transaction, in one hop into
+    SQLAlchemy's greenlet (`session.connection()` then `execute` would take two). Only for tables
+    the ORM holds no pending changes for (nothing to autoflush)."""
+    return await session.run_sync(_execute, statement, params)
 
 
 _CLAIM_RUN = (
