@@ -290,7 +290,7 @@ async def measure_floor(
         body = complaint_body(ids)
         await offered_load(client, watcher, body, 20, 3)  # warm-up: consumer groups join
         print("\n5. the floor (raw asyncpg + aiokafka, same hops), pipeline processes stopped", flush=True)
-        idle = await measure_idle(monitor)
+        idle = await measure_idle(monitor, getattr(args, "idle_seconds", 3))
         for rate in args.rates:
             run, rate_cpu = await cpu_accounted_run(
                 monitor, idle, offered_load(client, watcher, body, rate, args.seconds)

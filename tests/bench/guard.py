@@ -56,7 +56,9 @@ async def pipeline_run(stack, monitor: ProcessMonitor, args: argparse.Namespace,
         await asyncio.sleep(2.0)  # the customer cards reach every projection
         await offered_load(client, watcher, body, args.rate, 3)  # warm-up: groups joined, caches filled
         await wait_for_consumer_groups(stack.bootstrap)
-        idle = await measure_idle(monitor)
+        # Long enough that the broker's idle burn (heartbeats, housekeeping: about a tenth of a core)
+        # is known well: it is subtracted from every process's CPU, and a 3 s sample swung the ratio.
+        idle = await measure_idle(monitor, args.idle_seconds)
         for start in profilers:
             start()
         run, cpu = await cpu_accounted_run(monitor, idle, offered_load(client, watcher, body, args.rate, args.seconds))
@@ -107,7 +109,9 @@ def measure(args: argparse.Namespace) -> dict:
             for spy in spies:
                 spy.wait(30)
             supervisor.stop_all()
-            floor_args = argparse.Namespace(customers=args.customers, rates=[args.rate], seconds=args.seconds)
+            floor_args = argparse.Namespace(
+                customers=args.customers, rates=[args.rate], seconds=args.seconds, idle_seconds=args.idle_seconds
+            )
             floor_rows, floor_cpu = floor_section(stack, floor_args, monitor, Path(tmp))
         finally:
             monitor.stop()
@@ -155,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=20, help="offered complaints/s")
     parser.add_argument("--seconds", type=float, default=15, help="seconds of load (pipeline, then floor)")
     parser.add_argument("--customers", type=int, default=100)
+    parser.add_argument("--idle-seconds", type=float, default=8, help="seconds of idle burn measured first")
     parser.add_argument("--tolerance", type=float, default=0.30)
     parser.add_argument("--baseline", type=Path, default=BASELINE)
     parser.add_argument("--update-baseline", action="store_true")

@@ -1,6 +1,7 @@
 """Unit tests of the scoring model (docs/scoring.md): the numbers a manager can recompute."""
 
 import importlib.util
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -173,6 +174,33 @@ def test_inputs_survive_their_json_form() -> None:
     inputs = model.breach_case(complaint(new_customer(), Severity.high, T0, "c1"), "c1", Severity.high, T0)
     inputs = model.add_contract(inputs, date(2026, 1, 1), None, False, T0)
     assert model.Inputs.from_json(inputs.to_json()) == inputs
+
+
+def test_a_rescore_stores_inputs_of_an_older_shape_in_the_current_one() -> None:
+    """A rescore saves the stored inputs back as read only when they have every current field; a
+    row written before a field existed gets it (with its default), as an event's save would."""
+    from scoring.scores.service import RESCORE_CAUSE_TYPE, build_update
+
+    inputs = model.breach_case(complaint(new_customer(), Severity.high, T0, "c1"), "c1", Severity.high, T0)
+    stored = inputs.to_json()
+    assert model.current_shape(stored)
+    older = {k: v for k, v in stored.items() if k != "open_ended_contract"}
+    assert not model.current_shape(older)
+    card = model.DEFAULT_SCORECARD
+    run = uuid.uuid4()
+    for json_form in (stored, older):
+        values, _, _ = build_update(
+            uuid.uuid4(),
+            model.Inputs.from_json(json_form),
+            None,
+            card,
+            cause_id=run,
+            cause_type=RESCORE_CAUSE_TYPE,
+            last_event_id=None,
+            rescore_run_id=run,
+            stored_inputs=json_form,
+        )
+        assert values["inputs"] == stored
 
 
 def test_merging_two_records_gives_what_one_record_with_all_the_feedback_would_hold() -> None:

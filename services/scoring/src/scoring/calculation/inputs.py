@@ -64,39 +64,44 @@ class Inputs:
     credit: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "open_cases":
-                value = [[c.feedback_id, c.opened_at.isoformat(), c.severity, c.breached] for c in value]
-            elif isinstance(value, datetime | date):
-                value = value.isoformat()
-            out[f.name] = value
+        out = {name: getattr(self, name) for name in _FIELDS}
+        for name in _TIMES:
+            value = out[name]
+            if value is not None:
+                out[name] = value.isoformat()
+        out["open_cases"] = [[c.feedback_id, c.opened_at.isoformat(), c.severity, c.breached] for c in self.open_cases]
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Inputs:
         if not data:
             return cls()
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        for name in (
-            "as_of",
-            "first_order_at",
-            "last_order_at",
-            "first_activity_at",
-            "last_activity_at",
-            "customer_since",
-        ):
+        values = {k: v for k, v in data.items() if k in _KNOWN}
+        for name in _DATETIMES:
             if values.get(name):
                 values[name] = datetime.fromisoformat(values[name])
-        for name in ("first_contract_start", "contract_end"):
+        for name in _DATES:
             if values.get(name):
                 values[name] = date.fromisoformat(values[name])
         values["open_cases"] = tuple(
             OpenCase(fid, datetime.fromisoformat(at), sev, bool(b)) for fid, at, sev, b in values.get("open_cases", ())
         )
         return cls(**values)
+
+
+# The stored form's field names, by kind, read once (`dataclasses.fields` per row cost more than
+# the conversion itself in a rescore).
+_FIELDS = tuple(f.name for f in fields(Inputs))
+_KNOWN = frozenset(_FIELDS)
+_DATETIMES = ("as_of", "first_order_at", "last_order_at", "first_activity_at", "last_activity_at", "customer_since")
+_DATES = ("first_contract_start", "contract_end")
+_TIMES = (*_DATETIMES, *_DATES)
+
+
+def current_shape(data: dict[str, Any] | None) -> bool:
+    """Whether stored inputs hold exactly the fields `Inputs` has now (`to_json` of what
+    `from_json` reads from them gives them back)."""
+    return data is not None and data.keys() == _KNOWN
 
 
 def decay(seconds: float, half_life_days: float) -> float:

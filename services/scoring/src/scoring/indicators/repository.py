@@ -5,7 +5,9 @@ states), built once at import: an event costs a constant number of round trips, 
 history holds. The counters' upsert takes its rows as one array per column (one statement of a
 fixed shape, however many rows), reads the segments' gauges for new rows in the same statement,
 and returns the thresholds' change stamp, so the threshold check needs no query of its own while
-no admin edits them.
+no admin edits them. They run on the session's connection (`_core`), past the ORM session's
+execute path, and the customer's segments are read with one prebuilt statement that follows a
+merged id's alias in the same round trip.
 """
 
 from __future__ import annotations
@@ -14,10 +16,29 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Float, Row, String, and_, bindparam, delete, func, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    CursorResult,
+    DateTime,
+    Executable,
+    Float,
+    Row,
+    String,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from crm_shared.db import Repository
+from crm_shared.projections import CustomerAlias, CustomerProjection
 from crm_shared.versioning import VersionedRepository, change_stamp
 from scoring.indicators.formulas import COUNTERS
 from scoring.indicators.models import (
@@ -99,6 +120,41 @@ _LOCK_STATES = _lock_states.on_conflict_do_update(
     index_elements=["indicator", "dimension", "segment"], set_={"open_alert_id": _STATE.c.open_alert_id}
 ).returning(_STATE)
 
+_SET_STATE = (
+    _STATE.update()
+    .where(
+        _STATE.c.indicator == bindparam("key_indicator"),
+        _STATE.c.dimension == bindparam("key_dimension"),
+        _STATE.c.segment == bindparam("key_segment"),
+    )
+    .values(open_alert_id=bindparam("open_alert_id"))
+)
+
+# The customer's segments from the shared projection: its own card, else (a merged id) the
+# survivor's, as `crm_shared.projections.get_customer` answers, in one round trip.
+_CARD = CustomerProjection.__table__
+_ALIASES = CustomerAlias.__table__
+_SEGMENT_COLUMNS = (_CARD.c.tier, _CARD.c.region, _CARD.c.industry, _CARD.c.owner)
+_own = select(literal(0).label("rank"), *_SEGMENT_COLUMNS).where(_CARD.c.customer_id == bindparam("customer_id"))
+_via_alias = (
+    select(literal(1).label("rank"), *_SEGMENT_COLUMNS)
+    .select_from(_CARD.join(_ALIASES, _ALIASES.c.survivor_id == _CARD.c.customer_id))
+    .where(_ALIASES.c.merged_id == bindparam("customer_id"))
+)
+_union = union_all(_own, _via_alias).subquery()
+_SEGMENTS_OF = select(_union).order_by(_union.c.rank).limit(1)
+
+
+def _execute(session: Session, statement: Executable, params: Any) -> CursorResult[Any]:
+    return session.connection().execute(statement, params)
+
+
+async def _core(session: AsyncSession, statement: Executable, params: Any) -> CursorResult[Any]:
+    """A prebuilt Core statement on the session's connection, in its transaction, in one hop into
+    SQLAlchemy's greenlet (`session.connection()` then `execute` would take two). Only for tables
+    the ORM holds no pending changes for (nothing to autoflush)."""
+    return await session.run_sync(_execute, statement, params)
+
 
 class IndicatorRepository(Repository):
     # --- per event ---------------------------------------------------------------------
@@ -106,7 +162,7 @@ class IndicatorRepository(Repository):
     async def add_to_gauges(self, deltas: dict[tuple[str, str], int]) -> None:
         rows = [{"dimension": d, "segment": s, "active_customers": n} for (d, s), n in sorted(deltas.items()) if n]
         if rows:
-            await self.session.execute(_ADD_GAUGE, rows)
+            await _core(self.session, _ADD_GAUGE, rows)
 
     async def add_to_counters(
         self, rows: list[dict[str, Any]], complaint: dict[str, Any] | None = None
@@ -117,13 +173,17 @@ class IndicatorRepository(Repository):
         (as `add_complaint` takes it) is stored by the same statement."""
         params = {name: [row.get(name, 0) for row in rows] for name in (*_KEY, *DELTAS)}
         if complaint is None:
-            return list((await self.session.execute(_ADD_COUNTERS, params)).all())
+            return list((await _core(self.session, _ADD_COUNTERS, params)).all())
         params |= {f"complaint_{name}": complaint[name] for name in _COMPLAINT_VALUES}
-        return list((await self.session.execute(_ADD_COUNTERS_AND_COMPLAINT, params)).all())
+        return list((await _core(self.session, _ADD_COUNTERS_AND_COMPLAINT, params)).all())
 
     async def count_order(self, customer_id: uuid.UUID, periods: list[tuple[str, datetime]]) -> dict[str, int]:
         rows = [{"customer_id": customer_id, "period": p, "period_start": s, "orders": 1} for p, s in periods]
-        return {r.period: r.orders for r in await self.session.execute(_ADD_ORDERS, rows)}
+        return {r.period: r.orders for r in await _core(self.session, _ADD_ORDERS, rows)}
+
+    async def segments_of(self, customer_id: uuid.UUID) -> Row[Any] | None:
+        """(tier, region, industry, owner) of the customer's card here (a merged id: the survivor's)."""
+        return (await _core(self.session, _SEGMENTS_OF, {"customer_id": customer_id})).first()
 
     async def customer(self, customer_id: uuid.UUID) -> IndicatorCustomer | None:
         query = (
@@ -166,20 +226,17 @@ class IndicatorRepository(Repository):
         return (await self.session.scalars(query)).first()
 
     async def add_complaint(self, values: dict[str, Any]) -> None:
-        await self.session.execute(_ADD_COMPLAINT, values)
+        await _core(self.session, _ADD_COMPLAINT, values)
 
     async def lock_states(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Row[Any]]:
         rows = [{"indicator": i, "dimension": d, "segment": s, "open_alert_id": None} for i, d, s in sorted(keys)]
-        result = await self.session.execute(_LOCK_STATES, rows)
+        result = await _core(self.session, _LOCK_STATES, rows)
         return {(r.indicator, r.dimension, r.segment): r for r in result}
 
     async def set_state(self, key: tuple[str, str, str], open_alert_id: uuid.UUID | None) -> None:
         indicator, dimension, segment = key
-        await self.session.execute(
-            _STATE.update()
-            .where(_STATE.c.indicator == indicator, _STATE.c.dimension == dimension, _STATE.c.segment == segment)
-            .values(open_alert_id=open_alert_id)
-        )
+        params = {"key_indicator": indicator, "key_dimension": dimension, "key_segment": segment}
+        await _core(self.session, _SET_STATE, params | {"open_alert_id": open_alert_id})
 
     async def add_alert(self, alert: IndicatorAlert) -> IndicatorAlert:
         return await self.insert(alert)

@@ -42,7 +42,7 @@ from scoring.indicators.thresholds import check_thresholds
 
 async def _segments_of(session: AsyncSession, customer_id: uuid.UUID, tier: str | None, owner: str | None) -> Segments:
     """The customer's segments now (the shared projection), else what the event itself carried."""
-    card = await get_customer(session, customer_id)
+    card = await IndicatorRepository(session).segments_of(customer_id)
     if card is None:
         return Segments.of(tier, None, None, owner)
     return Segments.of(card.tier, card.region, card.industry, card.owner)
@@ -220,6 +220,8 @@ async def on_activity_recorded(session: AsyncSession, event: Envelope) -> None:
 async def on_feedback_received(session: AsyncSession, event: Envelope) -> None:
     feedback = event.payload()
     assert isinstance(feedback, FeedbackReceivedV1)
+    if feedback.type.value != "complaint" and feedback.survey is None:
+        return  # praise, an inquiry...: no counter moves, so no segment to look up
     segments = await _segments_of(session, feedback.customer_id, feedback.customer.tier.value, feedback.customer.owner)
     if feedback.type.value == "complaint":
         complaint = {

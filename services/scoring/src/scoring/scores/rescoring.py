@@ -175,6 +175,7 @@ async def run_next_batch(session: AsyncSession, batch_size: int = BATCH_SIZE) ->
                 last_event_id=row.last_event_id,
                 rescore_run_id=run.id,
                 now=now,
+                stored_inputs=row.inputs,
             )
             saves.append(values)
             if moved is not None and event is not None:

@@ -46,6 +46,7 @@ Fold = Callable[[calculation.Inputs, calculation.Scorecard], calculation.Inputs]
 RECENT_CAUSES = 10
 RESCORE_CAUSE_TYPE = "crm.scoring.rescore_run"
 _CARDS: dict[int, calculation.Scorecard] = {}
+_SCORES_AND_BAND = (*calculation.SCORES, "band")
 
 
 async def scorecard(session: AsyncSession, version: int | None = None) -> calculation.Scorecard:
@@ -90,8 +91,12 @@ def build_update(
     last_event_id: uuid.UUID | None,
     rescore_run_id: uuid.UUID | None = None,
     now: datetime | None = None,
+    stored_inputs: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None, Envelope | None]:
-    """The row to upsert and, if a rounded score moved, the history row and the event."""
+    """The row to upsert and, if a rounded score moved, the history row and the event.
+
+    `stored_inputs`: the JSON `inputs` was read from, unchanged (a rescore), stored again as it is
+    when it has the current shape instead of being converted back."""
     score = calculation.compute(inputs, card)
     previous = _previous(row)
     changed = calculation.changed_scores(previous, score)
@@ -99,10 +104,11 @@ def build_update(
     causes = list(row.recent_causes) if row is not None else []
     if changed:
         causes = [{"id": str(cause_id), "type": cause_type, "at": now.isoformat()}, *causes][:RECENT_CAUSES]
+    current = score.values()
     values = {
         "customer_id": customer_id,
-        **score.values(),
-        "inputs": inputs.to_json(),
+        **current,
+        "inputs": stored_inputs if calculation.current_shape(stored_inputs) else inputs.to_json(),
         "inputs_as_of": inputs.as_of,
         "scorecard_version": card.version,
         "model_version": card.model_version,
@@ -116,8 +122,8 @@ def build_update(
     history = {
         "id": new_id(),
         "customer_id": customer_id,
-        **score.values(),
-        **{f"previous_{k}": (previous[k] if previous else None) for k in (*calculation.SCORES, "band")},
+        **current,
+        **{f"previous_{k}": (previous[k] if previous else None) for k in _SCORES_AND_BAND},
         "changed": changed,
         "cause_event_id": cause_id,
         "cause_event_type": cause_type,
