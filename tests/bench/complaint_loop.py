@@ -306,7 +306,8 @@ async def measure_floor(
 
             print("   the floor's intake (its scorer and tasker paused) and sustained rate", flush=True)
             runs = await intake_steps(client, watcher, body, args, pause, steps.setdefault("intake", []), "floor in")
-            while any(s.tasked is None for r in runs for s in r.samples.values()):
+            drained_by = time.perf_counter() + 300
+            while any(s.tasked is None for r in runs for s in r.samples.values()) and time.perf_counter() < drained_by:
                 await asyncio.sleep(0.1)
             await asyncio.sleep(3)
             steps["sustained"] = await sustained_steps(client, watcher, body, args, "floor")

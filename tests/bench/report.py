@@ -120,6 +120,17 @@ def write(
         "the outbox: in the same run the notifications worker's relay re-sent 69 events during the first",
         "section-3 step (their publish after commit was not acknowledged and marked within the relay's",
         "2 s grace), so section 3 now also starts only once no service has an unsent outbox row.",
+        "2026-12-05, issue 23 (the figures above, Apache Kafka only): CPU per complaint from 70.9 to 39.5",
+        "ms (4.8x to 2.4x the floor; the guard measured 64.8 -> 36.6-42.4 ms the same day), 20/s task",
+        "p50 / p99 from 31.7 / 54.6 to 19.6 / 34.3 ms, 100/s from 4.2 s to 435 ms, sustained rate from",
+        "0 (the stall) to 100/s, call-centre complaint -> task p50 from 1.4 s to 90 ms. How: consumers",
+        "handle a fetched batch in one transaction and commit offsets every 0.5 s; timers read the",
+        "deadline a trigger names instead of querying per write; webhook subscriptions and the",
+        "playbook version are kept in memory and refreshed by NOTIFY, and the webhooks group rests",
+        "while no subscription wants any event; the recurring-theme check and the thresholds cost one",
+        "statement or none; hot statements run prebuilt on the session's asyncpg connection. The",
+        "backlog of a rate step now counts complaints sent, not accepted: counted the old way, a step",
+        "where the api itself fell behind looked bounded.",
         "",
         "## 1. Complaint -> follow-up task latency (open loop over HTTP, one api + one worker per service)",
         "",
@@ -176,7 +187,7 @@ def write(
         "",
         "## 3. Whole pipeline: highest rate with a bounded backlog",
         "",
-        "Backlog = complaints accepted whose task does not exist yet, sampled every 250 ms. A step is",
+        "Backlog = complaints sent (answered or not) whose task does not exist yet, sampled every 250 ms. A step is",
         "sustained when, over its last second, the backlog averages at most half a second of arrivals",
         "(at least 5) and no request failed: a queue that keeps growing fails it, a passing spike does not.",
         "",
@@ -274,37 +285,57 @@ Everything shares the cores, so each rate above is where the CPU spent per compl
 *CPU per complaint*) adds up to the machine: latency is flat below that knee and queues build
 above it. There is no lock or queue limit in the way: the backlog drains as soon as load stops.
 
-- **The broker.** On Apache Kafka (the default since 2026-12-05) the JVM broker costs about
-  10 ms of CPU per complaint in the pipeline (three produces with acks=all from idempotent
-  producers, six consumer groups fetching; about 5 ms for the floor's three groups), about a
-  tenth of a core idle, and about 350 MiB of RSS (heap capped at 384 MiB). Consumers keep Kafka's
-  default 500 ms fetch wait, because Kafka answers a waiting fetch as soon as data arrives:
-  every process together burns a sixth of a core idle, against most of a core on Tansu, which
-  holds a fetch for the whole wait (one message, one partition: fetch wait 10 ms -> 5.9 ms
-  delivery p50, 100 ms -> 28 ms, 500 ms -> 203 ms), so the dev stack gives it 10 ms. The Python
-  workers spent more CPU per complaint on Kafka than on Tansu in the same run (see the side-by-side
-  table); a likely cause, not yet profiled, is that Kafka answers each fetch at the first record,
-  so every consumer handles more, smaller batches. The broker's JVM runs C1 only
-  (`-XX:TieredStopAtLevel=1`): with C2 on, one run gave it 17.9 ms per complaint instead of 10.4,
-  its compiler still warming up in a run this short.
-- **Python per hop.** The floor shows what PostgreSQL and the broker cost alone; the rest is our
-  stack. A py-spy profile of the feedback api (200 Hz, `uvicorn --loop asyncio` so that py-spy
-  can read the stacks, 600 complaints at 20/s; self time by library): SQLAlchemy 26%, socket
-  send/recv syscalls 24% (one per PostgreSQL round trip: BEGIN, five statements, COMMIT, plus the
-  Kafka produce and the HTTP answer; system calls are expensive on this VM), FastAPI/Starlette/
-  uvicorn 10%, the asyncio loop 8%, our own code 6%, asyncpg 5%, aiokafka 5%, Pydantic 2%,
-  logging 1%. The largest lever left is therefore SQLAlchemy's execution layer (ORM
-  `Session.execute` -> Core -> asyncpg adapter, greenlet switches, cache keys) on the hot path:
-  executing the prebuilt statements on the session's raw asyncpg connection would remove most of
-  it (microbenchmark: 5 inserts + commit = 1.46 ms of CPU prebuilt through SQLAlchemy vs 0.74 ms
-  on raw asyncpg; 3.06 ms when statements were built per call, as they were before). JWT
-  verification was the largest single item of an earlier cProfile; tokens are now cached until
-  they expire.
-- **Scaling out** is the intended answer beyond one process per service: every api is stateless and
-  every worker is a consumer group member (6 partitions per topic), so more cores, more processes.
-  On this 2-core machine that cannot help, as everything already competes for the same cores.
+- **The floor itself, on 2 cores.** The floor's own steps (section 5) show what this machine allows
+  at all: its pipeline sustains 150 complaints/s (16 ms of CPU per complaint across its three
+  processes, PostgreSQL and the broker fills two cores at about 120-150/s), its 100/s task p50 is
+  133 ms, and one raw intake process answers 800/s with p99 under 100 ms. The targets of 200/s
+  sustained, 25 ms at 100/s and 1,000/s for one api are beyond the floor here; they need more
+  cores (every api is stateless, every worker is a consumer-group member with 6 partitions per
+  topic). On this machine the figure to judge is the ratio to the floor.
+- **What is left per process** (py-spy during the guard run, `python -m tests.bench.guard
+  --profile DIR`; shares of each process's samples):
+  - *feedback-api* (5.6 ms, floor 1.9): asyncio and uvicorn's protocol, FastAPI's request handling
+    and dependency walk, our middlewares (correlation, abuse limits, metrics), Pydantic validation
+    of the body and the answer; seven database round trips (BEGIN, Idempotency-Key claim,
+    customer lookup, case insert with its SLA clocks, outbox row, key completion, COMMIT) against
+    the floor's five. SQLAlchemy's own share fell from 27% to about 8% (prebuilt statements on the
+    session's asyncpg connection for the key, the case and the outbox row).
+  - *scoring-worker* (9.3 ms, floor 2.4): two consumer groups handle every feedback event (scores and
+    indicators), so two fetches, two transactions and two inbox rows per complaint; the scorecard's
+    Python (five scores with their explanation, the `crm.score.changed.v2` event) and the
+    indicator counters. The floor's scorer does one upsert. This is the worst process against its
+    twin (3.9x); the next lever is set-based handling of a batch's events (one lock query and one
+    multi-row upsert for the batch), which needs a batch-handler hook in the consumer.
+  - *notifications-worker* (9.3 ms, floor 3.8): the playbook engine (matching, conditions, the
+    causation lookup of the loop guard), the task and outbox inserts, and aiokafka's fetch path:
+    aiokafka has no incremental fetch sessions, so each fetch names every assigned partition (18
+    for this group) and every event wakes each group subscribed to its topic.
+  - *feedback-worker* (2.9 ms, no floor twin): the case work on each complaint (the recurring-theme
+    lookup, one indexed statement).
+  - *PostgreSQL* (5.9 ms, floor 2.7): more statements and transactions per complaint than the
+    floor (before this round pg_stat_statements counted about 24 for feedback, 18 for
+    notifications and 13 for scoring per complaint; the round removed the timers' two
+    transactions per complaint, the webhook and playbook reads, the recurring-theme counts and
+    a round trip per lone event's inbox and outbox row).
+  - *the broker* (5.7 ms, floor 5.4): at parity with the floor now that offsets are committed every
+    0.5 s for all partitions and the webhooks group rests while no subscription wants any event.
+- **Scoring backlog and rescore** ([benchmarks-scoring.md](benchmarks-scoring.md)): a backlog is now
+  handled in shared transactions (one BEGIN, inbox INSERT and COMMIT per fetched batch), but every
+  event still runs its own handler statements and the scorecard's Python in both groups, about 4
+  ms of CPU per event: 238 events/s. 2,000/s needs 0.5 ms per event, that is set-based handlers
+  (one lock query and one multi-row upsert per batch). The rescore spends about 1 ms of Python per
+  customer (the five scores, their explanation, the event); 10k in 1 s needs a tenth of that.
+- **Latency at 20/s** (task p50 19.6 ms, floor 8.7): the same three hops as the floor (api,
+  scoring, notifications, each followed by a produce with acks=all and a fetch); the difference is
+  the Python per hop above.
+- **Apache Kafka settings.** Consumers keep Kafka's default 500 ms fetch wait, because Kafka
+  answers a waiting fetch as soon as data arrives (Tansu holds a fetch for the whole wait, so the
+  dev stack gives it 10 ms). The broker's JVM runs C1 only (`-XX:TieredStopAtLevel=1`): with C2
+  on, one run gave it 17.9 ms per complaint instead of 10.4, its compiler still warming up in a
+  run this short.
 
-Re-run: `make bench` (about 14 minutes: the complaint loop on Apache Kafka, then on Tansu, about
-4 minutes each; then the bulk import and the scoring benchmark, on Apache Kafka). Options: `python -m tests.bench.complaint_loop --help`.
-To profile: `pip install py-spy`, run a process with the asyncio loop (`uvicorn ... --loop asyncio`;
-py-spy reads no Python stacks through uvloop) and `py-spy record -p <pid> -f raw -r 200`."""
+Re-run: `make bench` (the complaint loop on Apache Kafka, then on Tansu, about 6 minutes each with
+the floor's steps; then the bulk import, scoring, daily-run and campaign benchmarks). Options:
+`python -m tests.bench.complaint_loop --help` (`--brokers kafka` for one broker). To profile:
+`python -m tests.bench.guard --profile DIR` writes py-spy raw stacks of every pipeline process
+(py-spy reads Python stacks through uvloop; `pip install py-spy`)."""
