@@ -19,8 +19,10 @@ import asyncpg
 from sqlalchemy import MetaData, Table
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.sql.base import Executable
 
 from crm_shared import access
 from crm_shared.config import ServiceSettings
@@ -151,6 +153,17 @@ class Prebuilt:
             await connection.execute(self.sql, *self.arguments(params))
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise _dbapi_error(self.sql, exc) from exc
+
+
+def _execute_core(session: Session, statement: Executable, params: Any) -> CursorResult[Any]:
+    return session.connection().execute(statement, params)
+
+
+async def execute_core(session: AsyncSession, statement: Executable, params: Any) -> CursorResult[Any]:
+    """A prebuilt Core statement on the session's connection, in its transaction, in one hop into
+    SQLAlchemy's greenlet (`session.connection()` then `execute` would take two). Only for tables
+    the ORM holds no pending changes for (nothing to autoflush)."""
+    return await session.run_sync(_execute_core, statement, params)
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:

@@ -18,9 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    CursorResult,
     DateTime,
-    Executable,
     Float,
     Row,
     String,
@@ -34,10 +32,8 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, insert
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from crm_shared.db import Repository
+from crm_shared.db import Repository, execute_core
 from crm_shared.projections import CustomerAlias, CustomerProjection
 from crm_shared.versioning import VersionedRepository, change_stamp
 from scoring.indicators.formulas import COUNTERS
@@ -145,24 +141,13 @@ _union = union_all(_own, _via_alias).subquery()
 _SEGMENTS_OF = select(_union).order_by(_union.c.rank).limit(1)
 
 
-def _execute(session: Session, statement: Executable, params: Any) -> CursorResult[Any]:
-    return session.connection().execute(statement, params)
-
-
-async def _core(session: AsyncSession, statement: Executable, params: Any) -> CursorResult[Any]:
-    """A prebuilt Core statement on the session's connection, in its transaction, in one hop into
-    SQLAlchemy's greenlet (`session.connection()` then `execute` would take two). Only for tables
-    the ORM holds no pending changes for (nothing to autoflush)."""
-    return await session.run_sync(_execute, statement, params)
-
-
 class IndicatorRepository(Repository):
     # --- per event ---------------------------------------------------------------------
 
     async def add_to_gauges(self, deltas: dict[tuple[str, str], int]) -> None:
         rows = [{"dimension": d, "segment": s, "active_customers": n} for (d, s), n in sorted(deltas.items()) if n]
         if rows:
-            await _core(self.session, _ADD_GAUGE, rows)
+            await execute_core(self.session, _ADD_GAUGE, rows)
 
     async def add_to_counters(
         self, rows: list[dict[str, Any]], complaint: dict[str, Any] | None = None
@@ -173,17 +158,17 @@ class IndicatorRepository(Repository):
         (as `add_complaint` takes it) is stored by the same statement."""
         params = {name: [row.get(name, 0) for row in rows] for name in (*_KEY, *DELTAS)}
         if complaint is None:
-            return list((await _core(self.session, _ADD_COUNTERS, params)).all())
+            return list((await execute_core(self.session, _ADD_COUNTERS, params)).all())
         params |= {f"complaint_{name}": complaint[name] for name in _COMPLAINT_VALUES}
-        return list((await _core(self.session, _ADD_COUNTERS_AND_COMPLAINT, params)).all())
+        return list((await execute_core(self.session, _ADD_COUNTERS_AND_COMPLAINT, params)).all())
 
     async def count_order(self, customer_id: uuid.UUID, periods: list[tuple[str, datetime]]) -> dict[str, int]:
         rows = [{"customer_id": customer_id, "period": p, "period_start": s, "orders": 1} for p, s in periods]
-        return {r.period: r.orders for r in await _core(self.session, _ADD_ORDERS, rows)}
+        return {r.period: r.orders for r in await execute_core(self.session, _ADD_ORDERS, rows)}
 
     async def segments_of(self, customer_id: uuid.UUID) -> Row[Any] | None:
         """(tier, region, industry, owner) of the customer's card here (a merged id: the survivor's)."""
-        return (await _core(self.session, _SEGMENTS_OF, {"customer_id": customer_id})).first()
+        return (await execute_core(self.session, _SEGMENTS_OF, {"customer_id": customer_id})).first()
 
     async def customer(self, customer_id: uuid.UUID) -> IndicatorCustomer | None:
         query = (
@@ -226,17 +211,17 @@ class IndicatorRepository(Repository):
         return (await self.session.scalars(query)).first()
 
     async def add_complaint(self, values: dict[str, Any]) -> None:
-        await _core(self.session, _ADD_COMPLAINT, values)
+        await execute_core(self.session, _ADD_COMPLAINT, values)
 
     async def lock_states(self, keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], Row[Any]]:
         rows = [{"indicator": i, "dimension": d, "segment": s, "open_alert_id": None} for i, d, s in sorted(keys)]
-        result = await _core(self.session, _LOCK_STATES, rows)
+        result = await execute_core(self.session, _LOCK_STATES, rows)
         return {(r.indicator, r.dimension, r.segment): r for r in result}
 
     async def set_state(self, key: tuple[str, str, str], open_alert_id: uuid.UUID | None) -> None:
         indicator, dimension, segment = key
         params = {"key_indicator": indicator, "key_dimension": dimension, "key_segment": segment}
-        await _core(self.session, _SET_STATE, params | {"open_alert_id": open_alert_id})
+        await execute_core(self.session, _SET_STATE, params | {"open_alert_id": open_alert_id})
 
     async def add_alert(self, alert: IndicatorAlert) -> IndicatorAlert:
         return await self.insert(alert)

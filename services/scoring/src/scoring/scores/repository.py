@@ -14,12 +14,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, Row, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import Row, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
-from crm_shared.db import Repository
+from crm_shared.db import Repository, execute_core
 from crm_shared.projections import current_id_of, in_reach
 from crm_shared.versioning import VersionedRepository
 from scoring.scores.models import CustomerScore, RescoreRun, ScorecardVersion, ScoreHistory
@@ -92,17 +90,6 @@ _BATCH = (
 _FIRST_BATCH = select(*_ROW_COLUMNS).order_by(_SCORES.c.customer_id).limit(bindparam("limit")).with_for_update()
 
 
-def _execute(session: Session, statement: Executable, params: Any) -> CursorResult[Any]:
-    return session.connection().execute(statement, params)
-
-
-async def _core(session: AsyncSession, statement: Executable, params: Any) -> CursorResult[Any]:
-    """A prebuilt Core statement on the session's connection, in its transaction, in one hop into
-    SQLAlchemy's greenlet (`session.connection()` then `execute` would take two). Only for tables
-    the ORM holds no pending changes for (nothing to autoflush)."""
-    return await session.run_sync(_execute, statement, params)
-
-
 _CLAIM_RUN = (
     select(RescoreRun)
     .where(RescoreRun.status.in_(("queued", "running")))
@@ -124,7 +111,7 @@ class ScoreRepository(Repository):
 
     async def lock(self, customer_id: uuid.UUID) -> Row[Any] | None:
         """The customer's row, locked until commit: updates of one customer apply one at a time."""
-        return (await _core(self.session, _LOCK, {"customer_id": customer_id})).first()
+        return (await execute_core(self.session, _LOCK, {"customer_id": customer_id})).first()
 
     async def lock_current(self, customer_id: uuid.UUID) -> tuple[uuid.UUID, Row[Any] | None, int | None]:
         """Like `lock`, but for the id the customer lives under now (a merged id's survivor);
@@ -134,10 +121,10 @@ class ScoreRepository(Repository):
         committed while this waited for the lock) the alias is read again (with the scorecard
         version) and followed.
         """
-        row = (await _core(self.session, _LOCK_CURRENT, {"customer_id": customer_id})).first()
+        row = (await execute_core(self.session, _LOCK_CURRENT, {"customer_id": customer_id})).first()
         if row is not None:
             return row.customer_id, row, row.current_scorecard
-        miss = (await _core(self.session, _MISS, {"customer_id": customer_id})).one()
+        miss = (await execute_core(self.session, _MISS, {"customer_id": customer_id})).one()
         current, version = miss.customer_id, miss.current_scorecard
         if current == customer_id:
             return current, None, version
@@ -146,7 +133,9 @@ class ScoreRepository(Repository):
 
     async def lock_pair(self, first: uuid.UUID, second: uuid.UUID) -> tuple[Row[Any] | None, Row[Any] | None]:
         """Both rows, locked in id order so two merges never wait on each other in a cycle."""
-        rows = {r.customer_id: r for r in await _core(self.session, _LOCK_BOTH, {"customer_ids": [first, second]})}
+        rows = {
+            r.customer_id: r for r in await execute_core(self.session, _LOCK_BOTH, {"customer_ids": [first, second]})
+        }
         return rows.get(first), rows.get(second)
 
     async def move_customer(self, from_id: uuid.UUID, to_id: uuid.UUID) -> None:
@@ -157,14 +146,14 @@ class ScoreRepository(Repository):
         )
 
     async def save(self, values: dict[str, Any] | list[dict[str, Any]]) -> None:
-        await _core(self.session, _SAVE, values)
+        await execute_core(self.session, _SAVE, values)
 
     async def save_with_history(self, values: dict[str, Any], history: dict[str, Any]) -> None:
         """`save` and `add_history` of one customer in one statement."""
-        await _core(self.session, _SAVE_WITH_HISTORY, values | {f"history_{k}": v for k, v in history.items()})
+        await execute_core(self.session, _SAVE_WITH_HISTORY, values | {f"history_{k}": v for k, v in history.items()})
 
     async def add_history(self, values: dict[str, Any] | list[dict[str, Any]]) -> None:
-        await _core(self.session, _ADD_HISTORY, values)
+        await execute_core(self.session, _ADD_HISTORY, values)
 
     async def history(
         self,
@@ -228,8 +217,8 @@ class ScoreRepository(Repository):
     async def lock_batch(self, after: uuid.UUID | None, limit: int) -> list[Row[Any]]:
         """The next customers by id, locked: an event for one of them waits for the batch (or the other way round)."""
         if after is None:
-            return list((await _core(self.session, _FIRST_BATCH, {"limit": limit})).all())
-        return list((await _core(self.session, _BATCH, {"after": after, "limit": limit})).all())
+            return list((await execute_core(self.session, _FIRST_BATCH, {"limit": limit})).all())
+        return list((await execute_core(self.session, _BATCH, {"after": after, "limit": limit})).all())
 
     async def read_batch(self, after: uuid.UUID | None, limit: int, ids: list[uuid.UUID] | None) -> list[Row[Any]]:
         """The next customers by id (of `ids` if given), unlocked: the daily run's first look."""
@@ -270,7 +259,7 @@ class ScorecardRepository(VersionedRepository[ScorecardVersion]):
 
     async def current_version(self) -> int | None:
         """Prebuilt: every event that finds no score row reads it."""
-        return (await _core(self.session, _CURRENT, None)).scalar()
+        return (await execute_core(self.session, _CURRENT, None)).scalar()
 
     async def scorecard(self, version: int) -> Row[Any] | None:
-        return (await _core(self.session, _CARD, {"version": version})).first()
+        return (await execute_core(self.session, _CARD, {"version": version})).first()
