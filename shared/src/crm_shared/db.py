@@ -175,7 +175,13 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     raw = await (await session.connection()).get_raw_connection()
     adapted: Any = raw.dbapi_connection
     if adapted._transaction is None:
-        await adapted._start_transaction()
+        try:
+            await adapted._start_transaction()
+        except Exception as exc:  # the adapter's own error type: surface it as `session.execute` would
+            cause = exc.__cause__
+            if isinstance(cause, (asyncpg.PostgresError, asyncpg.InterfaceError)):
+                raise _dbapi_error("BEGIN", cause) from exc
+            raise
     connection: asyncpg.Connection = raw.driver_connection
     return connection
 
